@@ -1,0 +1,32 @@
+// Small string helpers shared by every module. Pure functions; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace propgrade {
+
+std::string_view Trim(std::string_view s);  // ASCII whitespace
+std::string ToUpper(std::string_view s);    // ASCII only
+std::string ToLower(std::string_view s);    // ASCII only
+std::vector<std::string_view> Split(std::string_view s, char sep);
+std::string Join(const std::vector<std::string>& parts, std::string_view sep);
+
+// The shortest decimal text that reads back as exactly `v` ("0.1", "25", "1e+21"); "-0" is
+// written "0". Exports and JSON use it.
+std::string FormatDouble(double v);
+
+// Strict number parsing of the whole text; nullopt for empty text, trailing garbage, NaN or
+// infinity.
+std::optional<double> ParseFiniteDouble(std::string_view s);
+std::optional<int64_t> ParseInt64(std::string_view s);
+
+// Lower-case hex of the bytes.
+std::string HexEncode(std::string_view bytes);
+
+// True when `s` is valid UTF-8.
+bool IsValidUtf8(std::string_view s);
+
+}  // namespace propgrade

@@ -1,0 +1,44 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace propgrade {
+namespace {
+
+TEST(StringsTest, TrimUpperSplit) {
+  EXPECT_EQ(Trim("  over \t"), "over");
+  EXPECT_EQ(ToUpper("over"), "OVER");
+  auto parts = Split("20260116_LAL_BOS", '_');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[2], "BOS");
+}
+
+TEST(StringsTest, FormatDoubleIsShortestRoundTrip) {
+  EXPECT_EQ(FormatDouble(0.1), "0.1");
+  EXPECT_EQ(FormatDouble(25.0), "25");
+  EXPECT_EQ(FormatDouble(-0.0), "0");
+  EXPECT_EQ(FormatDouble(0.5375640295959021), "0.5375640295959021");
+}
+
+TEST(StringsTest, ParseFiniteDoubleRejectsNanInfAndGarbage) {
+  EXPECT_EQ(ParseFiniteDouble("20.5"), 20.5);
+  EXPECT_EQ(ParseFiniteDouble("+3"), 3.0);
+  EXPECT_EQ(ParseFiniteDouble("-1e2"), -100.0);
+  for (const char* bad : {"", "nan", "NaN", "inf", "-inf", "1e999", "20.5x", "twenty", " 1"}) {
+    EXPECT_FALSE(ParseFiniteDouble(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(ParseInt64("42"), 42);
+  EXPECT_FALSE(ParseInt64("4.2").has_value());
+}
+
+TEST(StringsTest, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("Nikola Jokić"));
+  EXPECT_FALSE(IsValidUtf8("\xff\xfe"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+}
+
+}  // namespace
+}  // namespace propgrade

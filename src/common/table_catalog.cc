@@ -1,0 +1,133 @@
+#include "common/table_catalog.h"
+
+namespace propgrade {
+
+std::string_view ColumnTypeName(ColumnType t) {
+  switch (t) {
+    case ColumnType::kText: return "text";
+    case ColumnType::kInteger: return "integer";
+    case ColumnType::kReal: return "real";
+    case ColumnType::kBool: return "bool";
+    case ColumnType::kDate: return "date";
+    case ColumnType::kTimestamp: return "timestamp";
+  }
+  return "text";
+}
+
+int TableDef::ColumnIndex(std::string_view column) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == column) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+std::vector<int> TableDef::KeyIndexes() const {
+  std::vector<int> out;
+  for (const std::string& k : key_columns) out.push_back(ColumnIndex(k));
+  return out;
+}
+
+namespace {
+
+#define PG_COLUMN_DEF_ENTRY_(name, type, required) {#name, ColumnType::type, required},
+
+TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string partition,
+              std::vector<std::string> key, bool configurable) {
+  TableDef t;
+  t.name = std::move(name);
+  t.columns = std::move(columns);
+  t.partition_column = std::move(partition);
+  t.key_columns = std::move(key);
+  t.key_uniqueness_configurable = configurable;
+  return t;
+}
+
+}  // namespace
+
+namespace tables {
+
+const TableDef& Predictions() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(Make("player_prop_predictions",
+                                  {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+                                  {"prediction_id"}, false));
+    def->import_aliases = {{"current_points_line", "line_value"}};
+    return def;
+  }();
+  return *t;
+}
+
+const TableDef& Actuals() {
+  static const TableDef* t = new TableDef(
+      Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+           {"game_date", "game_id", "player_lookup"}, false));
+  return *t;
+}
+
+const TableDef& Injuries() {
+  static const TableDef* t = new TableDef(
+      Make("injury_report", {PG_INJURY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+           {"game_date", "player_lookup", "reported_at"}, false));
+  return *t;
+}
+
+const TableDef& Archetypes() {
+  static const TableDef* t = new TableDef(Make(
+      "player_archetypes", {PG_ARCHETYPE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"player_lookup"},
+      false));
+  return *t;
+}
+
+const TableDef& Accuracy() {
+  static const TableDef* t = new TableDef(
+      Make("prediction_accuracy", {PG_ACCURACY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+           {"game_date", "player_lookup", "game_id", "system_id", "line_value"}, true));
+  return *t;
+}
+
+const TableDef& DailyPerformance() {
+  static const TableDef* t = new TableDef(
+      Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+           {"game_date", "system_id"}, true));
+  return *t;
+}
+
+const TableDef& Summary() {
+  static const TableDef* t = new TableDef(
+      Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+           "as_of_date", {"as_of_date", "summary_key"}, true));
+  return *t;
+}
+
+const TableDef& GradingRuns() {
+  static const TableDef* t = new TableDef(Make(
+      "grading_runs", {PG_RUN_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+      {"run_id", "processor"}, false));
+  return *t;
+}
+
+const TableDef& PartitionFence() {
+  static const TableDef* t = new TableDef(
+      Make("partition_fence", {PG_FENCE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
+           {"lock_namespace", "table_name", "partition"}, false));
+  return *t;
+}
+
+}  // namespace tables
+
+const std::vector<const TableDef*>& AllTables() {
+  static const auto* all = new std::vector<const TableDef*>{
+      &tables::Predictions(),      &tables::Actuals(),  &tables::Injuries(),
+      &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
+      &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence()};
+  return *all;
+}
+
+const TableDef* FindTable(std::string_view name) {
+  for (const TableDef* t : AllTables()) {
+    if (t->name == name) return t;
+  }
+  return nullptr;
+}
+
+}  // namespace propgrade

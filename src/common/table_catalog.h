@@ -1,0 +1,267 @@
+// The catalogue of propgrade's public tables: names, columns in export order, types, which
+// columns an import requires, the partition column and the business key. Table and column
+// names are public interface (spec/grading.md, spec/operations.md §10): do not rename.
+// Every table's column order is defined once, by the X-lists below, which also give the
+// column positions (e.g. `acc::line_value`) that code uses to read a Row.
+// Immutable after start-up; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace propgrade {
+
+enum class ColumnType { kText, kInteger, kReal, kBool, kDate, kTimestamp };
+std::string_view ColumnTypeName(ColumnType t);  // "text", "integer", ...
+
+struct ColumnDef {
+  std::string name;
+  ColumnType type;
+  bool required;  // an import must give a non-empty value
+};
+
+struct TableDef {
+  std::string name;
+  std::vector<ColumnDef> columns;
+  // The column a partition is selected by (game_date, as_of_date, ...); empty when none.
+  std::string partition_column;
+  // The business key: rows agreeing on these columns (NULLs equal) are duplicates.
+  std::vector<std::string> key_columns;
+  // True for grading outputs, whose unique index follows `enforce_unique_keys`; input and
+  // system tables always keep their key unique (imports upsert on it).
+  bool key_uniqueness_configurable = false;
+  // Column aliases accepted in import headers: {alias, column}.
+  std::vector<std::pair<std::string, std::string>> import_aliases;
+
+  int ColumnIndex(std::string_view column) const;  // -1 when absent
+  int PartitionIndex() const { return ColumnIndex(partition_column); }
+  std::vector<int> KeyIndexes() const;
+};
+
+// ---- Column lists: X(name, type, required_on_import) ----
+
+#define PG_PREDICTION_COLUMNS(X)            \
+  X(prediction_id, kText, true)             \
+  X(game_date, kDate, true)                 \
+  X(game_id, kText, true)                   \
+  X(player_lookup, kText, true)             \
+  X(system_id, kText, true)                 \
+  X(predicted_points, kReal, false)         \
+  X(confidence_score, kReal, false)         \
+  X(recommendation, kText, false)           \
+  X(line_value, kReal, false)               \
+  X(line_source, kText, false)              \
+  X(has_prop_line, kBool, false)            \
+  X(estimated_line_value, kReal, false)     \
+  X(pace_adjustment, kReal, false)          \
+  X(similar_games_count, kInteger, false)   \
+  X(model_version, kText, false)            \
+  X(is_active, kBool, false)                \
+  X(is_actionable, kBool, false)            \
+  X(filter_reason, kText, false)            \
+  X(injury_status_at_prediction, kText, false) \
+  X(injury_flag_at_prediction, kBool, false) \
+  X(invalidation_reason, kText, false)      \
+  X(created_at, kTimestamp, true)
+
+#define PG_ACTUAL_COLUMNS(X)             \
+  X(game_date, kDate, true)              \
+  X(game_id, kText, true)                \
+  X(player_lookup, kText, true)          \
+  X(team_abbr, kText, false)             \
+  X(opponent_team_abbr, kText, false)    \
+  X(points, kInteger, false)             \
+  X(minutes_played, kReal, false)        \
+  X(is_dnp, kBool, false)                \
+  X(dnp_reason, kText, false)
+
+#define PG_INJURY_COLUMNS(X)        \
+  X(game_date, kDate, true)         \
+  X(game_id, kText, false)          \
+  X(player_lookup, kText, true)     \
+  X(injury_status, kText, false)    \
+  X(reason, kText, false)           \
+  X(reported_at, kTimestamp, true)
+
+#define PG_ARCHETYPE_COLUMNS(X)   \
+  X(player_lookup, kText, true)   \
+  X(archetype, kText, false)
+
+#define PG_ACCURACY_COLUMNS(X)                \
+  X(prediction_id, kText, true)               \
+  X(player_lookup, kText, true)               \
+  X(game_id, kText, true)                     \
+  X(game_date, kDate, true)                   \
+  X(system_id, kText, true)                   \
+  X(team_abbr, kText, false)                  \
+  X(opponent_team_abbr, kText, false)         \
+  X(predicted_points, kReal, false)           \
+  X(confidence_score, kReal, false)           \
+  X(confidence_decile, kInteger, false)       \
+  X(recommendation, kText, false)             \
+  X(line_value, kReal, false)                 \
+  X(line_source, kText, false)                \
+  X(has_prop_line, kBool, false)              \
+  X(estimated_line_value, kReal, false)       \
+  X(pace_adjustment, kReal, false)            \
+  X(similarity_sample_size, kInteger, false)  \
+  X(model_version, kText, false)              \
+  X(is_actionable, kBool, false)              \
+  X(filter_reason, kText, false)              \
+  X(actual_points, kInteger, false)           \
+  X(minutes_played, kReal, false)             \
+  X(absolute_error, kReal, false)             \
+  X(signed_error, kReal, false)               \
+  X(prediction_correct, kBool, false)         \
+  X(predicted_margin, kReal, false)           \
+  X(actual_margin, kReal, false)              \
+  X(within_3_points, kBool, false)            \
+  X(within_5_points, kBool, false)            \
+  X(is_push, kBool, false)                    \
+  X(is_voided, kBool, false)                  \
+  X(void_reason, kText, false)                \
+  X(pre_game_injury_flag, kBool, false)       \
+  X(pre_game_injury_status, kText, false)     \
+  X(injury_confirmed_postgame, kBool, false)  \
+  X(graded_at, kTimestamp, false)             \
+  X(run_id, kText, false)
+
+#define PG_DAILY_COLUMNS(X)                   \
+  X(game_date, kDate, true)                   \
+  X(system_id, kText, true)                   \
+  X(predictions_count, kInteger, false)       \
+  X(voided_count, kInteger, false)            \
+  X(recommendations_count, kInteger, false)   \
+  X(correct_count, kInteger, false)           \
+  X(incorrect_count, kInteger, false)         \
+  X(push_count, kInteger, false)              \
+  X(pass_count, kInteger, false)              \
+  X(win_rate, kReal, false)                   \
+  X(mae, kReal, false)                        \
+  X(avg_bias, kReal, false)                   \
+  X(over_count, kInteger, false)              \
+  X(over_correct, kInteger, false)            \
+  X(over_win_rate, kReal, false)              \
+  X(under_count, kInteger, false)             \
+  X(under_correct, kInteger, false)           \
+  X(under_win_rate, kReal, false)             \
+  X(within_3_count, kInteger, false)          \
+  X(within_3_pct, kReal, false)               \
+  X(within_5_count, kInteger, false)          \
+  X(within_5_pct, kReal, false)               \
+  X(avg_confidence, kReal, false)             \
+  X(high_confidence_count, kInteger, false)   \
+  X(high_confidence_correct, kInteger, false) \
+  X(high_confidence_win_rate, kReal, false)   \
+  X(actionable_win_rate, kReal, false)        \
+  X(computed_at, kTimestamp, false)           \
+  X(run_id, kText, false)
+
+#define PG_SUMMARY_COLUMNS(X)                 \
+  X(as_of_date, kDate, true)                  \
+  X(summary_key, kText, true)                 \
+  X(system_id, kText, true)                   \
+  X(period_type, kText, true)                 \
+  X(period_value, kText, true)                \
+  X(period_start_date, kDate, false)          \
+  X(period_end_date, kDate, false)            \
+  X(player_lookup, kText, false)              \
+  X(archetype, kText, false)                  \
+  X(confidence_tier, kText, false)            \
+  X(situation, kText, false)                  \
+  X(total_predictions, kInteger, false)       \
+  X(total_recommendations, kInteger, false)   \
+  X(over_recommendations, kInteger, false)    \
+  X(under_recommendations, kInteger, false)   \
+  X(pass_recommendations, kInteger, false)    \
+  X(hits, kInteger, false)                    \
+  X(misses, kInteger, false)                  \
+  X(hit_rate, kReal, false)                   \
+  X(over_hit_rate, kReal, false)              \
+  X(under_hit_rate, kReal, false)             \
+  X(mae, kReal, false)                        \
+  X(avg_bias, kReal, false)                   \
+  X(within_3_pct, kReal, false)               \
+  X(within_5_pct, kReal, false)               \
+  X(avg_confidence, kReal, false)             \
+  X(unique_players, kInteger, false)          \
+  X(unique_games, kInteger, false)            \
+  X(data_hash, kText, false)                  \
+  X(computed_at, kTimestamp, false)           \
+  X(run_id, kText, false)
+
+// One row per processor step of a run (operations.md §10).
+#define PG_RUN_COLUMNS(X)                      \
+  X(run_id, kText, true)                       \
+  X(processor, kText, true)                    \
+  X(partition, kText, false)                   \
+  X(game_date, kDate, false)                   \
+  X(status, kText, true)                       \
+  X(started_at, kTimestamp, false)             \
+  X(finished_at, kTimestamp, false)            \
+  X(predictions_found, kInteger, false)        \
+  X(source_duplicates, kInteger, false)        \
+  X(actuals_found, kInteger, false)            \
+  X(missing_actuals, kInteger, false)          \
+  X(graded, kInteger, false)                   \
+  X(voided, kInteger, false)                   \
+  X(voided_injury, kInteger, false)            \
+  X(voided_scratch, kInteger, false)           \
+  X(voided_unknown, kInteger, false)           \
+  X(pushes, kInteger, false)                   \
+  X(invalid_recommendations, kInteger, false)  \
+  X(invalid_confidence, kInteger, false)       \
+  X(mae, kReal, false)                         \
+  X(bias, kReal, false)                        \
+  X(recommendation_accuracy, kReal, false)     \
+  X(rows_written, kInteger, false)             \
+  X(duplicate_groups, kInteger, false)         \
+  X(duplicate_rows, kInteger, false)           \
+  X(fence_token, kInteger, false)              \
+  X(lock_backend, kText, false)                \
+  X(lock_wait_seconds, kReal, false)           \
+  X(holder_id, kText, false)                   \
+  X(trigger_source, kText, false)              \
+  X(correlation_id, kText, false)              \
+  X(duration_seconds, kReal, false)            \
+  X(error, kText, false)
+
+#define PG_FENCE_COLUMNS(X)            \
+  X(lock_namespace, kText, true)       \
+  X(table_name, kText, true)           \
+  X(partition, kText, true)            \
+  X(token, kInteger, true)             \
+  X(run_id, kText, false)              \
+  X(written_at, kTimestamp, false)
+
+#define PG_COLUMN_ENUM_ENTRY_(name, type, required) name,
+namespace pred { enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace act { enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace inj { enum Column : int { PG_INJURY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace arch { enum Column : int { PG_ARCHETYPE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace acc { enum Column : int { PG_ACCURACY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace daily { enum Column : int { PG_DAILY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace summ { enum Column : int { PG_SUMMARY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace runs { enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace fence { enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+#undef PG_COLUMN_ENUM_ENTRY_
+
+namespace tables {
+const TableDef& Predictions();        // player_prop_predictions
+const TableDef& Actuals();            // player_game_summary
+const TableDef& Injuries();           // injury_report
+const TableDef& Archetypes();         // player_archetypes
+const TableDef& Accuracy();           // prediction_accuracy
+const TableDef& DailyPerformance();   // system_daily_performance
+const TableDef& Summary();            // prediction_performance_summary
+const TableDef& GradingRuns();        // grading_runs
+const TableDef& PartitionFence();     // partition_fence
+}  // namespace tables
+
+// Every table above, in dependency order (inputs, outputs, system tables).
+const std::vector<const TableDef*>& AllTables();
+// nullptr when `name` is not a table of the catalogue.
+const TableDef* FindTable(std::string_view name);
+
+}  // namespace propgrade
