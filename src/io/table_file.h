@@ -1,0 +1,58 @@
+// Reading and writing table files: CSV and JSONL import with full validation (every error names
+// file, line and column), and CSV/JSONL export in the catalogue's column order
+// (spec/operations.md §10). Stateless functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "common/table_catalog.h"
+#include "common/value.h"
+
+namespace propgrade {
+
+enum class FileFormat { kCsv, kJsonl };
+
+// `flag` is "csv", "jsonl" or "" (then from the extension of `path`: .csv, .jsonl/.json/.ndjson).
+StatusOr<FileFormat> ResolveFileFormat(std::string_view flag, std::string_view path);
+
+struct ReadOptions {
+  bool allow_empty = false;  // an empty file (no data rows) is an error unless set. Default: false
+};
+
+struct TableFile {
+  std::vector<Row> rows;             // in the TableDef's column order; absent columns are NULL
+  std::vector<int64_t> line_numbers; // the 1-based source line of each row (for later errors)
+};
+
+// Reads and validates a whole file. All-or-nothing: the first problem returns
+// InvalidArgument "FILE:LINE: column 'NAME': what is wrong" and no rows.
+StatusOr<TableFile> ReadTableFile(const TableDef& table, const std::string& path, FileFormat format,
+                                  const ReadOptions& options);
+// The same over text already in memory; `display_name` stands for the file in errors.
+StatusOr<TableFile> ParseTableText(const TableDef& table, std::string_view display_name,
+                                   std::string_view text, FileFormat format,
+                                   const ReadOptions& options);
+
+// Writes rows of one table: CSV with a header (booleans true/false, NULL empty, reals in
+// shortest round-trip form, timestamps as stored) or JSONL (one object per row, JSON numbers and
+// booleans, null for NULL). Not thread-safe; one writer per stream.
+class TableWriter {
+ public:
+  virtual ~TableWriter() = default;
+  static std::unique_ptr<TableWriter> Create(const TableDef& table, FileFormat format,
+                                             std::ostream* out);
+  // CSV writes the header line on the first call; JSONL writes nothing.
+  virtual void WriteHeader() = 0;
+  virtual void WriteRow(const Row& row) = 0;
+};
+
+// The CSV text of one cell (unquoted): "" for NULL, "true"/"false", shortest reals, text as is.
+std::string FormatCell(const Value& value);
+
+}  // namespace propgrade
