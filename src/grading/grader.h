@@ -1,0 +1,64 @@
+// Grades one date: selects and de-duplicates the date's predictions (spec/grading.md §2),
+// joins the box score, applies §3 and returns the prediction_accuracy rows and the run
+// summary counts of §3.7. Pure computation over rows the caller read; thread-safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/civil_date.h"
+#include "common/value.h"
+
+namespace propgrade::grading {
+
+struct GradeOptions {
+  // Line sources that count as real lines. Default: ACTUAL_PROP, ODDS_API, BETTINGPROS.
+  std::vector<std::string> real_line_sources;
+  std::string graded_at;  // canonical UTC timestamp stamped on every row
+  std::string run_id;     // stamped on every row
+  GradeOptions();
+};
+
+// The §3.7 counts of a grading step.
+struct GradeStats {
+  int64_t predictions_found = 0;  // rows of D passing §2 step 1
+  int64_t source_duplicates = 0;
+  int64_t actuals_found = 0;      // actual rows of D
+  int64_t missing_actuals = 0;
+  int64_t graded = 0;             // rows produced, voided included
+  int64_t voided = 0;
+  int64_t voided_injury = 0;
+  int64_t voided_scratch = 0;
+  int64_t voided_unknown = 0;
+  int64_t pushes = 0;
+  int64_t invalid_recommendations = 0;
+  int64_t invalid_confidence = 0;
+  std::optional<double> mae;                      // 2 places
+  std::optional<double> bias;                     // 2 places
+  std::optional<double> recommendation_accuracy;  // percent, 1 place
+  // Up to 5 prediction ids per warning kind, for the input_warnings alert.
+  std::vector<std::string> invalid_recommendation_samples;
+  std::vector<std::string> invalid_confidence_samples;
+  std::vector<std::string> source_duplicate_samples;
+};
+
+enum class GradeOutcome {
+  kGraded,         // rows to write
+  kNoPredictions,  // nothing gradable on D: write nothing
+  kNoActuals,      // no prediction found an actual row: write nothing
+};
+
+struct GradeResult {
+  GradeOutcome outcome = GradeOutcome::kNoPredictions;
+  GradeStats stats;
+  std::vector<Row> rows;  // prediction_accuracy rows in catalogue column order
+};
+
+// `predictions`, `actuals`, `injuries` are rows of D in the catalogue column order (pred::,
+// act::, inj::). Rows of other dates are ignored.
+GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
+                      const std::vector<Row>& actuals, const std::vector<Row>& injuries,
+                      const GradeOptions& options);
+
+}  // namespace propgrade::grading
