@@ -231,7 +231,7 @@ struct TableDef {
   X(lock_namespace, kText, true)       \
   X(table_name, kText, true)           \
   X(partition, kText, true)            \
-  X(token, kInteger, true)             \
+  X(token, kInteger, false)            \
   X(run_id, kText, false)              \
   X(written_at, kTimestamp, false)
 

@@ -1,0 +1,651 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include "common/civil_date.h"
+#include "common/strings.h"
+
+namespace propgrade {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return UnavailableError(msg + " (another writer held the database past the busy timeout)");
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+    case SQLITE_AUTH:
+      return UnavailableError(msg);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLossError(msg);
+    case SQLITE_CONSTRAINT:
+      return AlreadyExistsError(msg);
+    case SQLITE_INTERRUPT:
+      return CancelledError(msg);
+    default:
+      return InternalError(msg);
+  }
+}
+
+// Quotes an identifier.
+std::string Q(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+std::string SqlType(ColumnType t) {
+  switch (t) {
+    case ColumnType::kInteger:
+    case ColumnType::kBool:
+      return "INTEGER";
+    case ColumnType::kReal:
+      return "REAL";
+    default:
+      return "TEXT";
+  }
+}
+
+// The key expression of one column: nullable columns compare NULL as equal to NULL by mapping
+// NULL to an empty BLOB, which equals no TEXT, INTEGER or REAL value.
+std::string KeyExpr(const TableDef& t, const std::string& column) {
+  const ColumnDef& c = t.columns[t.ColumnIndex(column)];
+  return c.required ? Q(c.name) : "coalesce(" + Q(c.name) + ", x'')";
+}
+
+std::string KeyExprList(const TableDef& t) {
+  std::vector<std::string> parts;
+  for (const auto& k : t.key_columns) parts.push_back(KeyExpr(t, k));
+  return Join(parts, ", ");
+}
+
+std::string ColumnList(const TableDef& t) {
+  std::vector<std::string> parts;
+  for (const auto& c : t.columns) parts.push_back(Q(c.name));
+  return Join(parts, ", ");
+}
+
+std::string Placeholders(size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
+  return out;
+}
+
+bool KeyUnique(const TableDef& t, bool enforce) {
+  return t.key_uniqueness_configurable ? enforce : true;
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(sqlite3* db, std::string path, StoreOptions options)
+      : db_(db), path_(std::move(path)), options_(options) {
+    if (!options_.clock) options_.clock = &RealClock();
+  }
+  ~SqliteStore() override {
+    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+    sqlite3_close_v2(db_);
+  }
+
+  std::string_view backend() const override { return "sqlite"; }
+  std::string DisplayName() const override { return "sqlite:" + path_; }
+
+  Status Configure() {
+    std::lock_guard<std::mutex> lock(mu_);
+    sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
+    sqlite3_extended_result_codes(db_, 1);
+    RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(Exec("PRAGMA cache_size=-65536"));  // 64 MiB: keeps key index pages hot
+    RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
+    return OkStatus();
+  }
+
+  Status Migrate() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Begin());
+    Status s = MigrateLocked();
+    if (!s.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    return Commit();
+  }
+
+  StatusOr<ImportCounts> Import(const TableDef& t, const std::vector<Row>& rows,
+                                const std::vector<int64_t>& line_numbers, std::string_view source,
+                                ImportMode mode) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Begin());
+    auto counts = ImportLocked(t, rows, line_numbers, source, mode);
+    if (!counts.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return counts.status();
+    }
+    RETURN_IF_ERROR(Commit());
+    return counts;
+  }
+
+  Status Scan(const TableDef& t, const ScanSpec& spec,
+              const std::function<Status(Row&&)>& fn) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<int> cols;
+    if (spec.columns.empty()) {
+      for (size_t i = 0; i < t.columns.size(); ++i) cols.push_back(static_cast<int>(i));
+    } else {
+      for (const auto& name : spec.columns) {
+        int i = t.ColumnIndex(name);
+        if (i < 0) return InvalidArgumentError("table " + t.name + " has no column " + name);
+        cols.push_back(i);
+      }
+    }
+    std::vector<std::string> names;
+    for (int i : cols) names.push_back(Q(t.columns[i].name));
+    std::string sql = "SELECT " + Join(names, ", ") + " FROM " + Q(t.name);
+    std::vector<std::string> params;
+    std::vector<std::string> where;
+    if (spec.partition || spec.partition_from || spec.partition_to) {
+      if (t.partition_column.empty()) {
+        return InvalidArgumentError("table " + t.name + " has no partitions");
+      }
+      if (spec.partition) {
+        where.push_back(Q(t.partition_column) + " = ?");
+        params.push_back(*spec.partition);
+      }
+      if (spec.partition_from) {
+        where.push_back(Q(t.partition_column) + " >= ?");
+        params.push_back(*spec.partition_from);
+      }
+      if (spec.partition_to) {
+        where.push_back(Q(t.partition_column) + " <= ?");
+        params.push_back(*spec.partition_to);
+      }
+    }
+    if (!where.empty()) sql += " WHERE " + Join(where, " AND ");
+    sql += " ORDER BY " + KeyExprList(t);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+    Reset guard(stmt);
+    for (size_t i = 0; i < params.size(); ++i) {
+      sqlite3_bind_text(stmt, static_cast<int>(i + 1), params[i].data(),
+                        static_cast<int>(params[i].size()), SQLITE_TRANSIENT);
+    }
+    while (true) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "reading " + t.name);
+      Row row(cols.size());
+      for (size_t i = 0; i < cols.size(); ++i) {
+        row[i] = ReadColumn(stmt, static_cast<int>(i), t.columns[cols[i]].type);
+      }
+      RETURN_IF_ERROR(fn(std::move(row)));
+    }
+    return OkStatus();
+  }
+
+  StatusOr<WriteResult> ReplacePartition(const TableDef& t, std::string_view partition,
+                                         std::vector<Row> rows, const WriteSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int part = t.PartitionIndex();
+    if (part < 0) return InvalidArgumentError("table " + t.name + " has no partitions");
+    for (const Row& r : rows) {
+      if (r.size() != t.columns.size() || !r[part].is_text() || r[part].as_text() != partition) {
+        return InvalidArgumentError("a row given for " + t.name + " partition " +
+                                    std::string(partition) + " belongs elsewhere");
+      }
+    }
+    SortRowsByKey(t, &rows);
+    RETURN_IF_ERROR(Begin());
+    auto result = ReplaceLocked(t, partition, rows, spec);
+    if (!result.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return result.status();
+    }
+    RETURN_IF_ERROR(Commit());
+    return result;
+  }
+
+  StatusOr<DuplicateCount> CountDuplicates(const TableDef& t,
+                                           std::string_view partition) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string groups_sql = "SELECT " + KeyExprList(t) + ", count(*) AS n FROM " + Q(t.name) +
+                             " WHERE " + Q(t.partition_column) + " = ? GROUP BY " +
+                             KeyExprList(t) + " HAVING count(*) > 1";
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT count(*), coalesce(sum(n - 1), 0) FROM (" + groups_sql + ")"));
+    DuplicateCount out;
+    {
+      Reset guard(stmt);
+      BindText(stmt, 1, partition);
+      int rc = sqlite3_step(stmt);
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "counting duplicates in " + t.name);
+      out.groups = sqlite3_column_int64(stmt, 0);
+      out.surplus_rows = sqlite3_column_int64(stmt, 1);
+    }
+    if (out.groups > 0) {
+      ASSIGN_OR_RETURN(sqlite3_stmt * sample, Prepare(groups_sql + " LIMIT 5"));
+      Reset guard(sample);
+      BindText(sample, 1, partition);
+      while (sqlite3_step(sample) == SQLITE_ROW) {
+        std::vector<std::string> parts;
+        for (size_t k = 0; k < t.key_columns.size(); ++k) {
+          int col = static_cast<int>(k);
+          bool null_key = sqlite3_column_type(sample, col) == SQLITE_BLOB;  // before any read
+          parts.push_back(null_key ? "NULL" : ColumnText(sample, col));
+        }
+        out.sample_keys.push_back(Join(parts, "|"));
+      }
+    }
+    return out;
+  }
+
+  Status UpsertRun(const Row& run_record) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return UpsertRunLocked(run_record);
+  }
+
+  StatusOr<std::map<std::string, std::string>> PartitionVersions(const TableDef& t,
+                                                                 std::string_view from,
+                                                                 std::string_view to) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT partition, max(coalesce(written_at, '') || '|' || "
+                             "coalesce(run_id, '')) FROM partition_fence WHERE table_name = ? "
+                             "AND partition >= ? AND partition <= ? GROUP BY partition"));
+    Reset guard(stmt);
+    BindText(stmt, 1, t.name);
+    BindText(stmt, 2, from);
+    BindText(stmt, 3, to);
+    std::map<std::string, std::string> out;
+    while (true) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "reading partition versions");
+      out[ColumnText(stmt, 0)] = ColumnText(stmt, 1);
+    }
+    return out;
+  }
+
+  StatusOr<std::vector<std::string>> ListPartitions(const TableDef& t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (t.partition_column.empty()) return InvalidArgumentError(t.name + " has no partitions");
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT DISTINCT " + Q(t.partition_column) + " FROM " + Q(t.name) +
+                             " ORDER BY 1"));
+    Reset guard(stmt);
+    std::vector<std::string> out;
+    while (true) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "listing partitions of " + t.name);
+      out.push_back(ColumnText(stmt, 0));
+    }
+    return out;
+  }
+
+  StatusOr<std::optional<int64_t>> FenceToken(std::string_view ns, const TableDef& t,
+                                              std::string_view partition) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return FenceTokenLocked(ns, t.name, partition);
+  }
+
+ private:
+  // Resets a statement when the scope ends, so it holds no read lock.
+  struct Reset {
+    explicit Reset(sqlite3_stmt* s) : stmt(s) {}
+    ~Reset() {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+    }
+    sqlite3_stmt* stmt;
+  };
+
+  Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      Status s = SqliteError(nullptr, rc, "");
+      return Status(s.code(), "sqlite:" + path_ + ": " + msg);
+    }
+    return OkStatus();
+  }
+
+  Status Begin() { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() {
+    Status s = Exec("COMMIT");
+    if (!s.ok()) Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+
+  StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "preparing a statement");
+    stmts_.emplace(sql, stmt);
+    return stmt;
+  }
+
+  static void BindText(sqlite3_stmt* stmt, int idx, std::string_view text) {
+    sqlite3_bind_text(stmt, idx, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+
+  static std::string ColumnText(sqlite3_stmt* stmt, int i) {
+    const unsigned char* t = sqlite3_column_text(stmt, i);
+    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt, i)) : "";
+  }
+
+  static void BindValue(sqlite3_stmt* stmt, int idx, ColumnType type, const Value& v) {
+    if (v.is_null()) {
+      sqlite3_bind_null(stmt, idx);
+      return;
+    }
+    switch (type) {
+      case ColumnType::kBool:
+      case ColumnType::kInteger:
+        sqlite3_bind_int64(stmt, idx, v.ToInt().value_or(0));
+        return;
+      case ColumnType::kReal:
+        sqlite3_bind_double(stmt, idx, v.ToReal().value_or(0));
+        return;
+      default:
+        if (v.is_text()) {
+          sqlite3_bind_text(stmt, idx, v.as_text().data(), static_cast<int>(v.as_text().size()),
+                            SQLITE_STATIC);
+        } else if (v.is_real()) {
+          BindText(stmt, idx, FormatDouble(v.as_real()));
+        } else {
+          BindText(stmt, idx, std::to_string(v.ToInt().value_or(0)));
+        }
+    }
+  }
+
+  static Value ReadColumn(sqlite3_stmt* stmt, int i, ColumnType type) {
+    if (sqlite3_column_type(stmt, i) == SQLITE_NULL) return Value();
+    switch (type) {
+      case ColumnType::kBool:
+        return Value::Bool(sqlite3_column_int64(stmt, i) != 0);
+      case ColumnType::kInteger:
+        return Value::Int(sqlite3_column_int64(stmt, i));
+      case ColumnType::kReal:
+        return Value::Real(sqlite3_column_double(stmt, i));
+      default:
+        return Value::Text(ColumnText(stmt, i));
+    }
+  }
+
+  Status MigrateLocked() {
+    int version = 0;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("PRAGMA user_version"));
+      Reset guard(stmt);
+      if (sqlite3_step(stmt) == SQLITE_ROW) version = sqlite3_column_int(stmt, 0);
+    }
+    if (version > kSchemaVersion) {
+      return FailedPreconditionError("the database schema (version " + std::to_string(version) +
+                                     ") is newer than this propgrade (version " +
+                                     std::to_string(kSchemaVersion) + ")");
+    }
+    if (version < 1) {
+      for (const TableDef* t : AllTables()) {
+        std::vector<std::string> cols;
+        for (const auto& c : t->columns) {
+          cols.push_back(Q(c.name) + " " + SqlType(c.type) + (c.required ? " NOT NULL" : ""));
+        }
+        RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS " + Q(t->name) + " (" +
+                             Join(cols, ", ") + ")"));
+        bool key_starts_with_partition =
+            !t->key_columns.empty() && t->key_columns[0] == t->partition_column;
+        if (!t->partition_column.empty() && !key_starts_with_partition) {
+          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " + Q("ix_" + t->name + "_partition") +
+                               " ON " + Q(t->name) + " (" + Q(t->partition_column) + ")"));
+        }
+      }
+      RETURN_IF_ERROR(Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
+    }
+    for (const TableDef* t : AllTables()) RETURN_IF_ERROR(EnsureKeyIndex(*t));
+    return OkStatus();
+  }
+
+  // Creates the key index, unique or not as the options say, replacing the other kind.
+  Status EnsureKeyIndex(const TableDef& t) {
+    bool unique = KeyUnique(t, options_.enforce_unique_keys);
+    std::string want = (unique ? "ux_" : "ix_") + t.name + "_key";
+    std::string other = (unique ? "ix_" : "ux_") + t.name + "_key";
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name = ?"));
+    auto exists = [&](const std::string& name) {
+      Reset guard(stmt);
+      BindText(stmt, 1, name);
+      return sqlite3_step(stmt) == SQLITE_ROW;
+    };
+    if (exists(want)) return OkStatus();
+    if (exists(other)) RETURN_IF_ERROR(Exec("DROP INDEX " + Q(other)));
+    Status s = Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX " + Q(want) +
+                    " ON " + Q(t.name) + " (" + KeyExprList(t) + ")");
+    if (!s.ok() && s.code() == StatusCode::kAlreadyExists) {
+      return FailedPreconditionError(
+          "cannot enforce unique keys on " + t.name +
+          ": it holds duplicate keys; run `propgrade dedupe --table " + t.name +
+          "` with enforce_unique_keys = false first");
+    }
+    return s;
+  }
+
+  StatusOr<ImportCounts> ImportLocked(const TableDef& t, const std::vector<Row>& rows,
+                                      const std::vector<int64_t>& line_numbers,
+                                      std::string_view source, ImportMode mode) {
+    std::string insert = "INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
+                         Placeholders(t.columns.size()) + ")";
+    std::vector<int> key = t.KeyIndexes();
+    std::vector<std::string> key_eq, updates, key_cols;
+    for (int k : key) {
+      key_eq.push_back(Q(t.columns[k].name) + " IS ?");
+      key_cols.push_back(Q(t.columns[k].name));
+    }
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      if (std::find(key.begin(), key.end(), static_cast<int>(i)) == key.end()) {
+        updates.push_back(Q(t.columns[i].name) + " = excluded." + Q(t.columns[i].name));
+      }
+    }
+    if (mode == ImportMode::kUpsert) {
+      insert += " ON CONFLICT (" + Join(key_cols, ", ") + ") DO " +
+                (updates.empty() ? "NOTHING" : "UPDATE SET " + Join(updates, ", "));
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * ins, Prepare(insert));
+    ASSIGN_OR_RETURN(sqlite3_stmt * exists,
+                     Prepare("SELECT 1 FROM " + Q(t.name) + " WHERE " + Join(key_eq, " AND ")));
+    ImportCounts counts;
+    std::set<std::string> partitions;
+    int part = t.PartitionIndex();
+    for (size_t r = 0; r < rows.size(); ++r) {
+      const Row& row = rows[r];
+      std::string where = std::string(source) + ":" +
+                          (r < line_numbers.size() ? std::to_string(line_numbers[r])
+                                                   : "row " + std::to_string(r + 1));
+      if (mode == ImportMode::kUpsert) {
+        Reset guard(exists);
+        for (size_t k = 0; k < key.size(); ++k) {
+          BindValue(exists, static_cast<int>(k + 1), t.columns[key[k]].type, row[key[k]]);
+        }
+        int rc = sqlite3_step(exists);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqliteError(db_, rc, where);
+        ++(rc == SQLITE_ROW ? counts.replaced : counts.inserted);
+      }
+      Reset guard(ins);
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        BindValue(ins, static_cast<int>(i + 1), t.columns[i].type, row[i]);
+      }
+      int rc = sqlite3_step(ins);
+      if (rc != SQLITE_DONE) {
+        if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+          std::vector<std::string> parts;
+          for (int k : key) parts.push_back(t.columns[k].name + "=" + ValueText(row[k]));
+          return InvalidArgumentError(where + ": duplicate key (" + Join(parts, ", ") + ") in " +
+                                      t.name + " while unique keys are enforced");
+        }
+        return SqliteError(db_, rc, where);
+      }
+      if (mode == ImportMode::kInsert) ++counts.inserted;
+      if (part >= 0 && row[part].is_text()) partitions.insert(row[part].as_text());
+    }
+    // Outputs loaded from files change partitions: mark them so caches re-read them.
+    if (t.key_uniqueness_configurable) {
+      for (const std::string& p : partitions) {
+        RETURN_IF_ERROR(UpsertFence("import", t.name, p, std::nullopt, "import"));
+      }
+    }
+    return counts;
+  }
+
+  static std::string ValueText(const Value& v) {
+    if (v.is_null()) return "NULL";
+    if (v.is_text()) return v.as_text();
+    if (v.is_real()) return FormatDouble(v.as_real());
+    if (v.is_bool()) return v.as_bool() ? "true" : "false";
+    return std::to_string(v.as_int());
+  }
+
+  StatusOr<std::optional<int64_t>> FenceTokenLocked(std::string_view ns, std::string_view table,
+                                                    std::string_view partition) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT token FROM partition_fence WHERE lock_namespace = ? AND "
+                             "table_name = ? AND partition = ?"));
+    Reset guard(stmt);
+    BindText(stmt, 1, ns);
+    BindText(stmt, 2, table);
+    BindText(stmt, 3, partition);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) return std::optional<int64_t>();
+    if (rc != SQLITE_ROW) return SqliteError(db_, rc, "reading the partition fence");
+    if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) return std::optional<int64_t>();
+    return std::optional<int64_t>(sqlite3_column_int64(stmt, 0));
+  }
+
+  Status UpsertFence(std::string_view ns, std::string_view table, std::string_view partition,
+                     std::optional<int64_t> token, std::string_view run_id) {
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * stmt,
+        Prepare("INSERT INTO partition_fence (lock_namespace, table_name, partition, token, "
+                "run_id, written_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (lock_namespace, "
+                "table_name, partition) DO UPDATE SET token = coalesce(excluded.token, token), "
+                "run_id = excluded.run_id, written_at = excluded.written_at"));
+    Reset guard(stmt);
+    BindText(stmt, 1, ns);
+    BindText(stmt, 2, table);
+    BindText(stmt, 3, partition);
+    if (token) {
+      sqlite3_bind_int64(stmt, 4, *token);
+    } else {
+      sqlite3_bind_null(stmt, 4);
+    }
+    BindText(stmt, 5, run_id);
+    BindText(stmt, 6, FormatTimestampMicros(options_.clock->NowMicros()));
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "recording the partition fence");
+    return OkStatus();
+  }
+
+  Status UpsertRunLocked(const Row& run) {
+    const TableDef& t = tables::GradingRuns();
+    if (run.size() != t.columns.size()) return InternalError("grading_runs row of wrong width");
+    std::vector<std::string> updates;
+    for (size_t i = 2; i < t.columns.size(); ++i) {
+      updates.push_back(Q(t.columns[i].name) + " = excluded." + Q(t.columns[i].name));
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("INSERT INTO grading_runs (" + ColumnList(t) + ") VALUES (" +
+                             Placeholders(t.columns.size()) +
+                             ") ON CONFLICT (run_id, processor) DO UPDATE SET " +
+                             Join(updates, ", ")));
+    Reset guard(stmt);
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      BindValue(stmt, static_cast<int>(i + 1), t.columns[i].type, run[i]);
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "recording the run");
+    return OkStatus();
+  }
+
+  StatusOr<WriteResult> ReplaceLocked(const TableDef& t, std::string_view partition,
+                                      const std::vector<Row>& rows, const WriteSpec& spec) {
+    WriteResult result;
+    if (spec.fence_token) {
+      ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
+      if (stored && *stored > *spec.fence_token) {
+        return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
+                                " already holds fence token " + std::to_string(*stored) +
+                                " > this writer's " + std::to_string(*spec.fence_token),
+                            StatusReason::kFencedOut);
+      }
+    }
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
+                                                   Q(t.partition_column) + " = ?"));
+      Reset guard(del);
+      BindText(del, 1, partition);
+      int rc = sqlite3_step(del);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting " + t.name + " partition");
+      result.rows_deleted = sqlite3_changes(db_);
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * ins,
+                     Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
+                             Placeholders(t.columns.size()) + ")"));
+    for (const Row& row : rows) {
+      Reset guard(ins);
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        BindValue(ins, static_cast<int>(i + 1), t.columns[i].type, row[i]);
+      }
+      int rc = sqlite3_step(ins);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "inserting into " + t.name);
+      ++result.rows_written;
+    }
+    RETURN_IF_ERROR(
+        UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+    if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+    return result;
+  }
+
+  sqlite3* db_;
+  std::string path_;
+  StoreOptions options_;
+  std::mutex mu_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                 const StoreOptions& options) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, rc, "opening sqlite:" + path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    return UnavailableError("sqlite:" + path + " is read-only");
+  }
+  auto store = std::make_unique<SqliteStore>(db, path, options);
+  RETURN_IF_ERROR(store->Configure());
+  RETURN_IF_ERROR(store->Migrate());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace propgrade

@@ -1,0 +1,16 @@
+// The SQLite Store: one connection in WAL mode with a busy timeout, prepared statements, and
+// ReplacePartition as one BEGIN IMMEDIATE transaction. Thread-safe (calls are serialised).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace propgrade {
+
+// Opens (creating if needed) the database file at `path` and migrates its schema.
+StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                  const StoreOptions& options);
+
+}  // namespace propgrade

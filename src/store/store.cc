@@ -1,0 +1,63 @@
+#include "store/store.h"
+
+#include <algorithm>
+
+#include "store/sqlite/sqlite_store.h"
+
+namespace propgrade {
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const StoreOptions& options) {
+  if (url.rfind("sqlite:", 0) == 0) {
+    std::string path = url.substr(7);
+    if (path.rfind("//", 0) == 0) path = path.substr(2);
+    if (path.empty()) return InvalidArgumentError("--db sqlite: needs a file path (sqlite:PATH)");
+    return OpenSqliteStore(path, options);
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    return Status(StatusCode::kUnimplemented,
+                  "PostgreSQL stores are not available in this build; use sqlite:PATH");
+  }
+  return InvalidArgumentError("unknown database URL scheme (expected sqlite:PATH)");
+}
+
+StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table,
+                                                std::string_view partition) {
+  std::vector<Row> rows;
+  ScanSpec spec;
+  spec.partition = std::string(partition);
+  RETURN_IF_ERROR(Scan(table, spec, [&](Row&& r) {
+    rows.push_back(std::move(r));
+    return OkStatus();
+  }));
+  return rows;
+}
+
+namespace {
+
+// NULL < bool/int/real (numerically) < text.
+int CompareValues(const Value& a, const Value& b) {
+  auto rank = [](const Value& v) { return v.is_null() ? 0 : v.is_text() ? 2 : 1; };
+  int ra = rank(a), rb = rank(b);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  if (ra == 0) return 0;
+  if (ra == 2) return a.as_text().compare(b.as_text());
+  double x = *a.ToReal(), y = *b.ToReal();
+  if (a.is_bool()) x = a.as_bool();
+  if (b.is_bool()) y = b.as_bool();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+}  // namespace
+
+void SortRowsByKey(const TableDef& table, std::vector<Row>* rows) {
+  std::vector<int> key = table.KeyIndexes();
+  std::stable_sort(rows->begin(), rows->end(), [&](const Row& a, const Row& b) {
+    for (int k : key) {
+      int c = CompareValues(a[k], b[k]);
+      if (c) return c < 0;
+    }
+    return false;
+  });
+}
+
+}  // namespace propgrade

@@ -1,0 +1,135 @@
+// Store: every read and write propgrade makes to its database, behind one interface with a
+// SQLite implementation (sqlite:PATH) and, later, PostgreSQL (postgresql://...).
+// The write path is ReplacePartition: ONE transaction that checks the partition's fence token,
+// deletes the partition, inserts the new rows (sorted by key), records the run and commits —
+// a reader sees the old partition or the new one, never a mix, and a stale writer writes
+// nothing. Thread-safe: calls on one Store are serialised; open one Store per worker for
+// parallel work.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "common/table_catalog.h"
+#include "common/value.h"
+
+namespace propgrade {
+
+struct StoreOptions {
+  // Unique index on the business key of the grading outputs (grading.md §3.6); off only to
+  // load legacy data that already holds duplicates. Default: true
+  bool enforce_unique_keys = true;
+  // How long a write waits for another writer before failing with Unavailable. Default: 60 s
+  int busy_timeout_ms = 60000;
+  // Time source for written_at stamps. Default: the real clock.
+  Clock* clock = nullptr;
+};
+
+// Which rows a Scan returns.
+struct ScanSpec {
+  std::optional<std::string> partition;       // partition column = value
+  std::optional<std::string> partition_from;  // partition column >= value
+  std::optional<std::string> partition_to;    // partition column <= value
+  std::vector<std::string> columns;           // projection; empty = every column in order
+};
+
+// How ReplacePartition fences and records a write.
+struct WriteSpec {
+  // The writer's fencing token. A stored token greater than this rejects the write
+  // (FencedOut). nullopt = no comparison and the stored token stays unchanged (§7.16).
+  std::optional<int64_t> fence_token;
+  std::string lock_namespace = "db";  // partition_fence namespace ("db", "etcd:<id>", "none")
+  std::string run_id;
+  // A grading_runs row (catalogue order) upserted inside the same transaction; may be null.
+  const Row* run_record = nullptr;
+};
+
+struct WriteResult {
+  int64_t rows_deleted = 0;
+  int64_t rows_written = 0;
+};
+
+struct DuplicateCount {
+  int64_t groups = 0;        // key groups with more than one row
+  int64_t surplus_rows = 0;  // rows − distinct keys
+  std::vector<std::string> sample_keys;  // up to 5 keys, parts joined by '|'
+};
+
+enum class ImportMode {
+  kUpsert,  // insert or replace on the table's key (inputs)
+  kInsert,  // plain insert: a key that already exists is an error while keys are unique
+};
+
+struct ImportCounts {
+  int64_t inserted = 0;
+  int64_t replaced = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // `sqlite:PATH` (creates the file); the schema is created or migrated on open.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& url,
+                                               const StoreOptions& options);
+
+  virtual std::string_view backend() const = 0;  // "sqlite"
+  // A description of the database safe to print (never a password).
+  virtual std::string DisplayName() const = 0;
+  // Creates or migrates the schema; idempotent. Open already does this.
+  virtual Status Migrate() = 0;
+
+  // Loads file rows in one transaction (all or nothing). `line_numbers` (same length as rows,
+  // or empty) and `source` name the offending line in errors.
+  virtual StatusOr<ImportCounts> Import(const TableDef& table, const std::vector<Row>& rows,
+                                        const std::vector<int64_t>& line_numbers,
+                                        std::string_view source, ImportMode mode) = 0;
+
+  // Calls `fn` for each selected row, ordered by the table's key. A non-ok status from `fn`
+  // stops the scan and is returned.
+  virtual Status Scan(const TableDef& table, const ScanSpec& spec,
+                      const std::function<Status(Row&&)>& fn) = 0;
+
+  // The atomic, fenced replace of one partition (see the file comment). `rows` are in the
+  // catalogue column order and all belong to `partition`. Errors: FencedOut (Aborted with
+  // reason kFencedOut), Unavailable, AlreadyExists (duplicate keys in `rows` while unique).
+  virtual StatusOr<WriteResult> ReplacePartition(const TableDef& table,
+                                                 std::string_view partition, std::vector<Row> rows,
+                                                 const WriteSpec& spec) = 0;
+
+  // The post-write check (grading.md §6) for one partition, through the key index.
+  virtual StatusOr<DuplicateCount> CountDuplicates(const TableDef& table,
+                                                   std::string_view partition) = 0;
+
+  // Upserts one grading_runs row (catalogue order).
+  virtual Status UpsertRun(const Row& run_record) = 0;
+
+  // For each written partition of `table` in [from, to]: a text that changes whenever the
+  // partition is rewritten (cache validation).
+  virtual StatusOr<std::map<std::string, std::string>> PartitionVersions(
+      const TableDef& table, std::string_view from, std::string_view to) = 0;
+
+  // Distinct partition values of `table`, ascending.
+  virtual StatusOr<std::vector<std::string>> ListPartitions(const TableDef& table) = 0;
+
+  // The stored fence token of a partition, if any.
+  virtual StatusOr<std::optional<int64_t>> FenceToken(std::string_view lock_namespace,
+                                                      const TableDef& table,
+                                                      std::string_view partition) = 0;
+
+  // Convenience: every row of one partition.
+  StatusOr<std::vector<Row>> ReadPartition(const TableDef& table, std::string_view partition);
+};
+
+// Orders rows by the table's key (NULL first), as ReplacePartition inserts them.
+void SortRowsByKey(const TableDef& table, std::vector<Row>* rows);
+
+}  // namespace propgrade

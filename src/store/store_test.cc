@@ -1,0 +1,263 @@
+// The Store contract, run against every backend available to the test run: SQLite always;
+// PostgreSQL joins when PROPGRADE_TEST_PG_URL names a server.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/table_catalog.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+// The parameter names the backend.
+class StoreTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override { url_ = "sqlite:" + dir_.path() + "/test.db"; }
+
+  std::unique_ptr<Store> Open(bool enforce = true) {
+    StoreOptions options;
+    options.enforce_unique_keys = enforce;
+    options.clock = &clock_;
+    auto store = Store::Open(url_, options);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(store).value() : nullptr;
+  }
+
+  static Row AccuracyRow(const std::string& date, const std::string& player,
+                         std::optional<double> line, const std::string& id = "") {
+    Row r(acc::kNumColumns);
+    r[acc::prediction_id] = Value::Text(id.empty() ? player + date : id);
+    r[acc::player_lookup] = Value::Text(player);
+    r[acc::game_id] = Value::Text("20260116_LAL_BOS");
+    r[acc::game_date] = Value::Text(date);
+    r[acc::system_id] = Value::Text("ensemble_v1");
+    r[acc::line_value] = Value::OptReal(line);
+    r[acc::is_voided] = Value::Bool(false);
+    r[acc::absolute_error] = Value::Real(2.68);
+    return r;
+  }
+
+  int64_t Count(Store* store, const TableDef& t, const std::string& partition) {
+    auto rows = store->ReadPartition(t, partition);
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    return rows.ok() ? static_cast<int64_t>(rows->size()) : -1;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::string url_;
+};
+
+TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_TRUE(store->Migrate().ok());
+  store.reset();
+  auto again = Open();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(Count(again.get(), tables::Accuracy(), "2026-01-16"), 0);
+}
+
+TEST_P(StoreTest, ReplacePartitionReplacesExactlyThatPartition) {
+  auto store = Open();
+  const TableDef& t = tables::Accuracy();
+  WriteSpec spec;
+  spec.run_id = "r1";
+  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-15", {AccuracyRow("2026-01-15", "a", 20.5)}, spec).ok());
+  auto w = store->ReplacePartition(
+      t, "2026-01-16", {AccuracyRow("2026-01-16", "b", 20.5), AccuracyRow("2026-01-16", "a", 20.5)},
+      spec);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(w->rows_written, 2);
+  EXPECT_EQ(w->rows_deleted, 0);
+  w = store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "c", 20.5)}, spec);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->rows_deleted, 2);
+  EXPECT_EQ(Count(store.get(), t, "2026-01-16"), 1);
+  EXPECT_EQ(Count(store.get(), t, "2026-01-15"), 1);
+  auto rows = store->ReadPartition(t, "2026-01-16");
+  EXPECT_EQ((*rows)[0][acc::player_lookup].as_text(), "c");
+  EXPECT_EQ((*rows)[0][acc::absolute_error].as_real(), 2.68);
+  EXPECT_FALSE((*rows)[0][acc::is_voided].as_bool());
+}
+
+TEST_P(StoreTest, RowsOfAnotherPartitionAreRefused) {
+  auto store = Open();
+  auto w = store->ReplacePartition(tables::Accuracy(), "2026-01-16",
+                                   {AccuracyRow("2026-01-17", "a", 20.5)}, WriteSpec{});
+  EXPECT_EQ(w.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(StoreTest, StaleFenceTokenWritesNothing) {
+  auto store = Open();
+  const TableDef& t = tables::Accuracy();
+  WriteSpec spec;
+  spec.fence_token = 5;
+  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, spec).ok());
+  spec.fence_token = 3;
+  Row run(runs::kNumColumns);
+  run[runs::run_id] = Value::Text("stale");
+  run[runs::processor] = Value::Text("grading");
+  run[runs::status] = Value::Text("success");
+  spec.run_record = &run;
+  auto stale = store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "z", 1.5)}, spec);
+  EXPECT_EQ(stale.status().reason(), StatusReason::kFencedOut);
+  auto rows = store->ReadPartition(t, "2026-01-16");
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][acc::player_lookup].as_text(), "a");
+  EXPECT_EQ(Count(store.get(), tables::GradingRuns(), ""), 0);  // the run record rolled back too
+  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
+
+  spec.run_record = nullptr;
+  spec.fence_token = 5;  // the same holder may write again
+  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "b", 1.5)}, spec).ok());
+  spec.fence_token = std::nullopt;  // no token: no comparison, stored token unchanged
+  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "c", 1.5)}, spec).ok());
+  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
+  spec.fence_token = 9;
+  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "d", 1.5)}, spec).ok());
+  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 9);
+  // Another lock namespace keeps its own tokens.
+  spec.lock_namespace = "etcd:abc";
+  spec.fence_token = 1;
+  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "e", 1.5)}, spec).ok());
+}
+
+TEST_P(StoreTest, NullLinesCollideUnderTheUniqueKey) {
+  auto store = Open();
+  const TableDef& t = tables::Accuracy();
+  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, WriteSpec{}).ok());
+  auto w = store->ReplacePartition(t, "2026-01-16",
+                                   {AccuracyRow("2026-01-16", "a", std::nullopt, "x"),
+                                    AccuracyRow("2026-01-16", "a", std::nullopt, "y")},
+                                   WriteSpec{});
+  EXPECT_EQ(w.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(Count(store.get(), t, "2026-01-16"), 1);  // the old partition stands
+  // A NULL line and a real line are different keys.
+  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16",
+                                      {AccuracyRow("2026-01-16", "a", std::nullopt, "x"),
+                                       AccuracyRow("2026-01-16", "a", 0.0, "y")},
+                                      WriteSpec{}).ok());
+}
+
+TEST_P(StoreTest, DuplicatesAreCountedWhenKeysAreNotEnforced) {
+  auto store = Open(/*enforce=*/false);
+  const TableDef& t = tables::Accuracy();
+  auto w = store->ReplacePartition(
+      t, "2026-01-16",
+      {AccuracyRow("2026-01-16", "a", std::nullopt, "1"), AccuracyRow("2026-01-16", "a", std::nullopt, "2"),
+       AccuracyRow("2026-01-16", "a", std::nullopt, "3"), AccuracyRow("2026-01-16", "b", 20.5, "4"),
+       AccuracyRow("2026-01-16", "b", 20.5, "5"), AccuracyRow("2026-01-16", "c", 20.5, "6")},
+      WriteSpec{});
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto d = store->CountDuplicates(t, "2026-01-16");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->groups, 2);
+  EXPECT_EQ(d->surplus_rows, 3);
+  ASSERT_EQ(d->sample_keys.size(), 2u);
+  EXPECT_NE(d->sample_keys[0].find("NULL"), std::string::npos);
+  EXPECT_EQ(store->CountDuplicates(t, "2026-01-15")->groups, 0);
+  store.reset();
+  // Turning enforcement back on while duplicates exist is refused with a way out.
+  StoreOptions strict;
+  auto reopened = Store::Open(url_, strict);
+  EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("dedupe"), std::string::npos);
+}
+
+TEST_P(StoreTest, ImportUpsertsOnTheKeyAllOrNothing) {
+  auto store = Open();
+  const TableDef& t = tables::Actuals();
+  auto actual = [](const std::string& player, int points) {
+    Row r(act::kNumColumns);
+    r[act::game_date] = Value::Text("2026-01-16");
+    r[act::game_id] = Value::Text("20260116_LAL_BOS");
+    r[act::player_lookup] = Value::Text(player);
+    r[act::points] = Value::Int(points);
+    return r;
+  };
+  auto c = store->Import(t, {actual("a", 10), actual("b", 12), actual("a", 11)}, {2, 3, 4}, "f.csv",
+                         ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 2);
+  EXPECT_EQ(c->replaced, 1);  // the later row of the file wins
+  c = store->Import(t, {actual("a", 30), actual("b", 12)}, {2, 3}, "f.csv", ImportMode::kUpsert);
+  EXPECT_EQ(c->replaced, 2);
+  auto rows = store->ReadPartition(t, "2026-01-16");
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][act::points].as_int(), 30);
+  // A row the database refuses (NULL in a NOT NULL column) rolls back the whole file.
+  Row bad = actual("c", 5);
+  bad[act::game_id] = Value();
+  c = store->Import(t, {actual("d", 1), bad}, {2, 3}, "g.csv", ImportMode::kUpsert);
+  EXPECT_FALSE(c.ok());
+  EXPECT_EQ(store->ReadPartition(t, "2026-01-16")->size(), 2u);
+}
+
+TEST_P(StoreTest, LegacyAccuracyImportRejectsDuplicateKeysNamingTheLine) {
+  auto store = Open();
+  auto c = store->Import(tables::Accuracy(),
+                         {AccuracyRow("2026-01-16", "a", 20.5, "1"), AccuracyRow("2026-01-16", "a", 20.5, "2")},
+                         {2, 3}, "legacy.csv", ImportMode::kInsert);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("legacy.csv:3"), std::string::npos) << c.status().message();
+  EXPECT_EQ(Count(store.get(), tables::Accuracy(), "2026-01-16"), 0);
+}
+
+TEST_P(StoreTest, HostileTextIsStoredLiterally) {
+  auto store = Open();
+  const std::string evil = "2026-01-16'; DROP TABLE prediction_accuracy; --";
+  Row r = AccuracyRow("2026-01-16", evil, 20.5);
+  r[acc::model_version] = Value::Text("x\"); DELETE FROM grading_runs; --");
+  ASSERT_TRUE(store->ReplacePartition(tables::Accuracy(), "2026-01-16", {r}, WriteSpec{}).ok());
+  auto rows = store->ReadPartition(tables::Accuracy(), "2026-01-16");
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][acc::player_lookup].as_text(), evil);
+  EXPECT_EQ(Count(store.get(), tables::Accuracy(), evil), 0);  // a partition value, bound
+}
+
+TEST_P(StoreTest, PartitionVersionsChangeOnEveryRewrite) {
+  auto store = Open();
+  const TableDef& t = tables::Accuracy();
+  WriteSpec spec;
+  spec.run_id = "r1";
+  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
+  auto v1 = store->PartitionVersions(t, "2026-01-01", "2026-01-31");
+  ASSERT_TRUE(v1.ok());
+  ASSERT_EQ(v1->count("2026-01-16"), 1u);
+  clock_.AdvanceSeconds(1);
+  spec.run_id = "r2";
+  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
+  auto v2 = store->PartitionVersions(t, "2026-01-01", "2026-01-31");
+  EXPECT_NE(v1->at("2026-01-16"), v2->at("2026-01-16"));
+  EXPECT_EQ(*store->ListPartitions(t), std::vector<std::string>{"2026-01-16"});
+}
+
+TEST_P(StoreTest, RunRecordsUpsertOnRunAndProcessor) {
+  auto store = Open();
+  Row run(runs::kNumColumns);
+  run[runs::run_id] = Value::Text("r1");
+  run[runs::processor] = Value::Text("grading");
+  run[runs::game_date] = Value::Text("2026-01-16");
+  run[runs::status] = Value::Text("success");
+  run[runs::graded] = Value::Int(10);
+  ASSERT_TRUE(store->UpsertRun(run).ok());
+  run[runs::duplicate_groups] = Value::Int(0);
+  ASSERT_TRUE(store->UpsertRun(run).ok());
+  auto rows = store->ReadPartition(tables::GradingRuns(), "2026-01-16");
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][runs::duplicate_groups].as_int(), 0);
+  EXPECT_EQ((*rows)[0][runs::graded].as_int(), 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(std::string("sqlite")),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace propgrade
