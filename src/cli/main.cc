@@ -1,2 +1,127 @@
-#include <cstdio>
-int main() { std::puts("propgrade"); return 0; }
+// propgrade's command line: parses flags with CLI11 and calls one function of commands.h.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "cli/commands.h"
+
+namespace {
+
+propgrade::CancelToken g_cancel;
+volatile std::sig_atomic_t g_signals = 0;
+
+void OnSignal(int) {
+  // A second signal stops at once; the first lets the current step finish or roll back.
+  if (++g_signals > 1) std::_Exit(130);
+  g_cancel.Cancel();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace propgrade::cli;
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+
+  CLI::App app{"propgrade: grades player-prop predictions into accuracy tables that concurrent, "
+               "retried or crashed runs never duplicate"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "propgrade 0.1.0");
+  app.footer(
+      "Examples:\n"
+      "  propgrade demo                              # a generated season, graded\n"
+      "  propgrade import predictions predictions.csv\n"
+      "  propgrade grade --date 2026-01-16\n"
+      "  propgrade report accuracy --days 30\n"
+      "Exit codes: 0 ok, 1 problems found, 2 usage or input error, 3 dependency unavailable or\n"
+      "refused for safety, 130 interrupted.");
+
+  GlobalOptions g;
+  g.cancel = &g_cancel;
+  app.add_option("--db", g.db, "database URL: sqlite:PATH (env PROPGRADE_DB; default sqlite:propgrade.db)");
+  app.add_option("--config", g.config, "config file (env PROPGRADE_CONFIG; default ./propgrade.toml when present)");
+  app.add_option("--log-format", g.log_format, "text or json (env PROPGRADE_LOG_FORMAT; default text on a terminal, else json)")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  int code = 0;
+
+  auto* init = app.add_subcommand("init", "create or migrate the schema (idempotent)");
+  init->footer("Example:\n  propgrade init --db sqlite:/var/lib/propgrade/props.db");
+  init->callback([&] { code = Init(g); });
+
+  ImportArgs imp;
+  auto* import = app.add_subcommand("import", "load a CSV or JSONL file, all or nothing, upserting on each table's key");
+  import->add_option("kind", imp.kind, "predictions | actuals | injuries | archetypes | accuracy (legacy graded rows)")
+      ->required();
+  import->add_option("file", imp.file, "the file; headers are column names")->required();
+  import->add_option("--format", imp.format, "csv or jsonl (default: from the extension)");
+  import->add_flag("--allow-empty", imp.allow_empty, "accept a file without data rows");
+  import->footer("Examples:\n  propgrade import predictions predictions.csv\n"
+                 "  propgrade import actuals box_scores.jsonl\n"
+                 "Errors name the file, line and column; nothing is imported from a rejected file.");
+  import->callback([&] { code = Import(g, imp); });
+
+  GradeArgs gr;
+  auto* grade = app.add_subcommand("grade", "grade dates, then compute daily performance and the summary as of each date");
+  grade->add_option("--date", gr.date, "one date (YYYY-MM-DD)");
+  grade->add_option("--from", gr.from, "first date of a range");
+  grade->add_option("--to", gr.to, "last date of a range (inclusive)");
+  grade->add_flag("--yesterday", gr.yesterday, "yesterday in the league time zone (config timezone)");
+  grade->add_option("--jobs", gr.jobs, "grade this many dates at once (aggregations follow in date order)");
+  grade->add_flag("--no-aggregate", gr.no_aggregate, "grade only; skip daily performance and the summary");
+  grade->add_option("--format", gr.format, "text or json (run summaries)");
+  grade->footer("Examples:\n  propgrade grade --date 2026-01-16\n"
+                "  propgrade grade --from 2025-10-21 --to 2026-04-12 --jobs 2\n"
+                "  propgrade grade --yesterday --format json");
+  grade->callback([&] { code = Grade(g, gr); });
+
+  std::string agg_date;
+  auto* aggregate = app.add_subcommand("aggregate", "recompute system_daily_performance for one date");
+  aggregate->add_option("--date", agg_date, "the date (YYYY-MM-DD)")->required();
+  aggregate->footer("Example:\n  propgrade aggregate --date 2026-01-16");
+  aggregate->callback([&] { code = Aggregate(g, agg_date); });
+
+  std::string as_of;
+  auto* summarize = app.add_subcommand("summarize", "recompute the prediction_performance_summary snapshot as of a date");
+  summarize->add_option("--as-of", as_of, "the as-of date (YYYY-MM-DD)")->required();
+  summarize->footer("Example:\n  propgrade summarize --as-of 2026-01-16");
+  summarize->callback([&] { code = Summarize(g, as_of); });
+
+  std::string report_kind, report_format = "table";
+  std::optional<int> report_days;
+  auto* report = app.add_subcommand("report", "read-only accuracy reports");
+  report->add_option("kind", report_kind, "accuracy | calibration | players | systems")->required();
+  report->add_option("--days", report_days, "the last N graded dates (default: all)");
+  report->add_option("--format", report_format, "table, json or csv");
+  report->footer("Examples:\n  propgrade report accuracy --days 30\n"
+                 "  propgrade report calibration --format csv > calibration.csv");
+  report->callback([&] { code = Report(g, report_kind, report_days, report_format); });
+
+  ExportArgs ex;
+  auto* exp = app.add_subcommand("export", "dump a table (or one date of it) as CSV or JSONL");
+  exp->add_option("table", ex.table, "a table name, e.g. prediction_accuracy")->required();
+  exp->add_option("--date", ex.date, "only this partition (game_date, or as_of_date for the summary)");
+  exp->add_option("--format", ex.format, "csv or jsonl");
+  exp->add_option("--output", ex.output, "write to this file (atomically) instead of stdout");
+  exp->footer("Examples:\n  propgrade export prediction_accuracy --date 2026-01-16 > graded.csv\n"
+              "  propgrade export grading_runs --format jsonl");
+  exp->callback([&] { code = Export(g, ex); });
+
+  DemoArgs demo;
+  auto* dm = app.add_subcommand("demo", "generate a realistic season into the database and grade it");
+  dm->add_option("--seed", demo.seed, "random seed (default 42)");
+  dm->add_option("--scale", demo.scale, "multiply the number of prediction systems (default 1 = 6 systems)");
+  dm->add_option("--today", demo.today, "the season ends the day before (default: today in the league time zone)");
+  dm->add_option("--jobs", demo.jobs, "grade this many dates at once");
+  dm->footer("Example:\n  propgrade demo --db sqlite:demo.db --seed 7");
+  dm->callback([&] { code = Demo(g, demo); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  return code;
+}

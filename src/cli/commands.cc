@@ -1,0 +1,359 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "cli/context.h"
+#include "common/civil_date.h"
+#include "common/strings.h"
+#include "io/demo_season.h"
+#include "io/table_file.h"
+#include "pipeline/reports.h"
+
+namespace propgrade::cli {
+
+namespace {
+
+// For Context::Create, before a context exists to report through.
+#define CLI_ASSIGN_OR_EXIT(lhs, expr)                                      \
+  do {                                                                     \
+    auto pg_ctx_ = (expr);                                                 \
+    if (!pg_ctx_.ok()) {                                                   \
+      std::cerr << "propgrade: error: " << pg_ctx_.status().message() << "\n"; \
+      return static_cast<int>(ExitCodeFor(pg_ctx_.status()));              \
+    }                                                                      \
+    lhs = std::move(pg_ctx_).value();                                      \
+  } while (0)
+
+#define CLI_ASSIGN_OR_FAIL(lhs, expr, ctx) \
+  CLI_ASSIGN_OR_FAIL_IMPL_(PG_CONCAT_(cli_statusor_, __LINE__), lhs, expr, ctx)
+#define CLI_ASSIGN_OR_FAIL_IMPL_(tmp, lhs, expr, ctx) \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return (ctx)->Fail(tmp.status());    \
+  lhs = std::move(tmp).value()
+
+StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value) {
+  auto d = CivilDay::Parse(value);
+  if (!d) {
+    return InvalidArgumentError(std::string(flag) + " '" + value +
+                                "' is not a valid date (YYYY-MM-DD)");
+  }
+  return *d;
+}
+
+const TableDef* ImportTable(const std::string& kind) {
+  if (kind == "predictions") return &tables::Predictions();
+  if (kind == "actuals") return &tables::Actuals();
+  if (kind == "injuries") return &tables::Injuries();
+  if (kind == "archetypes") return &tables::Archetypes();
+  if (kind == "accuracy") return &tables::Accuracy();
+  return nullptr;
+}
+
+// Progress: one rewritten line on a terminal, nothing otherwise (plain lines go to stdout).
+class Progress {
+ public:
+  explicit Progress(bool tty) : tty_(tty) {}
+  void Update(const std::string& text) {
+    if (!tty_) return;
+    std::fprintf(stderr, "\r\033[K%s", text.c_str());
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+};
+
+std::string DateRunLine(const DateRun& run) {
+  std::string line = run.steps.empty() ? run.date.ToString() : run.steps[0].ToText();
+  for (size_t i = 1; i < run.steps.size(); ++i) {
+    const RunSummary& s = run.steps[i];
+    line += "; " + s.processor + " " + std::string(RunStatusName(s.status));
+    if (s.rows_written) line += " rows=" + std::to_string(*s.rows_written);
+    if (s.duplicate_rows.value_or(0) > 0) line += " DUPLICATES=" + std::to_string(*s.duplicate_rows);
+    if (!s.error.empty() && s.status != RunStatus::kSuccess) line += " error=\"" + s.error + "\"";
+  }
+  return line;
+}
+
+// Runs the pipeline over dates with progress and the closing summary; returns the exit code.
+int RunAndReport(Context* ctx, Pipeline* pipeline, const std::vector<CivilDay>& dates,
+                 const RunOptions& options, int jobs, const std::string& format) {
+  bool json = format == "json";
+  Progress progress(IsTty(2));
+  int64_t start = ctx->clock().SteadyMicros();
+  int64_t graded_rows = 0, duplicate_rows = 0;
+  std::map<std::string, int> by_status;
+  ExitCode code = ExitCode::kSuccess;
+  std::string json_out = "[";
+  auto runs = pipeline->RunDates(dates, options, jobs, [&](const DateRun& run, size_t done,
+                                                          size_t total) {
+    for (const RunSummary& s : run.steps) {
+      if (s.processor == "grading") {
+        by_status[std::string(RunStatusName(s.status))]++;
+        if (s.stats && s.status == RunStatus::kSuccess) graded_rows += s.stats->graded;
+      }
+      duplicate_rows += s.duplicate_rows.value_or(0);
+      if (json) json_out += (json_out.size() > 1 ? "," : "") + s.ToJson();
+    }
+    code = WorseExitCode(code, run.exit_code());
+    if (!json && !IsTty(2)) std::cout << DateRunLine(run) << "\n" << std::flush;
+    if (!json && IsTty(2) && run.exit_code() != ExitCode::kSuccess) {
+      progress.Done();
+      std::cout << DateRunLine(run) << "\n" << std::flush;
+    }
+    progress.Update("[" + std::to_string(done) + "/" + std::to_string(total) + "] " +
+                    DateRunLine(run).substr(0, 100));
+  });
+  progress.Done();
+  double seconds = (ctx->clock().SteadyMicros() - start) / 1e6;
+  if (json) {
+    std::cout << json_out << "]\n";
+  } else {
+    std::string statuses;
+    for (const auto& [name, n] : by_status) {
+      statuses += (statuses.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f", seconds);
+    std::cout << "graded " << runs.size() << " date" << (runs.size() == 1 ? "" : "s") << " ("
+              << (statuses.empty() ? "none" : statuses) << "): " << graded_rows
+              << " rows graded, " << duplicate_rows << " duplicate rows, " << buf << " s\n";
+  }
+  if (ctx->cancel()->cancelled()) {
+    std::cerr << "propgrade: interrupted after " << runs.size() << " of " << dates.size()
+              << " dates\n";
+    return static_cast<int>(ExitCode::kInterrupted);
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
+int Init(const GlobalOptions& g) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  std::cout << "schema ready in " << store->DisplayName() << "\n";
+  return 0;
+}
+
+int Import(const GlobalOptions& g, const ImportArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  const TableDef* table = ImportTable(a.kind);
+  if (!table) {
+    return ctx->Fail(InvalidArgumentError(
+        "unknown import kind '" + a.kind + "' (predictions, actuals, injuries, archetypes, accuracy)"));
+  }
+  CLI_ASSIGN_OR_FAIL(FileFormat format, ResolveFileFormat(a.format, a.file), ctx);
+  ReadOptions read_options;
+  read_options.allow_empty = a.allow_empty;
+  CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(*table, a.file, format, read_options), ctx);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  // Legacy graded rows are inserted as they are: a duplicate key is an error while unique keys
+  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key.
+  ImportMode mode = table == &tables::Accuracy() ? ImportMode::kInsert : ImportMode::kUpsert;
+  CLI_ASSIGN_OR_FAIL(ImportCounts counts,
+                     store->Import(*table, file.rows, file.line_numbers, a.file, mode), ctx);
+  ctx->log().Info("import_finished", {{"table", Value::Text(table->name)},
+                                      {"file", Value::Text(a.file)},
+                                      {"rows", Value::Int(static_cast<int64_t>(file.rows.size()))},
+                                      {"inserted", Value::Int(counts.inserted)},
+                                      {"replaced", Value::Int(counts.replaced)}});
+  std::cout << "imported " << file.rows.size() << " rows from " << a.file << " into "
+            << table->name << " (" << counts.inserted << " inserted, " << counts.replaced
+            << " replaced)\n";
+  return 0;
+}
+
+int Grade(const GlobalOptions& g, const GradeArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  int chosen = !a.date.empty() + (!a.from.empty() || !a.to.empty()) + a.yesterday;
+  if (chosen != 1) {
+    return ctx->Fail(InvalidArgumentError("give exactly one of --date D, --from D1 --to D2, --yesterday"));
+  }
+  if (a.jobs < 1 || a.jobs > 64) return ctx->Fail(InvalidArgumentError("--jobs must be 1..64"));
+  if (a.format != "text" && a.format != "json") {
+    return ctx->Fail(InvalidArgumentError("--format must be text or json"));
+  }
+  std::vector<CivilDay> dates;
+  if (!a.date.empty()) {
+    CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", a.date), ctx);
+    dates.push_back(d);
+  } else if (a.yesterday) {
+    CLI_ASSIGN_OR_FAIL(CivilDay today,
+                       TodayInZone(ctx->config().timezone, ctx->clock().NowMicros()), ctx);
+    dates.push_back(today.AddDays(-1));
+  } else {
+    if (a.from.empty() || a.to.empty()) {
+      return ctx->Fail(InvalidArgumentError("--from and --to go together"));
+    }
+    CLI_ASSIGN_OR_FAIL(CivilDay from, ParseDateFlag("--from", a.from), ctx);
+    CLI_ASSIGN_OR_FAIL(CivilDay to, ParseDateFlag("--to", a.to), ctx);
+    if (to < from) return ctx->Fail(InvalidArgumentError("--to is before --from"));
+    if (to.days_since_epoch() - from.days_since_epoch() > 3660) {
+      return ctx->Fail(InvalidArgumentError("--from/--to spans more than ten years"));
+    }
+    for (CivilDay d = from; d <= to; d = d.AddDays(1)) dates.push_back(d);
+  }
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  RunOptions options;
+  options.aggregate = !a.no_aggregate;
+  options.trigger_source = "cli";
+  return RunAndReport(ctx, pipeline, dates, options, a.jobs, a.format);
+}
+
+namespace {
+
+int SingleStep(const GlobalOptions& g, const std::string& flag, const std::string& value,
+               bool daily) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag(flag, value), ctx);
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  RunOptions options;
+  options.trigger_source = "cli";
+  std::string run_id = pipeline->NewRunId();
+  RunSummary s = daily ? pipeline->AggregateDate(d, run_id, options)
+                       : pipeline->SummarizeAsOf(d, run_id, options);
+  std::cout << s.ToText() << "\n";
+  return static_cast<int>(s.exit_code());
+}
+
+}  // namespace
+
+int Aggregate(const GlobalOptions& g, const std::string& date) {
+  return SingleStep(g, "--date", date, true);
+}
+
+int Summarize(const GlobalOptions& g, const std::string& as_of) {
+  return SingleStep(g, "--as-of", as_of, false);
+}
+
+int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> days,
+           const std::string& format) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  CLI_ASSIGN_OR_FAIL(ReportFormat fmt, ParseReportFormat(format), ctx);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, kind, days), ctx);
+  std::cout << RenderReport(report, fmt);
+  return 0;
+}
+
+int Export(const GlobalOptions& g, const ExportArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  const TableDef* table = FindTable(a.table);
+  if (!table) {
+    std::vector<std::string> names;
+    for (const TableDef* t : AllTables()) names.push_back(t->name);
+    return ctx->Fail(InvalidArgumentError("unknown table '" + a.table + "' (" +
+                                          Join(names, ", ") + ")"));
+  }
+  CLI_ASSIGN_OR_FAIL(FileFormat format, ResolveFileFormat(a.format, ""), ctx);
+  ScanSpec spec;
+  if (!a.date.empty()) {
+    CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", a.date), ctx);
+    if (table->partition_column.empty()) {
+      return ctx->Fail(InvalidArgumentError(table->name + " has no date partitions"));
+    }
+    spec.partition = d.ToString();
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  std::string tmp_path = a.output + ".tmp";
+  if (!a.output.empty()) {
+    file.open(tmp_path, std::ios::binary | std::ios::trunc);
+    if (!file) return ctx->Fail(InvalidArgumentError("cannot write " + a.output));
+    out = &file;
+  }
+  auto writer = TableWriter::Create(*table, format, out);
+  writer->WriteHeader();
+  int64_t rows = 0;
+  Status s = store->Scan(*table, spec, [&](Row&& row) {
+    writer->WriteRow(row);
+    ++rows;
+    return OkStatus();
+  });
+  if (!s.ok()) return ctx->Fail(s);
+  out->flush();
+  if (!a.output.empty()) {
+    file.close();
+    if (!file || std::rename(tmp_path.c_str(), a.output.c_str()) != 0) {
+      return ctx->Fail(UnavailableError("cannot write " + a.output));
+    }
+    std::cerr << "exported " << rows << " rows of " << table->name << " to " << a.output << "\n";
+  }
+  return 0;
+}
+
+int Demo(const GlobalOptions& g, const DemoArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (a.scale < 1 || a.scale > 100) return ctx->Fail(InvalidArgumentError("--scale must be 1..100"));
+  DemoOptions options;
+  options.seed = a.seed;
+  options.scale = a.scale;
+  if (a.today.empty()) {
+    CLI_ASSIGN_OR_FAIL(options.today,
+                       TodayInZone(ctx->config().timezone, ctx->clock().NowMicros()), ctx);
+  } else {
+    CLI_ASSIGN_OR_FAIL(options.today, ParseDateFlag("--today", a.today), ctx);
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  std::cout << "generating a season ending " << options.today.AddDays(-1).ToString()
+            << " (seed " << a.seed << ", scale " << a.scale << ")...\n" << std::flush;
+  DemoSeason season = GenerateDemoSeason(options);
+  struct Part {
+    const TableDef* table;
+    const std::vector<Row>* rows;
+  };
+  for (Part p : {Part{&tables::Archetypes(), &season.archetypes},
+                 Part{&tables::Actuals(), &season.actuals},
+                 Part{&tables::Injuries(), &season.injuries},
+                 Part{&tables::Predictions(), &season.predictions}}) {
+    CLI_ASSIGN_OR_FAIL(ImportCounts c, store->Import(*p.table, *p.rows, {}, "demo", ImportMode::kUpsert),
+                       ctx);
+    std::cout << "  " << p.table->name << ": " << p.rows->size() << " rows (" << c.inserted
+              << " new, " << c.replaced << " replaced)\n";
+  }
+  std::cout << season.teams << " teams, " << season.players << " players, " << season.games
+            << " games on " << season.game_dates << " dates (" << season.first_date.ToString()
+            << " to " << season.last_date.ToString() << "), " << season.system_ids.size()
+            << " prediction systems\n" << std::flush;
+  std::vector<CivilDay> dates;
+  for (CivilDay d = season.first_date; d <= season.last_date; d = d.AddDays(1)) dates.push_back(d);
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  RunOptions run_options;
+  run_options.trigger_source = "demo";
+  int code = RunAndReport(ctx, pipeline, dates, run_options, a.jobs, "text");
+  if (code != 0) return code;
+  CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, "accuracy", std::nullopt), ctx);
+  std::cout << "\n" << RenderReport(report, ReportFormat::kTable);
+  std::cout << "\nNext: propgrade report calibration | players | systems --db " << ctx->config().db
+            << "\n      propgrade export prediction_accuracy --date "
+            << season.last_date.ToString() << " --db " << ctx->config().db << "\n";
+  return 0;
+}
+
+}  // namespace propgrade::cli

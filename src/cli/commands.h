@@ -1,0 +1,59 @@
+// The subcommands of the propgrade CLI as plain functions: main.cc parses flags (CLI11) and
+// calls one of these; they return the process exit code (spec/operations.md §2). Nothing here
+// includes CLI11.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/cancel.h"
+
+namespace propgrade::cli {
+
+struct GlobalOptions {
+  std::string db;          // --db; empty = config / env / default
+  std::string config;      // --config; empty = $PROPGRADE_CONFIG or ./propgrade.toml if present
+  std::string log_format;  // --log-format text|json; empty = $PROPGRADE_LOG_FORMAT or by TTY
+  CancelToken* cancel = nullptr;
+};
+
+struct ImportArgs {
+  std::string kind;  // predictions, actuals, injuries, archetypes, accuracy
+  std::string file;
+  std::string format;  // csv, jsonl or "" (by extension)
+  bool allow_empty = false;
+};
+
+struct GradeArgs {
+  std::string date, from, to;
+  bool yesterday = false;
+  int jobs = 1;
+  bool no_aggregate = false;
+  std::string format = "text";  // text or json
+};
+
+struct ExportArgs {
+  std::string table;
+  std::string date;
+  std::string format = "csv";
+  std::string output;  // "" = stdout
+};
+
+struct DemoArgs {
+  uint64_t seed = 42;
+  int scale = 1;
+  std::string today;  // "" = today in the league time zone
+  int jobs = 1;
+};
+
+int Init(const GlobalOptions& g);
+int Import(const GlobalOptions& g, const ImportArgs& a);
+int Grade(const GlobalOptions& g, const GradeArgs& a);
+int Aggregate(const GlobalOptions& g, const std::string& date);
+int Summarize(const GlobalOptions& g, const std::string& as_of);
+int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> days,
+           const std::string& format);
+int Export(const GlobalOptions& g, const ExportArgs& a);
+int Demo(const GlobalOptions& g, const DemoArgs& a);
+
+}  // namespace propgrade::cli

@@ -1,0 +1,72 @@
+#include "cli/context.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+namespace propgrade::cli {
+
+bool IsTty(int fd) { return isatty(fd) == 1; }
+
+StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
+  auto ctx = std::make_unique<Context>();
+  EnvLookup env = ProcessEnvironment();
+  std::string path = g.config;
+  if (path.empty()) {
+    if (const char* p = env("PROPGRADE_CONFIG"); p && *p) path = p;
+  }
+  if (path.empty() && std::filesystem::exists("propgrade.toml")) path = "propgrade.toml";
+  if (!path.empty()) {
+    ASSIGN_OR_RETURN(ctx->config_, LoadConfigFile(path));
+  }
+  ApplyEnvironment(env, &ctx->config_);
+  if (!g.db.empty()) ctx->config_.db = g.db;
+
+  std::string format = g.log_format;
+  if (format.empty()) {
+    if (const char* f = env("PROPGRADE_LOG_FORMAT"); f && *f) format = f;
+  }
+  if (format.empty()) format = IsTty(2) ? "text" : "json";
+  if (format != "text" && format != "json") {
+    return InvalidArgumentError("--log-format must be text or json");
+  }
+  ctx->log_ = std::make_unique<Logger>(&std::cerr,
+                                       format == "json" ? LogFormat::kJson : LogFormat::kText,
+                                       &RealClock());
+  ctx->cancel_ = g.cancel ? g.cancel : &ctx->own_cancel_;
+  return ctx;
+}
+
+StoreOptions Context::store_options() const {
+  StoreOptions o;
+  o.enforce_unique_keys = config_.grading.enforce_unique_keys;
+  o.clock = &RealClock();
+  return o;
+}
+
+StatusOr<Store*> Context::store() {
+  if (!store_) {
+    ASSIGN_OR_RETURN(store_, Store::Open(config_.db, store_options()));
+  }
+  return store_.get();
+}
+
+StatusOr<Pipeline*> Context::pipeline() {
+  if (!pipeline_) {
+    ASSIGN_OR_RETURN(Store * s, store());
+    std::string url = config_.db;
+    StoreOptions options = store_options();
+    pipeline_ = std::make_unique<Pipeline>(
+        s, [url, options] { return Store::Open(url, options); }, &config_, &RealClock(),
+        log_.get(), cancel_);
+  }
+  return pipeline_.get();
+}
+
+int Context::Fail(const Status& status) {
+  std::cerr << "propgrade: error: " << status.message() << "\n";
+  return static_cast<int>(ExitCodeFor(status));
+}
+
+}  // namespace propgrade::cli

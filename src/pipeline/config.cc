@@ -1,0 +1,211 @@
+#include "pipeline/config.h"
+
+#define TOML_HEADER_ONLY 0
+#define TOML_SHARED_LIB 1
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/civil_date.h"
+
+namespace propgrade {
+
+EnvLookup ProcessEnvironment() {
+  return [](const char* name) -> const char* { return std::getenv(name); };
+}
+
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::string_view source) : source_(source) {}
+
+  // Checks that every key of `table` is in `known`; `prefix` is the section for messages.
+  Status Known(const toml::table& table, const std::string& prefix,
+               const std::set<std::string>& known) {
+    for (const auto& [key, node] : table) {
+      std::string k(key.str());
+      if (!known.count(k)) {
+        return InvalidArgumentError(source_ + ": unknown key '" + prefix + k + "'");
+      }
+    }
+    return OkStatus();
+  }
+
+  template <typename T>
+  Status Get(const toml::table& table, const std::string& prefix, const char* key, T* out) {
+    const toml::node* node = table.get(key);
+    if (!node) return OkStatus();
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node->value<std::string>(); v && node->is_string()) {
+        *out = *v;
+        return OkStatus();
+      }
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (node->is_boolean()) {
+        *out = *node->value<bool>();
+        return OkStatus();
+      }
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (node->is_number()) {
+        *out = *node->value<double>();
+        return OkStatus();
+      }
+    } else if constexpr (std::is_integral_v<T>) {
+      if (node->is_integer()) {
+        *out = static_cast<T>(*node->value<int64_t>());
+        return OkStatus();
+      }
+    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+      if (const toml::array* arr = node->as_array()) {
+        std::vector<std::string> values;
+        for (const auto& el : *arr) {
+          if (!el.is_string()) break;
+          values.push_back(*el.value<std::string>());
+        }
+        if (values.size() == arr->size()) {
+          *out = values;
+          return OkStatus();
+        }
+      }
+    }
+    return InvalidArgumentError(source_ + ": key '" + prefix + key + "' has the wrong type");
+  }
+
+  const toml::table* Section(const toml::table& root, const char* name, Status* status) {
+    const toml::node* node = root.get(name);
+    if (!node) return nullptr;
+    if (!node->is_table()) {
+      *status = InvalidArgumentError(source_ + ": '" + name + "' must be a [section]");
+      return nullptr;
+    }
+    return node->as_table();
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return InvalidArgumentError(msg.str());
+  }
+  Config c;
+  Reader r(source);
+  RETURN_IF_ERROR(r.Known(root, "", {"db", "lock", "timezone", "lock_policy", "breaker",
+                                     "remediation", "grading", "alerts", "checks", "server"}));
+  RETURN_IF_ERROR(r.Get(root, "", "db", &c.db));
+  RETURN_IF_ERROR(r.Get(root, "", "lock", &c.lock));
+  RETURN_IF_ERROR(r.Get(root, "", "timezone", &c.timezone));
+  Status section_status;
+  if (const toml::table* t = r.Section(root, "lock_policy", &section_status)) {
+    const std::string p = "lock_policy.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"ttl_seconds", "max_wait_seconds", "renew_every_seconds",
+                                    "on_lock_timeout", "stuck_alert_after_seconds",
+                                    "stuck_release_after_seconds"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "ttl_seconds", &c.lock_policy.ttl_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "max_wait_seconds", &c.lock_policy.max_wait_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "renew_every_seconds", &c.lock_policy.renew_every_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "on_lock_timeout", &c.lock_policy.on_lock_timeout));
+    RETURN_IF_ERROR(
+        r.Get(*t, p, "stuck_alert_after_seconds", &c.lock_policy.stuck_alert_after_seconds));
+    RETURN_IF_ERROR(
+        r.Get(*t, p, "stuck_release_after_seconds", &c.lock_policy.stuck_release_after_seconds));
+  }
+  if (const toml::table* t = r.Section(root, "breaker", &section_status)) {
+    const std::string p = "breaker.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"failure_threshold", "open_seconds", "state_file"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "failure_threshold", &c.breaker.failure_threshold));
+    RETURN_IF_ERROR(r.Get(*t, p, "open_seconds", &c.breaker.open_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "state_file", &c.breaker.state_file));
+  }
+  if (const toml::table* t = r.Section(root, "remediation", &section_status)) {
+    const std::string p = "remediation.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"auto", "max_rows"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "auto", &c.remediation.auto_remediate));
+    RETURN_IF_ERROR(r.Get(*t, p, "max_rows", &c.remediation.max_rows));
+  }
+  if (const toml::table* t = r.Section(root, "grading", &section_status)) {
+    const std::string p = "grading.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"real_line_sources", "enforce_unique_keys"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "real_line_sources", &c.grading.real_line_sources));
+    RETURN_IF_ERROR(r.Get(*t, p, "enforce_unique_keys", &c.grading.enforce_unique_keys));
+  }
+  if (const toml::table* t = r.Section(root, "alerts", &section_status)) {
+    const std::string p = "alerts.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"slack_webhook_url_env", "webhook_url_env",
+                                    "min_interval_seconds", "ca_file"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "slack_webhook_url_env", &c.alerts.slack_webhook_url_env));
+    RETURN_IF_ERROR(r.Get(*t, p, "webhook_url_env", &c.alerts.webhook_url_env));
+    RETURN_IF_ERROR(r.Get(*t, p, "min_interval_seconds", &c.alerts.min_interval_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "ca_file", &c.alerts.ca_file));
+  }
+  if (const toml::table* t = r.Section(root, "checks", &section_status)) {
+    const std::string p = "checks.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"expected_systems", "daily_predictions_min",
+                                    "daily_predictions_max", "stale_hours_warn",
+                                    "stale_hours_fail", "duplicate_trend_warn_ratio"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "expected_systems", &c.checks.expected_systems));
+    RETURN_IF_ERROR(r.Get(*t, p, "daily_predictions_min", &c.checks.daily_predictions_min));
+    RETURN_IF_ERROR(r.Get(*t, p, "daily_predictions_max", &c.checks.daily_predictions_max));
+    RETURN_IF_ERROR(r.Get(*t, p, "stale_hours_warn", &c.checks.stale_hours_warn));
+    RETURN_IF_ERROR(r.Get(*t, p, "stale_hours_fail", &c.checks.stale_hours_fail));
+    RETURN_IF_ERROR(
+        r.Get(*t, p, "duplicate_trend_warn_ratio", &c.checks.duplicate_trend_warn_ratio));
+  }
+  if (const toml::table* t = r.Section(root, "server", &section_status)) {
+    const std::string p = "server.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"listen", "token_env"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "listen", &c.server.listen));
+    RETURN_IF_ERROR(r.Get(*t, p, "token_env", &c.server.token_env));
+  }
+  RETURN_IF_ERROR(section_status);
+  RETURN_IF_ERROR(ValidateConfig(c).WithContext(std::string(source)));
+  return c;
+}
+
+StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgumentError("cannot read config file " + path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return ParseConfig(buf.str(), path);
+}
+
+void ApplyEnvironment(const EnvLookup& env, Config* c) {
+  if (const char* v = env("PROPGRADE_DB"); v && *v) c->db = v;
+  if (const char* v = env("PROPGRADE_LOCK"); v && *v) c->lock = v;
+}
+
+Status ValidateConfig(const Config& c) {
+  RETURN_IF_ERROR(ValidateTimeZone(c.timezone));
+  const LockPolicy& lp = c.lock_policy;
+  if (lp.on_lock_timeout != "fail" && lp.on_lock_timeout != "proceed") {
+    return InvalidArgumentError("lock_policy.on_lock_timeout must be \"fail\" or \"proceed\"");
+  }
+  if (lp.ttl_seconds <= 0 || lp.max_wait_seconds < 0 || lp.renew_every_seconds <= 0 ||
+      lp.renew_every_seconds >= lp.ttl_seconds) {
+    return InvalidArgumentError(
+        "lock_policy: ttl_seconds > renew_every_seconds > 0 and max_wait_seconds >= 0 required");
+  }
+  if (c.breaker.failure_threshold < 1 || c.breaker.open_seconds <= 0) {
+    return InvalidArgumentError("breaker: failure_threshold >= 1 and open_seconds > 0 required");
+  }
+  if (c.grading.real_line_sources.empty()) {
+    return InvalidArgumentError("grading.real_line_sources must not be empty");
+  }
+  return OkStatus();
+}
+
+}  // namespace propgrade

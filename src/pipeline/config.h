@@ -1,0 +1,88 @@
+// Config: propgrade.toml (spec/operations.md §3) with environment overrides; flags override
+// both (the CLI applies them). Unknown keys are an error naming the key. Secrets are never
+// stored here: only the names of the environment variables that hold them.
+// Plain value; thread-compatible.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace propgrade {
+
+struct LockPolicy {
+  double ttl_seconds = 300;                 // lease length. Default: 300
+  double max_wait_seconds = 300;            // wait for a held lock. Default: 300
+  double renew_every_seconds = 100;         // keeper cadence. Default: 100 (ttl / 3)
+  std::string on_lock_timeout = "fail";     // "fail" or "proceed". Default: fail
+  double stuck_alert_after_seconds = 600;   // Default: 600
+  double stuck_release_after_seconds = 900; // 0 = never. Default: 900
+};
+
+struct BreakerConfig {
+  int failure_threshold = 3;   // Default: 3
+  double open_seconds = 300;   // Default: 300
+  std::string state_file = "~/.local/state/propgrade/breakers.json";
+};
+
+struct RemediationConfig {
+  bool auto_remediate = true;  // key `auto`. Default: true
+  int64_t max_rows = 1000;     // Default: 1000
+};
+
+struct GradingConfig {
+  // Default: ACTUAL_PROP, ODDS_API, BETTINGPROS
+  std::vector<std::string> real_line_sources = {"ACTUAL_PROP", "ODDS_API", "BETTINGPROS"};
+  bool enforce_unique_keys = true;  // Default: true
+};
+
+struct AlertsConfig {
+  std::string slack_webhook_url_env = "PROPGRADE_SLACK_WEBHOOK_URL";
+  std::string webhook_url_env = "PROPGRADE_ALERT_WEBHOOK_URL";
+  double min_interval_seconds = 300;  // Default: 300
+  std::string ca_file;                // Default: "" (system bundle)
+};
+
+struct ChecksConfig {
+  int expected_systems = 6;
+  int64_t daily_predictions_min = 300;
+  int64_t daily_predictions_max = 5000;
+  double stale_hours_warn = 30;
+  double stale_hours_fail = 48;
+  double duplicate_trend_warn_ratio = 1.10;
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string token_env = "PROPGRADE_TRIGGER_TOKEN";
+};
+
+struct Config {
+  std::string db = "sqlite:propgrade.db";   // Default: sqlite:propgrade.db
+  std::string lock = "db";                  // Default: db
+  std::string timezone = "America/New_York";
+  LockPolicy lock_policy;
+  BreakerConfig breaker;
+  RemediationConfig remediation;
+  GradingConfig grading;
+  AlertsConfig alerts;
+  ChecksConfig checks;
+  ServerConfig server;
+};
+
+// Returns the value of an environment variable or nullptr (injectable for tests).
+using EnvLookup = std::function<const char*(const char*)>;
+EnvLookup ProcessEnvironment();
+
+// Parses TOML text; `source` names it in errors.
+StatusOr<Config> ParseConfig(std::string_view toml_text, std::string_view source);
+// Reads and parses a file.
+StatusOr<Config> LoadConfigFile(const std::string& path);
+// Applies PROPGRADE_DB, PROPGRADE_LOCK over the file's values.
+void ApplyEnvironment(const EnvLookup& env, Config* config);
+// Checks values that do not depend on the file's syntax (time zone, policy words, ranges).
+Status ValidateConfig(const Config& config);
+
+}  // namespace propgrade

@@ -1,0 +1,87 @@
+#include "pipeline/config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace propgrade {
+namespace {
+
+TEST(ConfigTest, DefaultsMatchTheSpec) {
+  auto c = ParseConfig("", "empty.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->db, "sqlite:propgrade.db");
+  EXPECT_EQ(c->lock, "db");
+  EXPECT_EQ(c->timezone, "America/New_York");
+  EXPECT_EQ(c->lock_policy.ttl_seconds, 300);
+  EXPECT_EQ(c->lock_policy.on_lock_timeout, "fail");
+  EXPECT_EQ(c->breaker.failure_threshold, 3);
+  EXPECT_EQ(c->remediation.max_rows, 1000);
+  EXPECT_EQ(c->grading.real_line_sources.size(), 3u);
+  EXPECT_TRUE(c->grading.enforce_unique_keys);
+  EXPECT_EQ(c->checks.daily_predictions_max, 5000);
+  EXPECT_EQ(c->server.listen, "127.0.0.1:8080");
+}
+
+TEST(ConfigTest, ParsesTheDocumentedFile) {
+  auto c = ParseConfig(R"(
+db = "sqlite:/var/lib/propgrade/props.db"
+lock = "none"
+timezone = "America/Chicago"
+[lock_policy]
+ttl_seconds = 60
+max_wait_seconds = 0
+renew_every_seconds = 20
+on_lock_timeout = "proceed"
+[grading]
+real_line_sources = ["ACTUAL_PROP"]
+enforce_unique_keys = false
+[remediation]
+auto = false
+max_rows = 10
+[checks]
+duplicate_trend_warn_ratio = 1.5
+)",
+                       "propgrade.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->db, "sqlite:/var/lib/propgrade/props.db");
+  EXPECT_EQ(c->lock, "none");
+  EXPECT_EQ(c->lock_policy.max_wait_seconds, 0);
+  EXPECT_EQ(c->lock_policy.on_lock_timeout, "proceed");
+  EXPECT_EQ(c->grading.real_line_sources, std::vector<std::string>{"ACTUAL_PROP"});
+  EXPECT_FALSE(c->grading.enforce_unique_keys);
+  EXPECT_FALSE(c->remediation.auto_remediate);
+  EXPECT_EQ(c->checks.duplicate_trend_warn_ratio, 1.5);
+}
+
+TEST(ConfigTest, ErrorsNameTheKey) {
+  auto unknown = ParseConfig("[lock_policy]\nttl = 5\n", "p.toml");
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.status().message().find("lock_policy.ttl"), std::string::npos);
+  auto top = ParseConfig("databse = \"x\"\n", "p.toml");
+  EXPECT_NE(top.status().message().find("databse"), std::string::npos);
+  auto type = ParseConfig("[breaker]\nfailure_threshold = \"three\"\n", "p.toml");
+  EXPECT_NE(type.status().message().find("breaker.failure_threshold"), std::string::npos);
+  auto syntax = ParseConfig("db = \n", "p.toml");
+  EXPECT_NE(syntax.status().message().find("p.toml:1"), std::string::npos);
+  auto policy = ParseConfig("[lock_policy]\non_lock_timeout = \"maybe\"\n", "p.toml");
+  EXPECT_FALSE(policy.ok());
+  auto tz = ParseConfig("timezone = \"Mars/Base\"\n", "p.toml");
+  EXPECT_FALSE(tz.ok());
+}
+
+TEST(ConfigTest, EnvironmentOverridesTheFile) {
+  Config c;
+  std::map<std::string, std::string> env = {{"PROPGRADE_DB", "sqlite:/tmp/x.db"}};
+  ApplyEnvironment(
+      [&](const char* name) -> const char* {
+        auto it = env.find(name);
+        return it == env.end() ? nullptr : it->second.c_str();
+      },
+      &c);
+  EXPECT_EQ(c.db, "sqlite:/tmp/x.db");
+  EXPECT_EQ(c.lock, "db");
+}
+
+}  // namespace
+}  // namespace propgrade

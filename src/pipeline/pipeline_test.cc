@@ -1,0 +1,219 @@
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "common/table_catalog.h"
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+Row Prediction(const std::string& id, const std::string& date, const std::string& player,
+               const std::string& system, double line) {
+  Row r(pred::kNumColumns);
+  r[pred::prediction_id] = Value::Text(id);
+  r[pred::game_date] = Value::Text(date);
+  std::string compact = date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2);
+  r[pred::game_id] = Value::Text(compact + "_LAL_BOS");
+  r[pred::player_lookup] = Value::Text(player);
+  r[pred::system_id] = Value::Text(system);
+  r[pred::predicted_points] = Value::Real(line + 1.5);
+  r[pred::confidence_score] = Value::Real(0.66);
+  r[pred::recommendation] = Value::Text("OVER");
+  r[pred::line_value] = Value::Real(line);
+  r[pred::created_at] = Value::Text(date + "T12:00:00.000000Z");
+  return r;
+}
+
+Row Actual(const std::string& date, const std::string& player, int points) {
+  Row r(act::kNumColumns);
+  r[act::game_date] = Value::Text(date);
+  std::string compact = date.substr(0, 4) + date.substr(5, 2) + date.substr(8, 2);
+  r[act::game_id] = Value::Text(compact + "_LAL_BOS");
+  r[act::player_lookup] = Value::Text(player);
+  r[act::team_abbr] = Value::Text("LAL");
+  r[act::points] = Value::Int(points);
+  r[act::minutes_played] = Value::Real(30);
+  return r;
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:" + dir_.path() + "/p.db";
+    store_ = Open();
+    pipeline_ = std::make_unique<Pipeline>(store_.get(), [this] {
+      return Store::Open(url_, StoreOptions{});
+    }, &config_, &clock_, &NullLogger(), &cancel_);
+  }
+  std::unique_ptr<Store> Open() {
+    auto s = Store::Open(url_, StoreOptions{});
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return std::move(s).value();
+  }
+  void Load(const TableDef& t, const std::vector<Row>& rows) {
+    auto c = store_->Import(t, rows, {}, "test", ImportMode::kUpsert);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+  }
+  size_t Rows(const TableDef& t, const std::string& partition) {
+    return store_->ReadPartition(t, partition)->size();
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  Config config_;
+  CancelToken cancel_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, GradesAggregatesAndSummarizesADate) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5),
+                               Prediction("2", "2026-01-16", "b", "s1", 10.5),
+                               Prediction("3", "2026-01-16", "a", "s2", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25), Actual("2026-01-16", "b", 3)});
+  DateRun run = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(run.steps.size(), 3u);
+  for (const RunSummary& s : run.steps) {
+    EXPECT_EQ(s.status, RunStatus::kSuccess) << s.processor << " " << s.error;
+    EXPECT_EQ(s.duplicate_rows, 0);
+  }
+  EXPECT_EQ(run.exit_code(), ExitCode::kSuccess);
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 3u);
+  EXPECT_EQ(Rows(tables::DailyPerformance(), "2026-01-16"), 2u);
+  EXPECT_GT(Rows(tables::Summary(), "2026-01-16"), 0u);
+  auto runs = store_->ReadPartition(tables::GradingRuns(), "2026-01-16");
+  ASSERT_EQ(runs->size(), 3u);
+  std::set<std::string> processors;
+  for (const Row& r : *runs) {
+    processors.insert(r[runs::processor].as_text());
+    EXPECT_EQ(r[runs::run_id].as_text(), run.run_id);
+    EXPECT_EQ(r[runs::status].as_text(), "success");
+  }
+  EXPECT_EQ(processors, (std::set<std::string>{"grading", "daily_performance",
+                                               "performance_summary"}));
+  // Every graded row carries the run id.
+  auto graded = store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  for (const Row& r : *graded) {
+    EXPECT_EQ(r[acc::run_id].as_text(), run.run_id);
+  }
+}
+
+TEST_F(PipelineTest, RegradingReplacesNeverDuplicates) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  for (int i = 0; i < 3; ++i) {
+    DateRun run = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+    EXPECT_EQ(run.exit_code(), ExitCode::kSuccess);
+  }
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 1u);
+  EXPECT_EQ(Rows(tables::DailyPerformance(), "2026-01-16"), 1u);
+  // The input changes and the regrade reflects it.
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 10)});
+  pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  auto rows = store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_FALSE((*rows)[0][acc::prediction_correct].as_bool());
+}
+
+TEST_F(PipelineTest, NoActualsLeavesTheGradedPartitionUntouched) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  // The box score disappears (re-imported elsewhere): the grade must not delete its rows.
+  auto other = Open();
+  ASSERT_TRUE(other->Import(tables::Actuals(), {Actual("2026-01-16", "zz", 1)}, {}, "t",
+                            ImportMode::kUpsert).ok());
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "nobody", "s1", 20.5)});
+  DateRun run = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(run.steps.size(), 1u);  // no aggregation after a non-success grading
+  EXPECT_EQ(run.steps[0].status, RunStatus::kNoActuals);
+  EXPECT_EQ(run.exit_code(), ExitCode::kSuccess);
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 1u);
+
+  DateRun empty = pipeline_->RunDate(*CivilDay::Parse("2026-01-20"), RunOptions{});
+  EXPECT_EQ(empty.steps[0].status, RunStatus::kNoPredictions);
+}
+
+TEST_F(PipelineTest, ParallelGradingGivesTheSameRowsAsSerial) {
+  std::vector<Row> predictions, actuals;
+  std::vector<CivilDay> dates;
+  for (int d = 1; d <= 6; ++d) {
+    std::string date = "2026-01-0" + std::to_string(d);
+    dates.push_back(*CivilDay::Parse(date));
+    for (int p = 0; p < 5; ++p) {
+      std::string player = "p" + std::to_string(p);
+      predictions.push_back(Prediction(date + player, date, player, "s1", 10.5 + p));
+      actuals.push_back(Actual(date, player, 8 + 2 * p + d % 3));
+    }
+  }
+  Load(tables::Predictions(), predictions);
+  Load(tables::Actuals(), actuals);
+  auto serial = pipeline_->RunDates(dates, RunOptions{}, 1, nullptr);
+  auto serial_summary = store_->ReadPartition(tables::Summary(), "2026-01-06");
+  size_t progress_calls = 0;
+  auto parallel = pipeline_->RunDates(dates, RunOptions{}, 3,
+                                      [&](const DateRun&, size_t done, size_t total) {
+                                        ++progress_calls;
+                                        EXPECT_LE(done, total);
+                                      });
+  ASSERT_EQ(parallel.size(), 6u);
+  EXPECT_EQ(progress_calls, 6u);
+  for (size_t i = 0; i < parallel.size(); ++i) {
+    EXPECT_EQ(parallel[i].date, dates[i]);  // reported in date order
+    EXPECT_EQ(parallel[i].steps.size(), 3u);
+    EXPECT_EQ(parallel[i].exit_code(), ExitCode::kSuccess);
+  }
+  auto parallel_summary = store_->ReadPartition(tables::Summary(), "2026-01-06");
+  ASSERT_EQ(serial_summary->size(), parallel_summary->size());
+  for (size_t i = 0; i < serial_summary->size(); ++i) {
+    EXPECT_EQ((*serial_summary)[i][summ::summary_key], (*parallel_summary)[i][summ::summary_key]);
+    EXPECT_EQ((*serial_summary)[i][summ::hits], (*parallel_summary)[i][summ::hits]);
+    EXPECT_EQ((*serial_summary)[i][summ::total_predictions],
+              (*parallel_summary)[i][summ::total_predictions]);
+  }
+}
+
+TEST_F(PipelineTest, SummarySeesRowsRewrittenByAnotherProcess) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-15", "a", "s1", 20.5),
+                               Prediction("2", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-15", "a", 25), Actual("2026-01-16", "a", 25)});
+  pipeline_->RunDate(*CivilDay::Parse("2026-01-15"), RunOptions{});
+  pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  // Another process regrades the 15th after the actual changed to a miss.
+  auto other_store = Open();
+  ASSERT_TRUE(other_store->Import(tables::Actuals(), {Actual("2026-01-15", "a", 2)}, {}, "t",
+                                  ImportMode::kUpsert).ok());
+  clock_.AdvanceSeconds(5);
+  Pipeline other(other_store.get(), nullptr, &config_, &clock_, &NullLogger(), &cancel_);
+  other.RunDate(*CivilDay::Parse("2026-01-15"), RunOptions{.aggregate = false});
+  // This pipeline's cache must notice when summarizing the 16th again.
+  RunSummary s = pipeline_->SummarizeAsOf(*CivilDay::Parse("2026-01-16"), "r", RunOptions{});
+  ASSERT_EQ(s.status, RunStatus::kSuccess) << s.error;
+  auto summary = store_->ReadPartition(tables::Summary(), "2026-01-16");
+  bool found = false;
+  for (const Row& r : *summary) {
+    found |= r[summ::summary_key].as_text() == "s1|season|2025-26|NULL|NULL|NULL|NULL";
+    if (r[summ::summary_key].as_text() == "s1|season|2025-26|NULL|NULL|NULL|NULL") {
+      EXPECT_EQ(r[summ::hits].as_int(), 1);
+      EXPECT_EQ(r[summ::misses].as_int(), 1);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(PipelineTest, CancelledRunsWriteNothing) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  cancel_.Cancel();
+  auto runs = pipeline_->RunDates({*CivilDay::Parse("2026-01-16")}, RunOptions{}, 1, nullptr);
+  EXPECT_TRUE(runs.empty());
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 0u);
+}
+
+}  // namespace
+}  // namespace propgrade
