@@ -27,7 +27,10 @@ struct DemoSeason {
   CivilDay first_date;           // first game date
   CivilDay last_date;            // last game date (= today - 1)
   std::vector<std::string> system_ids;
-  int games = 0;
+  // Scheduled games that were postponed: their predictions carry invalidation_reason
+  // "postponed" and they have no box score (nor injury report) rows.
+  std::vector<std::string> postponed_game_ids;
+  int games = 0;  // scheduled games, postponed ones included
   int game_dates = 0;
   int teams = 0;
   int players = 0;

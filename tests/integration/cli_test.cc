@@ -1,0 +1,180 @@
+// The command line as users meet it: help, exit codes, imports that are all-or-nothing and
+// idempotent, regrades that replace, dates without box scores, reports and exports.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+using testing::CommandResult;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { db_ = "sqlite:" + dir_.path() + "/cli.db"; }
+
+  CommandResult Cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db_, "--log-format", "json"});
+    return testing::RunCommand(args);
+  }
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_.path() + "/" + name;
+    std::ofstream(path) << text;
+    return path;
+  }
+  int CountLines(const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
+  }
+  // A tiny date: two predictions, one box score row each.
+  void LoadSmallDate() {
+    auto p = Write("p.csv",
+                   "prediction_id,game_date,game_id,player_lookup,system_id,predicted_points,"
+                   "confidence_score,recommendation,line_value,created_at\n"
+                   "p1,2026-01-16,20260116_LAL_BOS,a,ensemble_v1,24.5,0.7,OVER,20.5,"
+                   "2026-01-16T12:00:00Z\n"
+                   "p2,2026-01-16,20260116_LAL_BOS,b,ensemble_v1,8.5,0.6,UNDER,10.5,"
+                   "2026-01-16T12:00:00Z\n");
+    auto a = Write("a.csv",
+                   "game_date,game_id,player_lookup,team_abbr,opponent_team_abbr,points,"
+                   "minutes_played\n"
+                   "2026-01-16,20260116_LAL_BOS,a,LAL,BOS,25,31:30\n"
+                   "2026-01-16,20260116_LAL_BOS,b,BOS,LAL,12,20.5\n");
+    ASSERT_EQ(Cli({"import", "predictions", p}).exit_code, 0);
+    ASSERT_EQ(Cli({"import", "actuals", a}).exit_code, 0);
+  }
+
+  testing::TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(CliTest, HelpHasExamples) {
+  CommandResult r = Cli({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("Examples:"), std::string::npos);
+  for (const char* sub : {"init", "import", "grade", "aggregate", "summarize", "report", "export",
+                          "demo"}) {
+    CommandResult h = Cli({sub, "--help"});
+    EXPECT_EQ(h.exit_code, 0) << sub;
+    EXPECT_NE(h.out.find("Example"), std::string::npos) << sub;
+  }
+}
+
+TEST_F(CliTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Cli({}).exit_code, 2);
+  EXPECT_EQ(Cli({"frobnicate"}).exit_code, 2);
+  CommandResult bad_date = Cli({"grade", "--date", "2026-02-30"});
+  EXPECT_EQ(bad_date.exit_code, 2);
+  EXPECT_NE(bad_date.err.find("2026-02-30"), std::string::npos);
+  EXPECT_EQ(Cli({"grade", "--date", "2026-01-16'; DROP TABLE prediction_accuracy; --"}).exit_code, 2);
+  EXPECT_EQ(Cli({"grade", "--date", "2026-01-16", "--yesterday"}).exit_code, 2);
+  EXPECT_EQ(Cli({"grade", "--from", "2026-01-16"}).exit_code, 2);
+  EXPECT_EQ(Cli({"report", "nonsense"}).exit_code, 2);
+  EXPECT_EQ(Cli({"export", "no_such_table"}).exit_code, 2);
+}
+
+TEST_F(CliTest, UnknownConfigKeyIsNamed) {
+  auto cfg = Write("propgrade.toml", "[lock_policy]\nttl_secs = 5\n");
+  CommandResult r = Cli({"--config", cfg, "init"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("lock_policy.ttl_secs"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, RejectedFileImportsNothingAndNamesLineAndColumn) {
+  LoadSmallDate();
+  auto bad = Write("bad.csv",
+                   "game_date,game_id,player_lookup,points,minutes_played\n"
+                   "2026-01-17,20260117_LAL_BOS,a,25,30\n"
+                   "2026-02-30,20260117_LAL_BOS,b,25,30\n");
+  CommandResult r = Cli({"import", "actuals", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.csv:3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("game_date"), std::string::npos) << r.err;
+  CommandResult exported = Cli({"export", "player_game_summary"});
+  EXPECT_EQ(CountLines(exported.out), 3);  // header + the two rows loaded before
+}
+
+TEST_F(CliTest, ImportingTwiceAndRegradingNeverDuplicates) {
+  LoadSmallDate();
+  LoadSmallDate();
+  CommandResult again = Cli({"export", "player_prop_predictions"});
+  EXPECT_EQ(CountLines(again.out), 3);
+  for (int i = 0; i < 3; ++i) {
+    CommandResult g = Cli({"grade", "--date", "2026-01-16"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    EXPECT_NE(g.out.find("grading success graded=2"), std::string::npos) << g.out;
+  }
+  EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 3);
+  EXPECT_EQ(CountLines(Cli({"export", "system_daily_performance"}).out), 2);
+  CommandResult runs = Cli({"export", "grading_runs", "--format", "jsonl"});
+  EXPECT_EQ(CountLines(runs.out), 9);  // three runs of three steps
+}
+
+TEST_F(CliTest, ADateWithoutActualsDeletesNothing) {
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
+  // The same date's predictions now point at a game without a box score.
+  auto moved = Write("moved.csv",
+                     "prediction_id,game_date,game_id,player_lookup,system_id,created_at\n"
+                     "p1,2026-01-16,20260116_MIA_NYK,a,ensemble_v1,2026-01-16T13:00:00Z\n"
+                     "p2,2026-01-16,20260116_MIA_NYK,b,ensemble_v1,2026-01-16T13:00:00Z\n");
+  ASSERT_EQ(Cli({"import", "predictions", moved}).exit_code, 0);
+  CommandResult g = Cli({"grade", "--date", "2026-01-16", "--format", "json"});
+  EXPECT_EQ(g.exit_code, 0) << g.err;
+  EXPECT_NE(g.out.find("\"status\":\"no_actuals\""), std::string::npos) << g.out;
+  EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 3);
+  CommandResult empty = Cli({"grade", "--date", "2026-03-01"});
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_NE(empty.out.find("no_predictions"), std::string::npos);
+}
+
+TEST_F(CliTest, ReportsAndExportsInEveryFormat) {
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
+  CommandResult table = Cli({"report", "accuracy"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("ensemble_v1"), std::string::npos);
+  CommandResult json = Cli({"report", "accuracy", "--format", "json"});
+  EXPECT_NE(json.out.find("\"win_rate\": 0.5"), std::string::npos) << json.out;  // a hit, a miss
+  CommandResult csv = Cli({"report", "calibration", "--format", "csv", "--days", "7"});
+  EXPECT_EQ(csv.exit_code, 0);
+  EXPECT_EQ(csv.out.rfind("system_id,decile,decided,mean_confidence,hit_rate\n", 0), 0u);
+  EXPECT_EQ(Cli({"report", "systems"}).exit_code, 0);
+  EXPECT_EQ(Cli({"report", "players"}).exit_code, 0);
+  CommandResult jsonl = Cli({"export", "prediction_accuracy", "--date", "2026-01-16", "--format",
+                             "jsonl"});
+  EXPECT_EQ(CountLines(jsonl.out), 2);
+  EXPECT_NE(jsonl.out.find("\"prediction_correct\":true"), std::string::npos) << jsonl.out;
+  EXPECT_NE(jsonl.out.find("\"minutes_played\":31.5"), std::string::npos) << jsonl.out;
+  auto out = dir_.path() + "/acc.csv";
+  EXPECT_EQ(Cli({"export", "prediction_accuracy", "--output", out}).exit_code, 0);
+  std::ifstream f(out);
+  std::string header;
+  std::getline(f, header);
+  EXPECT_EQ(header.rfind("prediction_id,player_lookup,game_id,game_date,", 0), 0u);
+}
+
+TEST_F(CliTest, LegacyAccuracyWithDuplicateKeysIsRejected) {
+  std::string header =
+      "prediction_id,player_lookup,game_id,game_date,system_id,line_value,is_voided\n";
+  auto legacy = Write("legacy.csv", header +
+                                        "x1,a,20260116_LAL_BOS,2026-01-16,s,20.5,false\n"
+                                        "x2,a,20260116_LAL_BOS,2026-01-16,s,20.5,false\n");
+  CommandResult r = Cli({"import", "accuracy", legacy});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("legacy.csv:3"), std::string::npos) << r.err;
+  EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 1);
+}
+
+TEST_F(CliTest, DemoGradesAGeneratedSeason) {
+  CommandResult r = Cli({"demo", "--today", "2026-01-10", "--seed", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+  EXPECT_NE(r.out.find("accuracy report"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 duplicate rows"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("catboost_v8"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace propgrade
