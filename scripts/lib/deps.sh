@@ -1,0 +1,24 @@
+# shellcheck shell=bash
+# Installs the Debian packages propgrade builds and tests with, only those that are missing.
+# Usage: source scripts/lib/deps.sh; install_deps [extra packages...]
+
+PROPGRADE_BUILD_PACKAGES=(
+  g++ cmake ninja-build pkg-config ccache
+  libsqlite3-dev libpq-dev libssl-dev
+  nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
+  libgtest-dev libgmock-dev
+)
+
+install_deps() {
+  local wanted=("${PROPGRADE_BUILD_PACKAGES[@]}" "$@") missing=() pkg
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
