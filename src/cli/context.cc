@@ -27,13 +27,18 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
   if (format.empty()) {
     if (const char* f = env("PROPGRADE_LOG_FORMAT"); f && *f) format = f;
   }
-  if (format.empty()) format = IsTty(2) ? "text" : "json";
+  // On a terminal without an explicit choice, progress and results speak for the routine
+  // events: the log shows warnings and errors only.
+  bool terminal = IsTty(2);
+  bool quiet = format.empty() && terminal;
+  if (format.empty()) format = terminal ? "text" : "json";
   if (format != "text" && format != "json") {
     return InvalidArgumentError("--log-format must be text or json");
   }
   ctx->log_ = std::make_unique<Logger>(&std::cerr,
                                        format == "json" ? LogFormat::kJson : LogFormat::kText,
-                                       &RealClock());
+                                       &RealClock(), quiet ? Severity::kWarning : Severity::kInfo);
+  ctx->log_->set_clear_line(terminal);
   ctx->cancel_ = g.cancel ? g.cancel : &ctx->own_cancel_;
   return ctx;
 }

@@ -15,6 +15,7 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
+#include "common/value_text.h"
 #include "io/csv.h"
 
 namespace propgrade {
@@ -660,53 +661,6 @@ StatusOr<std::string> ReadWholeFile(const std::string& path) {
 
 // ---- Writing ----
 
-void AppendJsonString(std::string* out, std::string_view s) {
-  if (!IsValidUtf8(s)) {
-    try {
-      out->append(nlohmann::json(std::string(s))
-                      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    } catch (const std::exception&) {
-      out->append("null");
-    }
-    return;
-  }
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 // The CSV text of a cell, formatted by the column's type where the value's kind allows.
 std::string FormatTypedCell(ColumnType type, const Value& v) {
   if (type == ColumnType::kBool && v.is_int() && (v.as_int() == 0 || v.as_int() == 1)) {
@@ -717,17 +671,6 @@ std::string FormatTypedCell(ColumnType type, const Value& v) {
   }
   if (type == ColumnType::kInteger && v.is_bool()) return v.as_bool() ? "1" : "0";
   return FormatCell(v);
-}
-
-// Appends the JSON form of a number value (null when not finite).
-void AppendJsonNumber(std::string* out, const Value& v) {
-  if (v.is_int()) {
-    out->append(std::to_string(v.as_int()));
-  } else if (v.is_real() && std::isfinite(v.as_real())) {
-    out->append(FormatDouble(v.as_real()));
-  } else {
-    out->append("null");
-  }
 }
 
 void AppendJsonValue(std::string* out, ColumnType type, const Value& v) {
@@ -749,7 +692,7 @@ void AppendJsonValue(std::string* out, ColumnType type, const Value& v) {
     case ColumnType::kInteger:
     case ColumnType::kReal:
       if (v.is_int() || v.is_real()) {
-        AppendJsonNumber(out, v);
+        AppendJsonValue(out, v);
         return;
       }
       if (v.is_bool() && type == ColumnType::kInteger) {
@@ -764,13 +707,7 @@ void AppendJsonValue(std::string* out, ColumnType type, const Value& v) {
       return;
   }
   // A kind that does not fit the column: write it by its own kind.
-  if (v.is_bool()) {
-    out->append(v.as_bool() ? "true" : "false");
-  } else if (v.is_text()) {
-    AppendJsonString(out, v.as_text());
-  } else {
-    AppendJsonNumber(out, v);
-  }
+  AppendJsonValue(out, v);
 }
 
 class CsvTableWriter : public TableWriter {
@@ -874,12 +811,5 @@ std::unique_ptr<TableWriter> TableWriter::Create(const TableDef& table, FileForm
   return std::make_unique<JsonlTableWriter>(table, out);
 }
 
-std::string FormatCell(const Value& value) {
-  if (value.is_null()) return "";
-  if (value.is_bool()) return value.as_bool() ? "true" : "false";
-  if (value.is_int()) return std::to_string(value.as_int());
-  if (value.is_real()) return FormatDouble(value.as_real());
-  return value.as_text();
-}
 
 }  // namespace propgrade

@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "common/table_catalog.h"
 #include "common/value.h"
+#include "common/value_text.h"  // FormatCell
 
 namespace propgrade {
 
@@ -51,8 +52,5 @@ class TableWriter {
   virtual void WriteHeader() = 0;
   virtual void WriteRow(const Row& row) = 0;
 };
-
-// The CSV text of one cell (unquoted): "" for NULL, "true"/"false", shortest reals, text as is.
-std::string FormatCell(const Value& value);
 
 }  // namespace propgrade

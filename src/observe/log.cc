@@ -1,30 +1,21 @@
 #include "observe/log.h"
 
-#include <nlohmann/json.hpp>
-
 #include "common/civil_date.h"
-#include "common/strings.h"
+#include "common/value_text.h"
 
 namespace propgrade {
 
 namespace {
 
-nlohmann::json ToJson(const Value& v) {
-  if (v.is_null()) return nullptr;
-  if (v.is_bool()) return v.as_bool();
-  if (v.is_int()) return v.as_int();
-  if (v.is_real()) return v.as_real();
-  return v.as_text();
-}
-
+// key=value text: NULL as null, text quoted (JSON-style) when it holds spaces, quotes or '='.
 std::string ToText(const Value& v) {
   if (v.is_null()) return "null";
-  if (v.is_bool()) return v.as_bool() ? "true" : "false";
-  if (v.is_int()) return std::to_string(v.as_int());
-  if (v.is_real()) return FormatDouble(v.as_real());
+  if (!v.is_text()) return FormatCell(v);
   const std::string& s = v.as_text();
-  bool quote = s.empty() || s.find_first_of(" \"=") != std::string::npos;
-  return quote ? nlohmann::json(s).dump() : s;
+  if (!s.empty() && s.find_first_of(" \"=\n") == std::string::npos) return s;
+  std::string quoted;
+  AppendJsonString(&quoted, s);
+  return quoted;
 }
 
 }  // namespace
@@ -34,18 +25,21 @@ void Logger::Log(Severity severity, std::string_view event, const std::vector<Lo
   std::string ts = FormatTimestampMicros(clock_->NowMicros());
   std::string line;
   if (format_ == LogFormat::kJson) {
-    nlohmann::ordered_json j;
-    j["ts"] = ts;
-    j["level"] = std::string(SeverityName(severity));
-    j["event"] = std::string(event);
-    for (const LogField& f : fields) j[f.key] = ToJson(f.value);
-    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::vector<std::string> keys = {"ts", "level", "event"};
+    Row values = {Value::Text(ts), Value::Text(std::string(SeverityName(severity))),
+                  Value::Text(std::string(event))};
+    for (const LogField& f : fields) {
+      keys.push_back(f.key);
+      values.push_back(f.value);
+    }
+    line = JsonObject(keys, values);
   } else {
     line = ts.substr(0, 19) + "Z " + std::string(SeverityName(severity)) + " " +
            std::string(event);
     for (const LogField& f : fields) line += " " + f.key + "=" + ToText(f.value);
   }
   line += '\n';
+  if (clear_line_ && format_ == LogFormat::kText) line = "\r\033[K" + line;
   std::lock_guard<std::mutex> lock(mu_);
   *out_ << line << std::flush;
 }

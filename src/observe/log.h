@@ -42,6 +42,9 @@ class Logger {
   }
 
   LogFormat format() const { return format_; }
+  // Text lines start by clearing the terminal line, so a progress line being redrawn there
+  // does not run into them. Default: false
+  void set_clear_line(bool clear) { clear_line_ = clear; }
 
  private:
   std::mutex mu_;
@@ -49,6 +52,7 @@ class Logger {
   LogFormat format_;
   Clock* clock_;
   Severity min_severity_;
+  bool clear_line_ = false;
 };
 
 // A logger that writes nothing (tests, library callers without logs).

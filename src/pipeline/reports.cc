@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "common/table_catalog.h"
+#include "common/value_text.h"
 #include "grading/rules.h"
+#include "io/csv.h"
 
 namespace propgrade {
 
@@ -148,21 +149,6 @@ StatusOr<ReportTable> Systems(Store* store, ReportTable r) {
   return r;
 }
 
-std::string Cell(const Value& v) {
-  if (v.is_null()) return "";
-  if (v.is_bool()) return v.as_bool() ? "true" : "false";
-  if (v.is_int()) return std::to_string(v.as_int());
-  if (v.is_real()) return FormatDouble(v.as_real());
-  return v.as_text();
-}
-
-std::string CsvCell(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 }  // namespace
 
 StatusOr<ReportTable> BuildReport(Store* store, std::string_view kind, std::optional<int> days) {
@@ -193,38 +179,27 @@ StatusOr<ReportFormat> ParseReportFormat(std::string_view name) {
 std::string RenderReport(const ReportTable& r, ReportFormat format) {
   std::ostringstream out;
   if (format == ReportFormat::kJson) {
-    nlohmann::ordered_json j;
-    j["report"] = r.kind;
-    j["from"] = r.from.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.from);
-    j["to"] = r.to.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.to);
-    j["rows"] = nlohmann::ordered_json::array();
-    for (const Row& row : r.rows) {
-      nlohmann::ordered_json o;
-      for (size_t i = 0; i < r.columns.size(); ++i) {
-        const Value& v = row[i];
-        if (v.is_null()) {
-          o[r.columns[i]] = nullptr;
-        } else if (v.is_int()) {
-          o[r.columns[i]] = v.as_int();
-        } else if (v.is_real()) {
-          o[r.columns[i]] = v.as_real();
-        } else if (v.is_bool()) {
-          o[r.columns[i]] = v.as_bool();
-        } else {
-          o[r.columns[i]] = v.as_text();
-        }
-      }
-      j["rows"].push_back(o);
+    auto date = [](const std::string& d) { return d.empty() ? Value() : Value::Text(d); };
+    std::string json = JsonObject({"report", "from", "to"},
+                                  {Value::Text(r.kind), date(r.from), date(r.to)});
+    json.pop_back();
+    json += ",\"rows\":[";
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      json += (i ? ",\n  " : "\n  ") + JsonObject(r.columns, r.rows[i]);
     }
-    out << j.dump(2) << "\n";
+    out << json << (r.rows.empty() ? "" : "\n") << "]}\n";
     return out.str();
   }
   if (format == ReportFormat::kCsv) {
     for (size_t i = 0; i < r.columns.size(); ++i) out << (i ? "," : "") << r.columns[i];
     out << "\n";
     for (const Row& row : r.rows) {
-      for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << CsvCell(Cell(row[i]));
-      out << "\n";
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) {
+        if (i) line += ',';
+        csv::AppendCell(&line, FormatCell(row[i]));
+      }
+      out << line << "\n";
     }
     return out.str();
   }
@@ -233,7 +208,7 @@ std::string RenderReport(const ReportTable& r, ReportFormat format) {
   std::vector<size_t> width(r.columns.size());
   for (size_t i = 0; i < r.columns.size(); ++i) width[i] = r.columns[i].size();
   for (const Row& row : r.rows) {
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], Cell(row[i]).size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], FormatCell(row[i]).size());
   }
   auto line = [&](const std::vector<std::string>& cells, bool numeric_right) {
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -246,7 +221,7 @@ std::string RenderReport(const ReportTable& r, ReportFormat format) {
   line(r.columns, true);
   for (const Row& row : r.rows) {
     std::vector<std::string> cells;
-    for (const Value& v : row) cells.push_back(Cell(v));
+    for (const Value& v : row) cells.push_back(FormatCell(v));
     line(cells, true);
   }
   if (r.rows.empty()) out << "(no rows)\n";

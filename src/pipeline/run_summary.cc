@@ -1,9 +1,8 @@
 #include "pipeline/run_summary.h"
 
-#include <nlohmann/json.hpp>
-
 #include "common/strings.h"
 #include "common/table_catalog.h"
+#include "common/value_text.h"
 
 namespace propgrade {
 
@@ -96,25 +95,12 @@ RunSummary RunSummary::FromRow(const Row& r) {
 }
 
 std::string RunSummary::ToJson() const {
-  Row row = ToRow();
-  nlohmann::ordered_json j;
-  const TableDef& t = tables::GradingRuns();
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    const Value& v = row[i];
-    const std::string& name = t.columns[i].name;
-    if (v.is_null()) {
-      j[name] = nullptr;
-    } else if (v.is_int()) {
-      j[name] = v.as_int();
-    } else if (v.is_real()) {
-      j[name] = v.as_real();
-    } else if (v.is_bool()) {
-      j[name] = v.as_bool();
-    } else {
-      j[name] = v.as_text();
-    }
-  }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  static const auto* names = [] {
+    auto* v = new std::vector<std::string>();
+    for (const ColumnDef& c : tables::GradingRuns().columns) v->push_back(c.name);
+    return v;
+  }();
+  return JsonObject(*names, ToRow());
 }
 
 std::string RunSummary::ToText() const {

@@ -137,7 +137,7 @@ TEST_F(CliTest, ReportsAndExportsInEveryFormat) {
   EXPECT_EQ(table.exit_code, 0);
   EXPECT_NE(table.out.find("ensemble_v1"), std::string::npos);
   CommandResult json = Cli({"report", "accuracy", "--format", "json"});
-  EXPECT_NE(json.out.find("\"win_rate\": 0.5"), std::string::npos) << json.out;  // a hit, a miss
+  EXPECT_NE(json.out.find("\"win_rate\":0.5"), std::string::npos) << json.out;  // a hit, a miss
   CommandResult csv = Cli({"report", "calibration", "--format", "csv", "--days", "7"});
   EXPECT_EQ(csv.exit_code, 0);
   EXPECT_EQ(csv.out.rfind("system_id,decile,decided,mean_confidence,hit_rate\n", 0), 0u);
