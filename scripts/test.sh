@@ -13,7 +13,16 @@ install_deps
 echo "== build (release)"
 scripts/build.sh release
 
-echo "== unit and integration tests"
+echo "== unit and integration tests (release)"
 ctest --preset release -j2 --timeout 1800
+
+# The same suites under AddressSanitizer + UndefinedBehaviorSanitizer, less the demo-season
+# ones that only repeat the release run 30x slower. PROPGRADE_SKIP_ASAN=1 skips this stage.
+if [ "${PROPGRADE_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== build (asan)"
+  scripts/build.sh asan
+  echo "== unit and integration tests (asan)"
+  ctest --preset asan -j2 --timeout 1800 -E 'Demo'
+fi
 
 echo "== all suites passed in $(( $(date +%s) - start )) s"
