@@ -40,3 +40,64 @@ stop_servers() {
   PROPGRADE_SERVER_PIDS=()
   PROPGRADE_SERVER_DIRS=()
 }
+
+# A single etcd member on free loopback ports. Exports PROPGRADE_TEST_ETCD=127.0.0.1:PORT.
+start_etcd() {
+  local dir client peer pid
+  dir=$(mktemp -d /tmp/propgrade-etcd.XXXXXX)
+  client=$(free_port)
+  peer=$(free_port)
+  etcd --name n1 --data-dir "$dir/data" \
+    --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
+    --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+    --initial-cluster "n1=http://127.0.0.1:$peer" --initial-cluster-state new \
+    --logger=zap --log-outputs="$dir/etcd.log" >/dev/null 2>&1 &
+  pid=$!
+  register_server "$pid" "$dir"
+  wait_etcd_healthy "127.0.0.1:$client" || { echo "etcd did not start (see $dir/etcd.log)" >&2; return 1; }
+  export PROPGRADE_TEST_ETCD="127.0.0.1:$client"
+  echo "etcd: $PROPGRADE_TEST_ETCD (pid $pid)"
+}
+
+# A 3-member etcd cluster on loopback. Exports PROPGRADE_TEST_ETCD_CLUSTER (the endpoints),
+# PROPGRADE_TEST_ETCD_CLUSTER_PIDS and PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID (a member that is
+# not the leader, for the tests that stop one).
+start_etcd_cluster() {
+  local dir i clients=() peers=() pids=() cluster="" endpoints="" leader member
+  dir=$(mktemp -d /tmp/propgrade-etcd3.XXXXXX)
+  for i in 1 2 3; do clients+=("$(free_port)"); peers+=("$(free_port)"); done
+  for i in 0 1 2; do cluster+="${cluster:+,}m$i=http://127.0.0.1:${peers[$i]}"; done
+  for i in 0 1 2; do
+    etcd --name "m$i" --data-dir "$dir/m$i" \
+      --listen-client-urls "http://127.0.0.1:${clients[$i]}" --advertise-client-urls "http://127.0.0.1:${clients[$i]}" \
+      --listen-peer-urls "http://127.0.0.1:${peers[$i]}" --initial-advertise-peer-urls "http://127.0.0.1:${peers[$i]}" \
+      --initial-cluster "$cluster" --initial-cluster-token "propgrade-$$" --initial-cluster-state new \
+      --logger=zap --log-outputs="$dir/m$i.log" >/dev/null 2>&1 &
+    pids+=($!)
+    register_server "$!" ""
+    endpoints+="${endpoints:+,}127.0.0.1:${clients[$i]}"
+  done
+  PROPGRADE_SERVER_DIRS+=("$dir")
+  for i in 0 1 2; do
+    wait_etcd_healthy "127.0.0.1:${clients[$i]}" || { echo "etcd cluster did not start (see $dir)" >&2; return 1; }
+  done
+  export PROPGRADE_TEST_ETCD_CLUSTER="$endpoints"
+  export PROPGRADE_TEST_ETCD_CLUSTER_PIDS="${pids[*]}"
+  for i in 0 1 2; do
+    read -r member leader < <(ETCDCTL_API=3 etcdctl --endpoints="127.0.0.1:${clients[$i]}" \
+      endpoint status -w fields 2>/dev/null | awk -F' : ' '/"MemberID"/{m=$2} /"Leader"/{l=$2} END{print m, l}')
+    if [ -n "$member" ] && [ "$member" != "$leader" ]; then
+      export PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID="${pids[$i]}"
+      break
+    fi
+  done
+  echo "etcd cluster: $endpoints (pids ${pids[*]}, a follower: ${PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID:-?})"
+}
+
+wait_etcd_healthy() {
+  for _ in $(seq 100); do
+    ETCDCTL_API=3 etcdctl --endpoints="$1" --dial-timeout=1s endpoint health >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -8,7 +8,10 @@
 #include "cli/context.h"
 #include "common/civil_date.h"
 #include "common/strings.h"
+#include "common/value_text.h"
 #include "io/demo_season.h"
+#include "lock/sweeper.h"
+#include "safety/lock_events.h"
 #include "io/table_file.h"
 #include "pipeline/reports.h"
 
@@ -353,6 +356,106 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
             << "\n      propgrade export prediction_accuracy --date "
             << season.last_date.ToString() << " --db " << ctx->config().db << "\n";
   return 0;
+}
+
+}  // namespace propgrade::cli
+
+namespace propgrade::cli {
+
+int Locks(const GlobalOptions& g, const LocksArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if ((a.action == "release" || a.action == "reset-fence") && a.reason.empty()) {
+    return ctx->Fail(InvalidArgumentError(a.action + " needs --reason (it is recorded)"));
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  CLI_ASSIGN_OR_FAIL(LockService * locks, ctx->locks(), ctx);
+  Clock* clock = &ctx->clock();
+  auto ts = [](int64_t micros) { return micros ? FormatTimestampMicros(micros).substr(0, 19) + "Z" : ""; };
+
+  if (a.action == "list") {
+    CLI_ASSIGN_OR_FAIL(std::vector<LockInfo> held, locks->List(), ctx);
+    int64_t now = clock->NowMicros();
+    std::vector<std::string> columns = {"key", "holder_id", "token", "acquired_at",
+                                        "expires_at", "held_seconds", "waiters"};
+    std::vector<Row> rows;
+    for (const LockInfo& l : held) {
+      rows.push_back({Value::Text(l.key), Value::Text(l.holder_id), Value::OptInt(l.token),
+                      Value::Text(ts(l.acquired_at_micros)), Value::Text(ts(l.expires_at_micros)),
+                      Value::Int((now - l.acquired_at_micros) / 1000000), Value::Int(l.waiters)});
+    }
+    if (a.format == "json") {
+      std::cout << "[";
+      for (size_t i = 0; i < rows.size(); ++i) {
+        std::cout << (i ? ",\n " : "") << JsonObject(columns, rows[i]);
+      }
+      std::cout << "]\n";
+    } else if (rows.empty()) {
+      std::cout << "no locks held (" << locks->backend() << ")\n";
+    } else {
+      for (const Row& r : rows) {
+        std::cout << r[0].as_text() << "  holder=" << r[1].as_text() << "  token="
+                  << FormatCell(r[2]) << "  held " << r[5].as_int() << " s  expires "
+                  << r[4].as_text() << (r[6].as_int() ? "  waiters=" + FormatCell(r[6]) : "")
+                  << "\n";
+      }
+    }
+    return 0;
+  }
+  if (a.action == "release") {
+    CLI_ASSIGN_OR_FAIL(bool released, locks->ForceRelease(a.key), ctx);
+    if (!released) {
+      std::cout << a.key << " is not held\n";
+      return 0;
+    }
+    Status s = RecordLockEvent(store, clock, {a.key, "force_released", "", std::nullopt,
+                                              std::nullopt, std::nullopt, "manual: " + a.reason});
+    if (!s.ok()) return ctx->Fail(s);
+    ctx->log().Warn("lock_force_released", {{"key", Value::Text(a.key)},
+                                            {"reason", Value::Text(a.reason)}});
+    std::cout << "released " << a.key << "\n";
+    return 0;
+  }
+  if (a.action == "sweep") {
+    CLI_ASSIGN_OR_FAIL(std::vector<StuckLock> stuck,
+                       SweepStuckLocks(locks, clock, ctx->config().lock_policy), ctx);
+    for (const StuckLock& s : stuck) {
+      char held[32];
+      std::snprintf(held, sizeof held, "%.0f", s.held_seconds);
+      std::string detail = std::string("held ") + held + " s by " + s.lock.holder_id;
+      Status recorded = RecordLockEvent(
+          store, clock,
+          {s.lock.key, s.released ? "force_released" : "stuck", s.lock.holder_id, s.lock.token,
+           std::nullopt, s.held_seconds, s.released ? "stuck: " + detail : detail});
+      if (!recorded.ok()) return ctx->Fail(recorded);
+      ctx->log().Warn(s.released ? "stuck_lock_released" : "stuck_lock",
+                      {{"key", Value::Text(s.lock.key)},
+                       {"holder_id", Value::Text(s.lock.holder_id)},
+                       {"held_seconds", Value::Real(s.held_seconds)}});
+      std::cout << (s.released ? "force-released " : "stuck ") << s.lock.key << " (" << detail
+                << ")\n";
+    }
+    if (stuck.empty()) std::cout << "no stuck locks\n";
+    return stuck.empty() ? 0 : static_cast<int>(ExitCode::kProblems);
+  }
+  if (a.action == "reset-fence") {
+    const TableDef* table = FindTable(a.table);
+    if (!table || table->partition_column.empty()) {
+      return ctx->Fail(InvalidArgumentError("'" + a.table + "' is not a partitioned table"));
+    }
+    CLI_ASSIGN_OR_FAIL(bool removed,
+                       store->DeleteFence(locks->fence_namespace(), *table, a.partition), ctx);
+    Status s = RecordLockEvent(store, clock,
+                               {"fence/" + a.table + "/" + a.partition, "fence_reset", "",
+                                std::nullopt, std::nullopt, std::nullopt,
+                                locks->fence_namespace() + ": " + a.reason});
+    if (!s.ok()) return ctx->Fail(s);
+    std::cout << (removed ? "reset the fence of " : "no fence stored for ") << a.table << " "
+              << a.partition << " in " << locks->fence_namespace() << "\n";
+    return 0;
+  }
+  return ctx->Fail(InvalidArgumentError("unknown locks action '" + a.action + "'"));
 }
 
 }  // namespace propgrade::cli

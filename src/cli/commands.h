@@ -12,6 +12,7 @@ namespace propgrade::cli {
 
 struct GlobalOptions {
   std::string db;          // --db; empty = config / env / default
+  std::string lock;        // --lock; empty = config / env / default (db)
   std::string config;      // --config; empty = $PROPGRADE_CONFIG or ./propgrade.toml if present
   std::string log_format;  // --log-format text|json; empty = $PROPGRADE_LOG_FORMAT or by TTY
   CancelToken* cancel = nullptr;
@@ -55,5 +56,15 @@ int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> d
            const std::string& format);
 int Export(const GlobalOptions& g, const ExportArgs& a);
 int Demo(const GlobalOptions& g, const DemoArgs& a);
+
+// `propgrade locks list | release KEY --reason R | sweep | reset-fence TABLE PARTITION --reason R`
+struct LocksArgs {
+  std::string action;  // list, release, sweep, reset-fence
+  std::string key;     // release
+  std::string table, partition;  // reset-fence
+  std::string reason;
+  std::string format = "table";  // list: table or json
+};
+int Locks(const GlobalOptions& g, const LocksArgs& a);
 
 }  // namespace propgrade::cli

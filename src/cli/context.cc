@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -22,6 +23,7 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
   }
   ApplyEnvironment(env, &ctx->config_);
   if (!g.db.empty()) ctx->config_.db = g.db;
+  if (!g.lock.empty()) ctx->config_.lock = g.lock;
 
   std::string format = g.log_format;
   if (format.empty()) {
@@ -57,14 +59,41 @@ StatusOr<Store*> Context::store() {
   return store_.get();
 }
 
+StatusOr<LockService*> Context::locks() {
+  if (!locks_) {
+    ASSIGN_OR_RETURN(Store * s, store());  // the db backend needs the schema
+    LockOptions options;
+    options.clock = &RealClock();
+    if (config_.lock == "db") {
+      if (s->backend() != "sqlite") {
+        return InvalidArgumentError("lock `db` on " + std::string(s->backend()) +
+                                    " is not available; use etcd:// or none");
+      }
+      ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
+    }
+    ASSIGN_OR_RETURN(locks_, LockService::Open(config_.lock, options));
+  }
+  return locks_.get();
+}
+
 StatusOr<Pipeline*> Context::pipeline() {
   if (!pipeline_) {
     ASSIGN_OR_RETURN(Store * s, store());
+    ASSIGN_OR_RETURN(LockService * l, locks());
     std::string url = config_.db;
     StoreOptions options = store_options();
     pipeline_ = std::make_unique<Pipeline>(
-        s, [url, options] { return Store::Open(url, options); }, &config_, &RealClock(),
+        s, [url, options] { return Store::Open(url, options); }, l, &config_, &RealClock(),
         log_.get(), cancel_);
+    // Fault injection for the reliability suites, by environment only.
+    SafeWriterTestHooks hooks;
+    if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
+      hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
+    }
+    if (const char* off = std::getenv("PROPGRADE_TEST_DISABLE_LEASE_CHECK")) {
+      hooks.TEST_disable_lease_check = std::string(off) == "1";
+    }
+    pipeline_->set_test_hooks(hooks);
   }
   return pipeline_.get();
 }

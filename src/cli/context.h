@@ -11,6 +11,7 @@
 #include "pipeline/config.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
+#include "lock/lock_service.h"
 
 namespace propgrade::cli {
 
@@ -27,6 +28,8 @@ class Context {
 
   // Opens (once) the configured store.
   StatusOr<Store*> store();
+  // Opens (once) the configured lock service.
+  StatusOr<LockService*> locks();
   // A pipeline over store(); valid while the context lives.
   StatusOr<Pipeline*> pipeline();
 
@@ -39,6 +42,7 @@ class Context {
   CancelToken* cancel_ = nullptr;
   CancelToken own_cancel_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<LockService> locks_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   GlobalOptions g;
   g.cancel = &g_cancel;
   app.add_option("--db", g.db, "database URL: sqlite:PATH (env PROPGRADE_DB; default sqlite:propgrade.db)");
+  app.add_option("--lock", g.lock, "lock service: db, etcd://host:port[,host:port...] or none (env PROPGRADE_LOCK; default db)");
   app.add_option("--config", g.config, "config file (env PROPGRADE_CONFIG; default ./propgrade.toml when present)");
   app.add_option("--log-format", g.log_format, "text or json (env PROPGRADE_LOG_FORMAT; default text on a terminal, else json)")
       ->check(CLI::IsMember({"text", "json"}));
@@ -116,6 +117,28 @@ int main(int argc, char** argv) {
   dm->add_option("--jobs", demo.jobs, "grade this many dates at once");
   dm->footer("Example:\n  propgrade demo --db sqlite:demo.db --seed 7");
   dm->callback([&] { code = Demo(g, demo); });
+
+  LocksArgs lk;
+  auto* locks = app.add_subcommand("locks", "inspect and recover lease locks");
+  locks->require_subcommand(1);
+  locks->add_subcommand("list", "the locks held now")
+      ->callback([&] { lk.action = "list"; code = Locks(g, lk); })
+      ->add_option("--format", lk.format, "table or json");
+  auto* release = locks->add_subcommand("release", "force-release a lock (its holder's write will be fenced out)");
+  release->add_option("key", lk.key, "the lock key, e.g. grading/2026-01-16")->required();
+  release->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
+  release->callback([&] { lk.action = "release"; code = Locks(g, lk); });
+  locks->add_subcommand("sweep", "warn about locks held too long and force-release the stuck ones (lock_policy)")
+      ->callback([&] { lk.action = "sweep"; code = Locks(g, lk); });
+  auto* reset = locks->add_subcommand("reset-fence", "forget a partition's fence token in this lock service's namespace");
+  reset->add_option("table", lk.table, "e.g. prediction_accuracy")->required();
+  reset->add_option("partition", lk.partition, "e.g. 2026-01-16")->required();
+  reset->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
+  reset->callback([&] { lk.action = "reset-fence"; code = Locks(g, lk); });
+  locks->footer("Examples:\n  propgrade locks list\n"
+                "  propgrade locks release grading/2026-01-16 --reason \"holder host died\"\n"
+                "  propgrade locks sweep\n"
+                "  propgrade locks reset-fence prediction_accuracy 2026-01-16 --reason \"moved to etcd\"");
 
   try {
     app.parse(argc, argv);

@@ -113,13 +113,30 @@ const TableDef& PartitionFence() {
   return *t;
 }
 
+const TableDef& Locks() {
+  static const TableDef* t = new TableDef(
+      Make("locks", {PG_LOCK_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"key"}, false));
+  return *t;
+}
+
+const TableDef& LockEvents() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(
+        Make("lock_events", {PG_LOCK_EVENT_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"id"}, false));
+    def->generated_id = true;
+    return def;
+  }();
+  return *t;
+}
+
 }  // namespace tables
 
 const std::vector<const TableDef*>& AllTables() {
   static const auto* all = new std::vector<const TableDef*>{
       &tables::Predictions(),      &tables::Actuals(),  &tables::Injuries(),
       &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
-      &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence()};
+      &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence(),
+      &tables::Locks(),            &tables::LockEvents()};
   return *all;
 }
 

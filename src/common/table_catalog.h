@@ -31,6 +31,8 @@ struct TableDef {
   // True for grading outputs, whose unique index follows `enforce_unique_keys`; input and
   // system tables always keep their key unique (imports upsert on it).
   bool key_uniqueness_configurable = false;
+  // The first column is an `id` the database assigns (INTEGER PRIMARY KEY / identity).
+  bool generated_id = false;
   // Column aliases accepted in import headers: {alias, column}.
   std::vector<std::pair<std::string, std::string>> import_aliases;
 
@@ -235,6 +237,27 @@ struct TableDef {
   X(run_id, kText, false)              \
   X(written_at, kTimestamp, false)
 
+// The db lock backend's lease table. A released lock keeps its row (holder NULL) so the
+// key's token keeps increasing.
+#define PG_LOCK_COLUMNS(X)              \
+  X(key, kText, true)                   \
+  X(holder_id, kText, false)            \
+  X(token, kInteger, true)              \
+  X(acquired_at, kTimestamp, false)     \
+  X(expires_at, kTimestamp, false)      \
+  X(renewed_at, kTimestamp, false)
+
+#define PG_LOCK_EVENT_COLUMNS(X)        \
+  X(id, kInteger, false)                \
+  X(at, kTimestamp, true)               \
+  X(key, kText, true)                   \
+  X(event, kText, true)                 \
+  X(holder_id, kText, false)            \
+  X(token, kInteger, false)             \
+  X(wait_seconds, kReal, false)         \
+  X(hold_seconds, kReal, false)         \
+  X(detail, kText, false)
+
 #define PG_COLUMN_ENUM_ENTRY_(name, type, required) name,
 namespace pred { enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace act { enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
@@ -245,6 +268,8 @@ namespace daily { enum Column : int { PG_DAILY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kN
 namespace summ { enum Column : int { PG_SUMMARY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace runs { enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace fence { enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace lockrow { enum Column : int { PG_LOCK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace lockev { enum Column : int { PG_LOCK_EVENT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 #undef PG_COLUMN_ENUM_ENTRY_
 
 namespace tables {
@@ -257,6 +282,8 @@ const TableDef& DailyPerformance();   // system_daily_performance
 const TableDef& Summary();            // prediction_performance_summary
 const TableDef& GradingRuns();        // grading_runs
 const TableDef& PartitionFence();     // partition_fence
+const TableDef& Locks();              // locks (db lock backend)
+const TableDef& LockEvents();         // lock_events
 }  // namespace tables
 
 // Every table above, in dependency order (inputs, outputs, system tables).

@@ -45,10 +45,11 @@ ExitCode DateRun::exit_code() const {
   return code;
 }
 
-Pipeline::Pipeline(Store* store, StoreFactory factory, const Config* config, Clock* clock,
-                   Logger* log, CancelToken* cancel)
+Pipeline::Pipeline(Store* store, StoreFactory factory, LockService* locks, const Config* config,
+                   Clock* clock, Logger* log, CancelToken* cancel)
     : store_(store),
       factory_(std::move(factory)),
+      locks_(locks),
       config_(config),
       clock_(clock),
       log_(log),
@@ -96,7 +97,7 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
     Finish(store, step, CancelledError("interrupted before writing"));
     return;
   }
-  SafeWriter writer(store, log_, clock_);
+  SafeWriter writer(store, locks_, &config_->lock_policy, log_, clock_, &hooks_);
   WriteRequest request;
   request.processor = step->processor;
   request.table = &table;
@@ -110,8 +111,12 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   auto outcome = writer.Replace(std::move(request));
   if (!outcome.ok()) {
     step->rows_written = 0;
+    step->lock_backend = std::string(locks_->backend());
     Finish(store, step, outcome.status());
     return;
+  }
+  if (outcome->proceeded_without_lock) {
+    step->error = "lock not acquired in time; wrote through the atomic replace without a token";
   }
   step->fence_token = outcome->fence_token;
   step->lock_backend = outcome->lock_backend;

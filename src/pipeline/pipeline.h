@@ -18,6 +18,8 @@
 #include "pipeline/config.h"
 #include "pipeline/fact_cache.h"
 #include "pipeline/run_summary.h"
+#include "lock/lock_service.h"
+#include "safety/safe_writer.h"
 #include "store/store.h"
 
 namespace propgrade {
@@ -41,10 +43,13 @@ struct DateRun {
 
 class Pipeline {
  public:
-  // `store` serves single-threaded work; `factory` opens more connections for --jobs > 1.
-  // Pointers must outlive the pipeline.
-  Pipeline(Store* store, StoreFactory factory, const Config* config, Clock* clock, Logger* log,
-           CancelToken* cancel);
+  // `store` serves single-threaded work; `factory` opens more connections for --jobs > 1;
+  // `locks` is shared by all of them. Pointers must outlive the pipeline.
+  Pipeline(Store* store, StoreFactory factory, LockService* locks, const Config* config,
+           Clock* clock, Logger* log, CancelToken* cancel);
+
+  // Fault injection for the reliability suites.
+  void set_test_hooks(const SafeWriterTestHooks& hooks) { hooks_ = hooks; }
 
   // Grading, then (when it ended success and options.aggregate) the two aggregations.
   DateRun RunDate(CivilDay date, const RunOptions& options);
@@ -73,6 +78,8 @@ class Pipeline {
 
   Store* store_;
   StoreFactory factory_;
+  LockService* locks_;
+  SafeWriterTestHooks hooks_;
   const Config* config_;
   Clock* clock_;
   Logger* log_;

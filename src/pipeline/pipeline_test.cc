@@ -45,9 +45,13 @@ class PipelineTest : public ::testing::Test {
   void SetUp() override {
     url_ = "sqlite:" + dir_.path() + "/p.db";
     store_ = Open();
-    pipeline_ = std::make_unique<Pipeline>(store_.get(), [this] {
-      return Store::Open(url_, StoreOptions{});
-    }, &config_, &clock_, &NullLogger(), &cancel_);
+    LockOptions lo;
+    lo.sqlite_path = dir_.path() + "/p.db";
+    lo.clock = &clock_;
+    locks_ = std::move(LockService::Open("db", lo)).value();
+    pipeline_ = std::make_unique<Pipeline>(
+        store_.get(), [this] { return Store::Open(url_, StoreOptions{}); }, locks_.get(), &config_,
+        &clock_, &NullLogger(), &cancel_);
   }
   std::unique_ptr<Store> Open() {
     auto s = Store::Open(url_, StoreOptions{});
@@ -68,6 +72,7 @@ class PipelineTest : public ::testing::Test {
   CancelToken cancel_;
   std::string url_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<LockService> locks_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 
@@ -189,7 +194,8 @@ TEST_F(PipelineTest, SummarySeesRowsRewrittenByAnotherProcess) {
   ASSERT_TRUE(other_store->Import(tables::Actuals(), {Actual("2026-01-15", "a", 2)}, {}, "t",
                                   ImportMode::kUpsert).ok());
   clock_.AdvanceSeconds(5);
-  Pipeline other(other_store.get(), nullptr, &config_, &clock_, &NullLogger(), &cancel_);
+  Pipeline other(other_store.get(), nullptr, locks_.get(), &config_, &clock_, &NullLogger(),
+                 &cancel_);
   other.RunDate(*CivilDay::Parse("2026-01-15"), RunOptions{.aggregate = false});
   // This pipeline's cache must notice when summarizing the 16th again.
   RunSummary s = pipeline_->SummarizeAsOf(*CivilDay::Parse("2026-01-16"), "r", RunOptions{});

@@ -6,11 +6,17 @@
 
 namespace propgrade {
 
+StatusOr<std::string> SqlitePathOf(const std::string& url) {
+  if (url.rfind("sqlite:", 0) != 0) return InvalidArgumentError("not a sqlite: URL");
+  std::string path = url.substr(7);
+  if (path.rfind("//", 0) == 0) path = path.substr(2);
+  if (path.empty()) return InvalidArgumentError("--db sqlite: needs a file path (sqlite:PATH)");
+  return path;
+}
+
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const StoreOptions& options) {
   if (url.rfind("sqlite:", 0) == 0) {
-    std::string path = url.substr(7);
-    if (path.rfind("//", 0) == 0) path = path.substr(2);
-    if (path.empty()) return InvalidArgumentError("--db sqlite: needs a file path (sqlite:PATH)");
+    ASSIGN_OR_RETURN(std::string path, SqlitePathOf(url));
     return OpenSqliteStore(path, options);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
@@ -30,6 +36,10 @@ StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table,
     return OkStatus();
   }));
   return rows;
+}
+
+Status Store::Append(const TableDef& table, const std::vector<Row>& rows) {
+  return Import(table, rows, {}, table.name, ImportMode::kInsert).status();
 }
 
 namespace {

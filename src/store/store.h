@@ -50,6 +50,9 @@ struct WriteSpec {
   std::string run_id;
   // A grading_runs row (catalogue order) upserted inside the same transaction; may be null.
   const Row* run_record = nullptr;
+  // Called inside the transaction just before COMMIT; a non-ok status rolls the write back and
+  // is returned (the lease check of the write path). May be empty.
+  std::function<Status()> before_commit;
 };
 
 struct WriteResult {
@@ -120,6 +123,11 @@ class Store {
   // Distinct partition values of `table`, ascending.
   virtual StatusOr<std::vector<std::string>> ListPartitions(const TableDef& table) = 0;
 
+  // Removes the fence of one partition in one lock namespace (`propgrade locks reset-fence`).
+  // Returns whether a fence was stored.
+  virtual StatusOr<bool> DeleteFence(std::string_view lock_namespace, const TableDef& table,
+                                     std::string_view partition) = 0;
+
   // The stored fence token of a partition, if any.
   virtual StatusOr<std::optional<int64_t>> FenceToken(std::string_view lock_namespace,
                                                       const TableDef& table,
@@ -127,7 +135,12 @@ class Store {
 
   // Convenience: every row of one partition.
   StatusOr<std::vector<Row>> ReadPartition(const TableDef& table, std::string_view partition);
+  // Convenience: inserts rows of an append-only table (events, alerts) in one transaction.
+  Status Append(const TableDef& table, const std::vector<Row>& rows);
 };
+
+// The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.
+StatusOr<std::string> SqlitePathOf(const std::string& url);
 
 // Orders rows by the table's key (NULL first), as ReplacePartition inserts them.
 void SortRowsByKey(const TableDef& table, std::vector<Row>* rows);

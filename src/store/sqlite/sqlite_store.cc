@@ -13,7 +13,8 @@
 namespace propgrade {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events.
+constexpr int kSchemaVersion = 2;
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -291,6 +292,21 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  StatusOr<bool> DeleteFence(std::string_view ns, const TableDef& t,
+                             std::string_view partition) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("DELETE FROM partition_fence WHERE lock_namespace = ? AND "
+                             "table_name = ? AND partition = ?"));
+    Reset guard(stmt);
+    BindText(stmt, 1, ns);
+    BindText(stmt, 2, t.name);
+    BindText(stmt, 3, partition);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "resetting the partition fence");
+    return sqlite3_changes(db_) > 0;
+  }
+
   StatusOr<std::optional<int64_t>> FenceToken(std::string_view ns, const TableDef& t,
                                               std::string_view partition) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -398,11 +414,14 @@ class SqliteStore final : public Store {
                                      ") is newer than this propgrade (version " +
                                      std::to_string(kSchemaVersion) + ")");
     }
-    if (version < 1) {
+    if (version < kSchemaVersion) {
+      // Every change so far adds tables, so one idempotent pass serves each older version.
       for (const TableDef* t : AllTables()) {
         std::vector<std::string> cols;
         for (const auto& c : t->columns) {
-          cols.push_back(Q(c.name) + " " + SqlType(c.type) + (c.required ? " NOT NULL" : ""));
+          bool id = t->generated_id && &c == &t->columns.front();
+          cols.push_back(Q(c.name) + " " + (id ? "INTEGER PRIMARY KEY" : SqlType(c.type)) +
+                         (c.required ? " NOT NULL" : ""));
         }
         RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS " + Q(t->name) + " (" +
                              Join(cols, ", ") + ")"));
@@ -421,6 +440,7 @@ class SqliteStore final : public Store {
 
   // Creates the key index, unique or not as the options say, replacing the other kind.
   Status EnsureKeyIndex(const TableDef& t) {
+    if (t.generated_id) return OkStatus();  // the primary key is the index
     bool unique = KeyUnique(t, options_.enforce_unique_keys);
     std::string want = (unique ? "ux_" : "ix_") + t.name + "_key";
     std::string other = (unique ? "ix_" : "ux_") + t.name + "_key";
@@ -615,6 +635,7 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(
         UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
     if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+    if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
     return result;
   }
 

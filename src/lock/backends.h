@@ -1,0 +1,31 @@
+// Factories of the lock backends (module-internal; use LockService::Open).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lock/lock_service.h"
+
+namespace propgrade {
+
+std::unique_ptr<LockService> NewNoneLockService(const LockOptions& options);
+StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& options);
+StatusOr<std::unique_ptr<LockService>> NewEtcdLockService(const std::string& endpoints,
+                                                          const LockOptions& options);
+
+}  // namespace propgrade
+
+namespace propgrade {
+
+// One try of a polling backend: the lease when acquired, nullopt when someone else holds the
+// key (`holder` then names them for the timeout message), or an error.
+using TryAcquireFn = std::function<StatusOr<std::optional<Lease>>(std::string* holder)>;
+
+// The shared wait loop of the polling backends: tries, then backs off (BackoffMicros, never
+// past the deadline) until acquired or `max_wait_micros` passed; 0 tries once.
+StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wait_micros,
+                            const TryAcquireFn& try_once);
+
+}  // namespace propgrade

@@ -1,0 +1,220 @@
+// The `db` lock backend on SQLite: a lease table in the store's database file, written in
+// BEGIN IMMEDIATE transactions, with expiry judged by the injected Clock (one machine holds
+// the file, so one clock decides).
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "common/civil_date.h"
+#include "common/table_catalog.h"
+#include "lock/backends.h"
+
+namespace propgrade {
+namespace {
+
+Status LockDbError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg = "lock table: " + std::string(what) + ": " + sqlite3_errmsg(db);
+  if ((rc & 0xff) == SQLITE_MISUSE || (rc & 0xff) == SQLITE_ERROR) return InternalError(msg);
+  return UnavailableError(msg);
+}
+
+class SqliteLockService final : public LockService {
+ public:
+  SqliteLockService(sqlite3* db, const LockOptions& options) : db_(db), options_(options) {}
+  ~SqliteLockService() override { sqlite3_close_v2(db_); }
+
+  std::string_view backend() const override { return "db"; }
+  std::string fence_namespace() const override { return "db"; }
+
+  StatusOr<Lease> Acquire(const std::string& key, int64_t ttl_micros,
+                          int64_t max_wait_micros) override {
+    return PollAcquire(options_.clock, key, max_wait_micros, [&](std::string* holder) {
+      return TryAcquire(key, ttl_micros, holder);
+    });
+  }
+
+  Status Renew(Lease* lease) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = options_.clock->NowMicros();
+    int64_t ttl = lease->expires_at_micros - lease->acquired_at_micros;
+    if (!lease->handle.empty()) ttl = std::stoll(lease->handle);
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    Status s = [&]() -> Status {
+      ASSIGN_OR_RETURN(auto row, ReadRow(lease->key));
+      if (!row || row->holder != lease->holder_id || row->token != lease->token ||
+          row->expires_at <= now) {
+        return AbortedError("lease on " + lease->key + " (token " +
+                                std::to_string(lease->token.value_or(0)) + ") is no longer held",
+                            StatusReason::kLockLost);
+      }
+      RETURN_IF_ERROR(Write("UPDATE locks SET expires_at = ?, renewed_at = ? WHERE key = ?",
+                            {FormatTimestampMicros(now + ttl), FormatTimestampMicros(now),
+                             lease->key}));
+      return OkStatus();
+    }();
+    if (!s.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    RETURN_IF_ERROR(Exec("COMMIT"));
+    lease->expires_at_micros = now + ttl;
+    return OkStatus();
+  }
+
+  Status Release(const Lease& lease) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Write(
+        "UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = ? AND token = ? AND "
+        "holder_id = ?",
+        {lease.key, std::to_string(lease.token.value_or(-1)), lease.holder_id});
+  }
+
+  StatusOr<bool> ForceRelease(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Write(
+        "UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = ? AND holder_id IS NOT "
+        "NULL AND expires_at > ?",
+        {key, FormatTimestampMicros(options_.clock->NowMicros())}));
+    return sqlite3_changes(db_) > 0;
+  }
+
+  StatusOr<std::vector<LockInfo>> List() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    sqlite3_stmt* stmt = nullptr;
+    const char* sql =
+        "SELECT key, holder_id, token, acquired_at, expires_at, renewed_at FROM locks "
+        "WHERE holder_id IS NOT NULL AND expires_at > ? ORDER BY key";
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return LockDbError(db_, rc, "listing locks");
+    std::string now = FormatTimestampMicros(options_.clock->NowMicros());
+    sqlite3_bind_text(stmt, 1, now.c_str(), -1, SQLITE_TRANSIENT);
+    std::vector<LockInfo> out;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      LockInfo info;
+      info.key = Text(stmt, 0);
+      info.holder_id = Text(stmt, 1);
+      info.token = sqlite3_column_int64(stmt, 2);
+      info.acquired_at_micros = ParseTimestampMicros(Text(stmt, 3)).value_or(0);
+      info.expires_at_micros = ParseTimestampMicros(Text(stmt, 4)).value_or(0);
+      info.renewed_at_micros = ParseTimestampMicros(Text(stmt, 5)).value_or(0);
+      out.push_back(std::move(info));
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) return LockDbError(db_, rc, "listing locks");
+    return out;
+  }
+
+ private:
+  struct LockRow {
+    std::string holder;
+    std::optional<int64_t> token;
+    int64_t expires_at = 0;
+  };
+
+  static std::string Text(sqlite3_stmt* stmt, int i) {
+    const unsigned char* t = sqlite3_column_text(stmt, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+
+  Status Exec(const char* sql) {
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    return rc == SQLITE_OK ? OkStatus() : LockDbError(db_, rc, sql);
+  }
+
+  Status Write(const char* sql, const std::vector<std::string>& params) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return LockDbError(db_, rc, "preparing");
+    for (size_t i = 0; i < params.size(); ++i) {
+      sqlite3_bind_text(stmt, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
+    }
+    rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? OkStatus() : LockDbError(db_, rc, "writing");
+  }
+
+  StatusOr<std::optional<LockRow>> ReadRow(const std::string& key) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "SELECT holder_id, token, expires_at FROM locks WHERE key = ?",
+                                -1, &stmt, nullptr);
+    if (rc != SQLITE_OK) return LockDbError(db_, rc, "reading a lock");
+    sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    std::optional<LockRow> row;
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      row = LockRow{Text(stmt, 0), sqlite3_column_int64(stmt, 1),
+                    ParseTimestampMicros(Text(stmt, 2)).value_or(0)};
+      if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) row->holder.clear();
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return LockDbError(db_, rc, "reading a lock");
+    return row;
+  }
+
+  StatusOr<std::optional<Lease>> TryAcquire(const std::string& key, int64_t ttl_micros,
+                                            std::string* holder) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    auto result = [&]() -> StatusOr<std::optional<Lease>> {
+      int64_t now = options_.clock->NowMicros();
+      ASSIGN_OR_RETURN(auto row, ReadRow(key));
+      if (row && !row->holder.empty() && row->expires_at > now) {
+        *holder = row->holder + " (token " + std::to_string(row->token.value_or(0)) + ")";
+        return std::optional<Lease>();
+      }
+      Lease lease;
+      lease.key = key;
+      lease.holder_id = options_.holder_id;
+      lease.token = row ? row->token.value_or(0) + 1 : 1;
+      lease.acquired_at_micros = now;
+      lease.expires_at_micros = now + ttl_micros;
+      lease.handle = std::to_string(ttl_micros);
+      std::string at = FormatTimestampMicros(now);
+      RETURN_IF_ERROR(Write(
+          "INSERT INTO locks (key, holder_id, token, acquired_at, expires_at, renewed_at) "
+          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET holder_id = "
+          "excluded.holder_id, token = excluded.token, acquired_at = excluded.acquired_at, "
+          "expires_at = excluded.expires_at, renewed_at = excluded.renewed_at",
+          {key, lease.holder_id, std::to_string(*lease.token), at,
+           FormatTimestampMicros(lease.expires_at_micros), at}));
+      return std::optional<Lease>(std::move(lease));
+    }();
+    if (!result.ok() || !result->has_value()) {
+      Exec("ROLLBACK").IgnoreError();
+      return result;
+    }
+    RETURN_IF_ERROR(Exec("COMMIT"));
+    return result;
+  }
+
+  std::mutex mu_;
+  sqlite3* db_;
+  LockOptions options_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& options) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(options.sqlite_path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = UnavailableError("lock `db`: cannot open sqlite:" + options.sqlite_path + ": " +
+                                sqlite3_errstr(rc));
+    sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+  sqlite3_stmt* probe = nullptr;
+  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM locks LIMIT 1", -1, &probe, nullptr);
+  sqlite3_finalize(probe);
+  if (rc != SQLITE_OK) {
+    sqlite3_close_v2(db);
+    return FailedPreconditionError("lock `db`: sqlite:" + options.sqlite_path +
+                                   " has no locks table; run `propgrade init` first");
+  }
+  return std::unique_ptr<LockService>(new SqliteLockService(db, options));
+}
+
+}  // namespace propgrade

@@ -1,0 +1,309 @@
+// The `etcd` lock backend, through etcd 3.4's v3 JSON gateway (keys and values in base64,
+// 64-bit numbers as strings, zero/false fields omitted). A lock on K is the queue of keys under
+// /propgrade/locks/K/, one per waiting process, each attached to that process's lease: the key
+// with the smallest create_revision holds the lock, the others wait their turn (FIFO), and the
+// holder's create_revision is its fencing token (revisions only grow, so tokens do).
+// Expiry is judged by etcd: a holder that stops renewing loses its key with its lease.
+#include <httplib.h>
+#include <openssl/evp.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "common/civil_date.h"
+#include "common/strings.h"
+#include "lock/backends.h"
+
+namespace propgrade {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kPrefix = "/propgrade/locks/";
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(n);
+  return out;
+}
+
+std::string Unbase64(std::string_view in) {
+  if (in.empty()) return "";
+  std::string out(3 * in.size() / 4 + 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  if (n < 0) return "";
+  size_t pad = 0;
+  if (in.size() >= 1 && in[in.size() - 1] == '=') ++pad;
+  if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
+}
+
+// The end of the key range holding every key with `prefix`.
+std::string PrefixEnd(std::string prefix) {
+  prefix.back() = static_cast<char>(prefix.back() + 1);
+  return prefix;
+}
+
+// Reads an int64 that the gateway may send as a string, a number, or not at all (zero).
+int64_t Int(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return 0;
+  if (it->is_string()) return ParseInt64(it->get<std::string>()).value_or(0);
+  if (it->is_number()) return it->get<int64_t>();
+  return 0;
+}
+
+class EtcdLockService final : public LockService {
+ public:
+  EtcdLockService(std::vector<std::string> endpoints, const LockOptions& options)
+      : endpoints_(std::move(endpoints)), options_(options) {}
+
+  std::string_view backend() const override { return "etcd"; }
+  std::string fence_namespace() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return "etcd:" + cluster_id_;
+  }
+
+  // Learns the cluster id (the fence namespace) and proves an endpoint answers.
+  Status Connect() {
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(kPrefix)}, {"limit", 1}}));
+    return OkStatus();
+  }
+
+  StatusOr<Lease> Acquire(const std::string& key, int64_t ttl_micros,
+                          int64_t max_wait_micros) override {
+    const std::string prefix = std::string(kPrefix) + key + "/";
+    const int64_t ttl_seconds = std::max<int64_t>(2, (ttl_micros + 999999) / 1000000);
+    Lease lease;
+    lease.key = key;
+    lease.holder_id = options_.holder_id;
+    std::string lease_id, own_key;
+    int64_t own_revision = 0;
+    int64_t last_keepalive = 0;
+    auto try_once = [&](std::string* holder) -> StatusOr<std::optional<Lease>> {
+      if (lease_id.empty()) {
+        // Join the queue: a lease, then our key under the lock's prefix.
+        ASSIGN_OR_RETURN(json g, Call("/v3/lease/grant", {{"TTL", ttl_seconds}}));
+        lease_id = g.value("ID", "");
+        if (lease_id.empty()) return UnavailableError("etcd granted no lease");
+        own_key = prefix + lease_id;
+        json put = {{"key", Base64(own_key)},
+                    {"value", Base64(Value(0))},
+                    {"lease", lease_id}};
+        ASSIGN_OR_RETURN(json t, Call("/v3/kv/txn",
+                                      {{"compare", json::array({{{"key", Base64(own_key)},
+                                                                 {"target", "CREATE"},
+                                                                 {"result", "EQUAL"},
+                                                                 {"create_revision", "0"}}})},
+                                       {"success", json::array({{{"requestPut", put}}})},
+                                       {"failure", json::array()}}));
+        own_revision = Int(t["header"], "revision");
+        last_keepalive = options_.clock->SteadyMicros();
+      } else if (options_.clock->SteadyMicros() - last_keepalive > ttl_seconds * 1000000 / 3) {
+        ASSIGN_OR_RETURN(bool alive, KeepAlive(lease_id));
+        if (!alive) return UnavailableError("our etcd lease expired while waiting for " + key);
+        last_keepalive = options_.clock->SteadyMicros();
+      }
+      ASSIGN_OR_RETURN(json owner, Call("/v3/kv/range", {{"key", Base64(prefix)},
+                                                         {"range_end", Base64(PrefixEnd(prefix))},
+                                                         {"sort_order", "ASCEND"},
+                                                         {"sort_target", "CREATE"},
+                                                         {"limit", 1}}));
+      if (!owner.contains("kvs") || owner["kvs"].empty()) {
+        return UnavailableError("our etcd key for " + key + " vanished while waiting");
+      }
+      const json& first = owner["kvs"][0];
+      if (Unbase64(first.value("key", "")) != own_key) {
+        *holder = HolderOf(first);
+        return std::optional<Lease>();
+      }
+      int64_t now = options_.clock->NowMicros();
+      lease.token = own_revision;
+      lease.acquired_at_micros = now;
+      lease.expires_at_micros = now + ttl_seconds * 1000000;
+      lease.handle = lease_id;
+      // Record when the lock was taken (the key keeps its create_revision).
+      RETURN_IF_ERROR(Call("/v3/kv/put", {{"key", Base64(own_key)},
+                                          {"value", Base64(Value(now))},
+                                          {"lease", lease_id}})
+                          .status());
+      return std::optional<Lease>(lease);
+    };
+    auto acquired = PollAcquire(options_.clock, key, max_wait_micros, try_once);
+    if (!acquired.ok() && !lease_id.empty()) {
+      Call("/v3/lease/revoke", {{"ID", lease_id}}).status().IgnoreError();  // leave the queue
+    }
+    return acquired;
+  }
+
+  Status Renew(Lease* lease) override {
+    auto alive = KeepAlive(lease->handle);
+    if (!alive.ok()) return alive.status();
+    std::string own_key = std::string(kPrefix) + lease->key + "/" + lease->handle;
+    bool held = false;
+    if (*alive) {
+      ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(own_key)}}));
+      held = Int(r, "count") > 0 && Int(r["kvs"][0], "create_revision") == lease->token;
+    }
+    if (!held) {
+      return AbortedError("etcd lease on " + lease->key + " is no longer held",
+                          StatusReason::kLockLost);
+    }
+    int64_t ttl = lease->expires_at_micros - lease->acquired_at_micros;
+    lease->expires_at_micros = options_.clock->NowMicros() + ttl;
+    return OkStatus();
+  }
+
+  Status Release(const Lease& lease) override {
+    if (lease.handle.empty()) return OkStatus();
+    auto r = Call("/v3/lease/revoke", {{"ID", lease.handle}});
+    if (!r.ok() && r.status().code() == StatusCode::kNotFound) return OkStatus();  // expired
+    return r.status();
+  }
+
+  StatusOr<bool> ForceRelease(const std::string& key) override {
+    const std::string prefix = std::string(kPrefix) + key + "/";
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(prefix)},
+                                                   {"range_end", Base64(PrefixEnd(prefix))},
+                                                   {"sort_order", "ASCEND"},
+                                                   {"sort_target", "CREATE"},
+                                                   {"limit", 1}}));
+    if (!r.contains("kvs") || r["kvs"].empty()) return false;
+    const json& holder = r["kvs"][0];
+    std::string lease = holder.value("lease", "");
+    if (!lease.empty()) {
+      auto revoked = Call("/v3/lease/revoke", {{"ID", lease}});
+      if (revoked.ok()) return true;
+    }
+    RETURN_IF_ERROR(Call("/v3/kv/deleterange", {{"key", holder.value("key", "")}}).status());
+    return true;
+  }
+
+  StatusOr<std::vector<LockInfo>> List() override {
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(kPrefix)},
+                                                   {"range_end", Base64(PrefixEnd(kPrefix))},
+                                                   {"sort_order", "ASCEND"},
+                                                   {"sort_target", "CREATE"}}));
+    std::map<std::string, LockInfo> locks;
+    int64_t now = options_.clock->NowMicros();
+    for (const json& kv : r.value("kvs", json::array())) {
+      std::string full = Unbase64(kv.value("key", ""));
+      std::string rest = full.substr(std::string(kPrefix).size());
+      size_t slash = rest.rfind('/');
+      if (slash == std::string::npos) continue;
+      std::string key = rest.substr(0, slash);
+      auto [it, first] = locks.try_emplace(key);
+      if (!first) {
+        ++it->second.waiters;
+        continue;
+      }
+      LockInfo& info = it->second;
+      info.key = key;
+      info.token = Int(kv, "create_revision");
+      auto value = json::parse(Unbase64(kv.value("value", "")), nullptr, false);
+      if (value.is_object()) {
+        info.holder_id = value.value("holder", "");
+        info.acquired_at_micros = value.value("acquired_at", int64_t{0});
+      }
+      std::string lease = kv.value("lease", "");
+      if (!lease.empty()) {
+        auto ttl = Call("/v3/lease/timetolive", {{"ID", lease}});
+        if (ttl.ok()) info.expires_at_micros = now + Int(*ttl, "TTL") * 1000000;
+      }
+      info.renewed_at_micros = now;
+    }
+    std::vector<LockInfo> out;
+    for (auto& [key, info] : locks) {
+      if (info.acquired_at_micros > 0) out.push_back(std::move(info));  // queued keys only
+    }
+    return out;
+  }
+
+ private:
+  // The value stored in a queue key: who waits, and since when it holds the lock (0: waiting).
+  std::string Value(int64_t acquired_at_micros) const {
+    return json({{"holder", options_.holder_id}, {"acquired_at", acquired_at_micros}}).dump();
+  }
+
+  static std::string HolderOf(const json& kv) {
+    auto value = json::parse(Unbase64(kv.value("value", "")), nullptr, false);
+    std::string holder = value.is_object() ? value.value("holder", "") : "";
+    return holder + " (token " + std::to_string(Int(kv, "create_revision")) + ")";
+  }
+
+  StatusOr<bool> KeepAlive(const std::string& lease_id) {
+    ASSIGN_OR_RETURN(json r, Call("/v3/lease/keepalive", {{"ID", lease_id}}));
+    const json& result = r.contains("result") ? r["result"] : r;
+    return Int(result, "TTL") > 0;
+  }
+
+  // POSTs to the first endpoint that answers, starting with the last one that did.
+  StatusOr<json> Call(const std::string& path, const json& body) {
+    std::string text = body.dump();
+    std::string last_error;
+    size_t start;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      start = current_;
+    }
+    for (size_t i = 0; i < endpoints_.size(); ++i) {
+      size_t e = (start + i) % endpoints_.size();
+      httplib::Client client("http://" + endpoints_[e]);
+      client.set_connection_timeout(1, 0);
+      client.set_read_timeout(5, 0);
+      client.set_write_timeout(5, 0);
+      auto res = client.Post(path.c_str(), text, "application/json");
+      if (!res) {
+        last_error = endpoints_[e] + ": " + httplib::to_string(res.error());
+        continue;
+      }
+      // A stream (keepalive) answers with one JSON object per line: take the first.
+      std::string payload = res->body.substr(0, res->body.find('\n'));
+      json j = json::parse(payload, nullptr, false);
+      if (res->status == 404) return NotFoundError("etcd " + path + ": " + payload);
+      if (res->status >= 500 || res->status == 503) {
+        last_error = endpoints_[e] + ": HTTP " + std::to_string(res->status) + " " + payload;
+        continue;  // e.g. no leader on this member: try another
+      }
+      if (res->status != 200 || j.is_discarded()) {
+        return InternalError("etcd " + path + " answered HTTP " + std::to_string(res->status) +
+                             ": " + payload.substr(0, 200));
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      current_ = e;
+      if (j.contains("header") && j["header"].contains("cluster_id")) {
+        cluster_id_ = j["header"]["cluster_id"].get<std::string>();
+      }
+      return j;
+    }
+    return UnavailableError("no etcd endpoint answered " + path + " (" + last_error + ")");
+  }
+
+  std::vector<std::string> endpoints_;
+  LockOptions options_;
+  mutable std::mutex mu_;  // guards current_ and cluster_id_
+  size_t current_ = 0;
+  std::string cluster_id_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LockService>> NewEtcdLockService(const std::string& endpoints,
+                                                          const LockOptions& options) {
+  std::vector<std::string> list;
+  for (std::string_view e : Split(endpoints, ',')) {
+    if (!Trim(e).empty()) list.emplace_back(Trim(e));
+  }
+  if (list.empty()) return InvalidArgumentError("etcd:// needs host:port endpoints");
+  auto service = std::make_unique<EtcdLockService>(std::move(list), options);
+  RETURN_IF_ERROR(service->Connect());
+  return std::unique_ptr<LockService>(std::move(service));
+}
+
+}  // namespace propgrade

@@ -1,0 +1,23 @@
+#include "lock/sweeper.h"
+
+namespace propgrade {
+
+StatusOr<std::vector<StuckLock>> SweepStuckLocks(LockService* locks, Clock* clock,
+                                                 const LockPolicy& policy) {
+  ASSIGN_OR_RETURN(std::vector<LockInfo> held, locks->List());
+  std::vector<StuckLock> stuck;
+  int64_t now = clock->NowMicros();
+  for (LockInfo& info : held) {
+    double held_seconds = (now - info.acquired_at_micros) / 1e6;
+    if (held_seconds <= policy.stuck_alert_after_seconds) continue;
+    StuckLock s{std::move(info), held_seconds, false};
+    if (policy.stuck_release_after_seconds > 0 &&
+        held_seconds > policy.stuck_release_after_seconds) {
+      ASSIGN_OR_RETURN(s.released, locks->ForceRelease(s.lock.key));
+    }
+    stuck.push_back(std::move(s));
+  }
+  return stuck;
+}
+
+}  // namespace propgrade

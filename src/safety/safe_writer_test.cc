@@ -1,0 +1,167 @@
+#include "safety/safe_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "testing/fake_clock.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+constexpr int64_t kSecond = 1000000;
+
+class SafeWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = dir_.path() + "/w.db";
+    StoreOptions so;
+    so.clock = &clock_;
+    store_ = std::move(Store::Open("sqlite:" + path_, so)).value();
+    LockOptions lo;
+    lo.clock = &clock_;
+    lo.sqlite_path = path_;
+    lo.holder_id = "writer";
+    locks_ = std::move(LockService::Open("db", lo)).value();
+    lo.holder_id = "other";
+    other_ = std::move(LockService::Open("db", lo)).value();
+    policy_.ttl_seconds = 30;
+    policy_.renew_every_seconds = 10;
+    policy_.max_wait_seconds = 5;
+  }
+
+  WriteRequest Request(const std::string& player) {
+    WriteRequest r;
+    r.processor = "grading";
+    r.table = &tables::Accuracy();
+    r.partition = "2026-01-16";
+    Row row(acc::kNumColumns);
+    row[acc::prediction_id] = Value::Text(player);
+    row[acc::player_lookup] = Value::Text(player);
+    row[acc::game_id] = Value::Text("20260116_LAL_BOS");
+    row[acc::game_date] = Value::Text("2026-01-16");
+    row[acc::system_id] = Value::Text("s");
+    r.rows.push_back(row);
+    r.run_id = "run-" + player;
+    r.run_record = Row(runs::kNumColumns);
+    r.run_record[runs::run_id] = Value::Text(r.run_id);
+    r.run_record[runs::processor] = Value::Text("grading");
+    r.run_record[runs::game_date] = Value::Text("2026-01-16");
+    r.run_record[runs::status] = Value::Text("success");
+    return r;
+  }
+  std::vector<std::string> Players() {
+    std::vector<std::string> out;
+    for (const Row& r : *store_->ReadPartition(tables::Accuracy(), "2026-01-16")) {
+      out.push_back(r[acc::player_lookup].as_text());
+    }
+    return out;
+  }
+  std::vector<std::string> Events() {
+    std::vector<std::string> out;
+    store_->Scan(tables::LockEvents(), ScanSpec{}, [&](Row&& r) {
+      out.push_back(r[lockev::event].as_text());
+      return OkStatus();
+    }).IgnoreError();
+    return out;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<LockService> locks_, other_;
+  LockPolicy policy_;
+  std::ostringstream log_text_;
+  Logger log_{&log_text_, LogFormat::kJson, &clock_};
+};
+
+TEST_F(SafeWriterTest, WritesUnderALeaseAndRecordsItsToken) {
+  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  auto out = writer.Replace(Request("a"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->fence_token, 1);
+  EXPECT_EQ(out->lock_backend, "db");
+  EXPECT_EQ(out->duplicates.groups, 0);
+  EXPECT_EQ(Players(), std::vector<std::string>{"a"});
+  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), 1);
+  auto runs = store_->ReadPartition(tables::GradingRuns(), "2026-01-16");
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0][runs::fence_token].as_int(), 1);
+  EXPECT_EQ((*runs)[0][runs::lock_backend].as_text(), "db");
+  EXPECT_TRUE(locks_->List()->empty());  // released
+  EXPECT_NE(log_text_.str().find("\"phase\":\"enter\""), std::string::npos);
+  EXPECT_NE(log_text_.str().find("\"phase\":\"exit\""), std::string::npos);
+  auto again = writer.Replace(Request("b"));
+  EXPECT_EQ(again->fence_token, 2);
+}
+
+TEST_F(SafeWriterTest, LockTimeoutWritesNothingByDefault) {
+  auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  auto out = writer.Replace(Request("a"));
+  EXPECT_EQ(out.status().reason(), StatusReason::kLockTimeout);
+  EXPECT_TRUE(Players().empty());
+  EXPECT_EQ(Events(), std::vector<std::string>{"acquire_timeout"});
+  EXPECT_NE(log_text_.str().find("lock_acquisition_failed"), std::string::npos);
+}
+
+TEST_F(SafeWriterTest, ProceedWritesWithoutATokenAndLeavesTheFence) {
+  SafeWriter first(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  ASSERT_TRUE(first.Replace(Request("a")).ok());  // fence token 1 stored
+  auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  policy_.on_lock_timeout = "proceed";
+  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  auto out = writer.Replace(Request("b"));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_TRUE(out->proceeded_without_lock);
+  EXPECT_FALSE(out->fence_token.has_value());
+  EXPECT_EQ(Players(), std::vector<std::string>{"b"});
+  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), 1);
+}
+
+TEST_F(SafeWriterTest, AHolderPausedPastItsTtlWritesNothing) {
+  SafeWriter seed(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  ASSERT_TRUE(seed.Replace(Request("a")).ok());
+  SafeWriterTestHooks hooks;
+  hooks.TEST_pause_after_acquire_micros = 60 * kSecond;  // twice the TTL, no renewal runs
+  SafeWriter paused(store_.get(), locks_.get(), &policy_, &log_, &clock_, &hooks);
+  auto out = paused.Replace(Request("stale"));
+  EXPECT_EQ(out.status().reason(), StatusReason::kLockLost);
+  EXPECT_EQ(Players(), std::vector<std::string>{"a"});
+  EXPECT_EQ(Events(), std::vector<std::string>{"lock_lost"});
+}
+
+TEST_F(SafeWriterTest, TheFenceAloneRejectsAStaleWriter) {
+  // A newer holder already committed with a higher token (as after a takeover); this writer's
+  // fresh db lease has a lower token. With the lease check switched off, only the fence inside
+  // the transaction stands between the stale writer and the data.
+  WriteSpec newer;
+  newer.fence_token = 100;
+  newer.lock_namespace = "db";
+  ASSERT_TRUE(store_->ReplacePartition(tables::Accuracy(), "2026-01-16",
+                                       Request("newer").rows, newer).ok());
+  SafeWriterTestHooks hooks;
+  hooks.TEST_disable_lease_check = true;
+  SafeWriter stale(store_.get(), locks_.get(), &policy_, &log_, &clock_, &hooks);
+  auto out = stale.Replace(Request("stale"));
+  EXPECT_EQ(out.status().reason(), StatusReason::kFencedOut);
+  EXPECT_EQ(Players(), std::vector<std::string>{"newer"});
+  EXPECT_EQ(Events(), std::vector<std::string>{"fenced_out"});
+  EXPECT_TRUE(store_->ReadPartition(tables::GradingRuns(), "2026-01-16")->empty());
+}
+
+TEST_F(SafeWriterTest, LockNoneWritesWithoutToken) {
+  auto none = std::move(LockService::Open("none", LockOptions{})).value();
+  SafeWriter writer(store_.get(), none.get(), &policy_, &log_, &clock_);
+  auto out = writer.Replace(Request("a"));
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->fence_token.has_value());
+  EXPECT_EQ(out->lock_backend, "none");
+}
+
+}  // namespace
+}  // namespace propgrade
