@@ -23,9 +23,10 @@ namespace propgrade {
 // key (`holder` then names them for the timeout message), or an error.
 using TryAcquireFn = std::function<StatusOr<std::optional<Lease>>(std::string* holder)>;
 
-// The shared wait loop of the polling backends: tries, then backs off (BackoffMicros, never
-// past the deadline) until acquired or `max_wait_micros` passed; 0 tries once.
+// The shared wait loop of the polling backends: tries, then backs off (BackoffMicros, at most
+// `max_sleep_micros`, never past the deadline) until acquired or `max_wait_micros` passed;
+// 0 tries once.
 StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wait_micros,
-                            const TryAcquireFn& try_once);
+                            const TryAcquireFn& try_once, int64_t max_sleep_micros = 5000000);
 
 }  // namespace propgrade

@@ -135,7 +135,9 @@ class EtcdLockService final : public LockService {
                           .status());
       return std::optional<Lease>(lease);
     };
-    auto acquired = PollAcquire(options_.clock, key, max_wait_micros, try_once);
+    // Wake at least three times per TTL so our waiting key's lease is kept alive.
+    auto acquired =
+        PollAcquire(options_.clock, key, max_wait_micros, try_once, ttl_seconds * 1000000 / 3);
     if (!acquired.ok() && !lease_id.empty()) {
       Call("/v3/lease/revoke", {{"ID", lease_id}}).status().IgnoreError();  // leave the queue
     }

@@ -22,7 +22,7 @@ int64_t BackoffMicros(int attempt) {
 }
 
 StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wait_micros,
-                            const TryAcquireFn& try_once) {
+                            const TryAcquireFn& try_once, int64_t max_sleep_micros) {
   const int64_t start = clock->SteadyMicros();
   std::string holder;
   for (int attempt = 0;; ++attempt) {
@@ -39,7 +39,8 @@ StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wa
                                        std::to_string(waited / 1000000) + " s",
                                    StatusReason::kLockTimeout);
     }
-    clock->SleepMicros(std::min(BackoffMicros(attempt), max_wait_micros - waited));
+    clock->SleepMicros(
+        std::min({BackoffMicros(attempt), max_sleep_micros, max_wait_micros - waited}));
   }
 }
 

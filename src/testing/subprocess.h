@@ -26,6 +26,8 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   pid_t pid() const { return pid_; }
+  // The file the child's stderr goes to (readable while it runs).
+  const std::string& err_path() const { return err_path_; }
   void Signal(int sig) const;
   // Waits for the exit and collects the output.
   CommandResult Wait();

@@ -1,0 +1,324 @@
+// Reliability scenarios R1–R3 (spec/reliability.md) against real processes, for each lock
+// backend available to the run: db (SQLite), etcd (when PROPGRADE_TEST_ETCD is set) and none.
+// The checkers, after every round: no duplicate keys; each partition holds exactly the expected
+// keys; with a lock, the tokens of committed writes to a partition strictly increase and no
+// two runs were inside a partition's write section at once (each run logs enter/exit with its
+// token). Sizes: PROPGRADE_RACE_PROCESSES x PROPGRADE_RACE_ROUNDS (default 4 x 20),
+// PROPGRADE_R3_TRIALS (default 10).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "common/strings.h"
+#include "testing/subprocess.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+using testing::Child;
+using testing::CommandResult;
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+std::multiset<std::string> Query(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::multiset<std::string> out;
+  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_busy_timeout(db, 60000);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(stmt, 0);
+    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+// One logged visit of a write section.
+struct Section {
+  std::string key;
+  int64_t token = -1;  // -1: none
+  int64_t enter = 0;
+  int64_t exit = -1;   // -1: the process died inside
+  bool committed = false;
+};
+
+// Pairs the write_section enter/exit lines of one process's JSON-lines log.
+std::vector<Section> Sections(const std::string& log) {
+  std::vector<Section> out;
+  std::map<std::string, size_t> open;
+  std::istringstream in(log);
+  std::string line;
+  auto field = [](const std::string& l, const std::string& name) -> std::string {
+    std::string tag = "\"" + name + "\":";
+    size_t p = l.find(tag);
+    if (p == std::string::npos) return "";
+    p += tag.size();
+    size_t e = l.find_first_of(",}", p);
+    std::string v = l.substr(p, e - p);
+    if (!v.empty() && v[0] == '"') v = v.substr(1, v.size() - 2);
+    return v;
+  };
+  while (std::getline(in, line)) {
+    if (line.find("\"event\":\"write_section\"") == std::string::npos) continue;
+    std::string key = field(line, "key");
+    std::string token = field(line, "token");
+    int64_t at = ParseInt64(field(line, "at_micros")).value_or(0);
+    if (field(line, "phase") == "enter") {
+      Section s;
+      s.key = key;
+      s.token = token == "null" ? -1 : ParseInt64(token).value_or(-1);
+      s.enter = at;
+      open[key] = out.size();
+      out.push_back(s);
+    } else if (open.count(key)) {
+      Section& s = out[open[key]];
+      s.exit = at;
+      s.committed = field(line, "committed") == "true";
+      open.erase(key);
+    }
+  }
+  return out;
+}
+
+class LockRaceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam();
+    if (backend_ == "etcd") {
+      const char* e = std::getenv("PROPGRADE_TEST_ETCD");
+      if (!e || !*e) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      lock_url_ = std::string("etcd://") + e;
+    } else {
+      lock_url_ = backend_;
+    }
+    path_ = dir_.path() + "/race.db";
+    config_ = dir_.path() + "/propgrade.toml";
+    // Short leases so a killed holder frees its key quickly.
+    std::ofstream(config_) << "[lock_policy]\nttl_seconds = 2\nrenew_every_seconds = 0.5\n"
+                              "max_wait_seconds = 120\n";
+    const std::string in = testing::GoldenDir() + "/inputs/";
+    for (const char* kind : {"predictions", "actuals", "injuries", "archetypes"}) {
+      CommandResult r = testing::RunCommand(Cli({"import", kind, in + kind + ".csv"}));
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    CommandResult first = testing::RunCommand(Cli({"grade", "--date", kDate}));
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    run_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - t0).count();
+    for (const auto& [name, sql] : PartitionQueries()) expected_[name] = Query(path_, sql);
+    ASSERT_EQ(expected_["accuracy"].size(), 1339u);
+  }
+
+  std::vector<std::string> Cli(std::vector<std::string> args) const {
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", "sqlite:" + path_, "--lock",
+                               lock_url_, "--config", config_, "--log-format", "json"});
+    return args;
+  }
+
+  std::map<std::string, std::string> PartitionQueries() const {
+    const std::string d = std::string("'") + kDate + "'";
+    return {
+        {"accuracy",
+         "SELECT game_date || '|' || player_lookup || '|' || game_id || '|' || system_id || "
+         "'|' || coalesce(line_value, 'NULL') FROM prediction_accuracy WHERE game_date = " + d},
+        {"daily", "SELECT system_id FROM system_daily_performance WHERE game_date = " + d},
+        {"summary",
+         "SELECT summary_key FROM prediction_performance_summary WHERE as_of_date = " + d},
+    };
+  }
+
+  // The duplicate and lost-row checkers over every partition of the date.
+  void CheckPartitions(const std::string& when) {
+    for (const auto& [name, sql] : PartitionQueries()) {
+      auto got = Query(path_, sql);
+      EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size())
+          << name << ": duplicates " << when;
+      EXPECT_EQ(got, expected_[name]) << name << ": not the expected rows " << when;
+    }
+  }
+
+  // Mutual exclusion and fence monotonicity over all sections seen so far: returns the number
+  // of overlapping pairs and of committed writes whose token did not exceed the previous one.
+  static std::pair<int, int> Violations(const std::vector<Section>& all) {
+    std::map<std::string, std::vector<const Section*>> by_key;
+    for (const Section& s : all) by_key[s.key].push_back(&s);
+    int overlaps = 0, non_increasing = 0;
+    for (auto& [key, list] : by_key) {
+      std::sort(list.begin(), list.end(),
+                [](const Section* a, const Section* b) { return a->enter < b->enter; });
+      int64_t busy_until = -1;
+      for (const Section* s : list) {
+        // A section whose process died counts as the single instant it entered.
+        if (s->enter <= busy_until) ++overlaps;
+        busy_until = std::max(busy_until, s->exit >= 0 ? s->exit : s->enter);
+      }
+      std::vector<const Section*> committed;
+      for (const Section* s : list) {
+        if (s->committed) committed.push_back(s);
+      }
+      std::sort(committed.begin(), committed.end(),
+                [](const Section* a, const Section* b) { return a->exit < b->exit; });
+      for (size_t i = 1; i < committed.size(); ++i) {
+        if (committed[i]->token <= committed[i - 1]->token) ++non_increasing;
+      }
+    }
+    return {overlaps, non_increasing};
+  }
+
+  void CheckSections(const std::vector<Section>& all, double kill_fraction) {
+    auto [overlaps, non_increasing] = Violations(all);
+    if (backend_ != "none") {
+      EXPECT_EQ(overlaps, 0) << "two runs were inside a write section at once";
+      EXPECT_EQ(non_increasing, 0) << "committed fence tokens did not strictly increase";
+    } else if (kill_fraction == 0) {
+      // Without a lock the runs do overlap: proof that the exclusion checker can fail.
+      EXPECT_GT(overlaps, 0) << "the mutual-exclusion checker saw no overlap even without a lock";
+    }
+  }
+
+  // R1/R2: rounds of N processes grading the date at once; with `kill_fraction`, that share
+  // of the runs gets SIGKILL at a random moment of a run's usual span (inside the write
+  // transaction too).
+  void Race(double kill_fraction) {
+    const int processes = EnvInt("PROPGRADE_RACE_PROCESSES", 4);
+    const int rounds = EnvInt("PROPGRADE_RACE_ROUNDS", 20);
+    std::mt19937 rng(12345 + getpid());
+    std::uniform_real_distribution<double> coin(0, 1);
+    std::uniform_int_distribution<int> delay_ms(0, static_cast<int>(run_ms_ * processes));
+    std::vector<Section> all;
+    int killed = 0;
+    for (int round = 0; round < rounds; ++round) {
+      std::vector<std::unique_ptr<Child>> children;
+      std::vector<int> kill_after_ms;
+      for (int p = 0; p < processes; ++p) {
+        children.push_back(std::make_unique<Child>(Cli({"grade", "--date", kDate})));
+        kill_after_ms.push_back(coin(rng) < kill_fraction ? delay_ms(rng) : -1);
+      }
+      auto start = std::chrono::steady_clock::now();
+      std::vector<bool> done(processes, false);
+      for (int p = 0; p < processes; ++p) {
+        if (kill_after_ms[p] < 0) continue;
+        std::this_thread::sleep_until(start + std::chrono::milliseconds(kill_after_ms[p]));
+        children[p]->Signal(SIGKILL);
+      }
+      for (int p = 0; p < processes; ++p) {
+        CommandResult r = children[p]->Wait();
+        std::vector<Section> sections = Sections(r.err);
+        all.insert(all.end(), sections.begin(), sections.end());
+        if (r.exit_code == 128 + SIGKILL) {
+          ++killed;
+          continue;
+        }
+        EXPECT_EQ(r.exit_code, 0) << "round " << round << ": " << r.err.substr(0, 3000);
+      }
+      CheckPartitions("after round " + std::to_string(round));
+      if (kill_fraction > 0) {
+        // No lock outlives its TTL: the next run gets every lock within TTL + slack.
+        auto t0 = std::chrono::steady_clock::now();
+        CommandResult next = testing::RunCommand(Cli({"grade", "--date", kDate}));
+        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        EXPECT_EQ(next.exit_code, 0) << next.err.substr(0, 2000);
+        EXPECT_LT(seconds, 2 * 3 + 10) << "locks outlived their TTL";
+        std::vector<Section> sections = Sections(next.err);
+        all.insert(all.end(), sections.begin(), sections.end());
+        CheckPartitions("after the run following round " + std::to_string(round));
+      }
+      if (HasFailure()) break;
+    }
+    CheckSections(all, kill_fraction);
+    if (kill_fraction > 0 && rounds * processes >= 40) {
+      EXPECT_GT(killed, 0) << "no run was killed: the scenario did not run";
+    }
+    std::cerr << "[ " << backend_ << " ] " << rounds << " rounds x " << processes
+              << " processes, " << killed << " killed, " << all.size() << " write sections\n";
+  }
+
+  static constexpr const char* kDate = "2025-02-01";
+  testing::TempDir dir_;
+  std::string backend_, lock_url_, path_, config_;
+  int64_t run_ms_ = 500;  // how long one grade of the date takes here
+  std::map<std::string, std::multiset<std::string>> expected_;
+};
+
+TEST_P(LockRaceTest, R1_ConcurrentGradesOfOneDate) { Race(0); }
+
+TEST_P(LockRaceTest, R2_ConcurrentGradesWithRandomKills) { Race(0.1); }
+
+// R3: the holder is stopped past its TTL, another run completes, the holder resumes and must
+// write nothing. With `fence_only`, the holder's lease check is switched off, so only the fence
+// inside the write transaction can stop it.
+class StalledHolderTest : public LockRaceTest {
+ protected:
+  void Trial(int trial, bool fence_only) {
+    std::map<std::string, std::string> env = {{"PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS", "1500"}};
+    if (fence_only) env["PROPGRADE_TEST_DISABLE_LEASE_CHECK"] = "1";
+    Child holder(Cli({"grade", "--date", kDate, "--no-aggregate"}), env);
+    // Wait until it holds the lock (it then pauses 1.5 s before writing), then stop it.
+    bool entered = false;
+    for (int i = 0; i < 1000 && !entered; ++i) {
+      std::ifstream err(holder.err_path());
+      std::stringstream buf;
+      buf << err.rdbuf();
+      entered = buf.str().find("\"phase\":\"enter\"") != std::string::npos;
+      if (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(entered) << "trial " << trial << ": the holder never acquired the lock";
+    ASSERT_EQ(kill(holder.pid(), SIGSTOP), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the 2 s TTL
+    CommandResult second = testing::RunCommand(Cli({"grade", "--date", kDate, "--no-aggregate"}));
+    EXPECT_EQ(second.exit_code, 0) << second.err.substr(0, 2000);
+    auto winner = Query(path_, "SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
+                                   std::string(kDate) + "'");
+    ASSERT_EQ(kill(holder.pid(), SIGCONT), 0);
+    CommandResult stale = holder.Wait();
+    EXPECT_EQ(stale.exit_code, 3) << "trial " << trial << ": " << stale.err.substr(0, 3000);
+    bool lost = stale.out.find("grading lock_lost") != std::string::npos;
+    bool fenced = stale.out.find("grading fenced_out") != std::string::npos;
+    EXPECT_TRUE(fence_only ? fenced : (lost || fenced)) << stale.out;
+    // The second run's rows stand, untouched.
+    EXPECT_EQ(Query(path_, "SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
+                               std::string(kDate) + "'"),
+              winner);
+    EXPECT_EQ(winner.size(), 1u);
+    CheckPartitions("after R3 trial " + std::to_string(trial));
+  }
+};
+
+TEST_P(StalledHolderTest, R3_HolderStoppedPastItsTtlWritesNothing) {
+  if (backend_ == "none") GTEST_SKIP() << "no lease to lose without a lock";
+  const int trials = EnvInt("PROPGRADE_R3_TRIALS", 10);
+  for (int i = 0; i < trials && !HasFailure(); ++i) Trial(i, false);
+}
+
+TEST_P(StalledHolderTest, R3_FenceAloneRejectsTheStaleWrite) {
+  if (backend_ == "none") GTEST_SKIP() << "no fence without a lock";
+  const int trials = std::max(1, EnvInt("PROPGRADE_R3_TRIALS", 10) / 5);
+  for (int i = 0; i < trials && !HasFailure(); ++i) Trial(i, true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest, ::testing::Values("db", "etcd", "none"),
+                         [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Locks, StalledHolderTest, ::testing::Values("db", "etcd", "none"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace propgrade
