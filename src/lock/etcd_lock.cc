@@ -86,35 +86,48 @@ class EtcdLockService final : public LockService {
     std::string lease_id, own_key;
     int64_t own_revision = 0;
     int64_t last_keepalive = 0;
+    auto owner_range = [&] {
+      return json{{"key", Base64(prefix)},
+                  {"range_end", Base64(PrefixEnd(prefix))},
+                  {"sort_order", "ASCEND"},
+                  {"sort_target", "CREATE"},
+                  {"limit", 1}};
+    };
+    bool waited = false;
     auto try_once = [&](std::string* holder) -> StatusOr<std::optional<Lease>> {
+      json owner;
       if (lease_id.empty()) {
-        // Join the queue: a lease, then our key under the lock's prefix.
+        // Join the queue: a lease, then in one txn our key under the lock's prefix and a look
+        // at who is first (an uncontended acquire is grant + txn, then revoke to release).
         ASSIGN_OR_RETURN(json g, Call("/v3/lease/grant", {{"TTL", ttl_seconds}}));
         lease_id = g.value("ID", "");
         if (lease_id.empty()) return UnavailableError("etcd granted no lease");
         own_key = prefix + lease_id;
         json put = {{"key", Base64(own_key)},
-                    {"value", Base64(Value(0))},
+                    {"value", Base64(Value(options_.clock->NowMicros()))},
                     {"lease", lease_id}};
         ASSIGN_OR_RETURN(json t, Call("/v3/kv/txn",
                                       {{"compare", json::array({{{"key", Base64(own_key)},
                                                                  {"target", "CREATE"},
                                                                  {"result", "EQUAL"},
                                                                  {"create_revision", "0"}}})},
-                                       {"success", json::array({{{"requestPut", put}}})},
+                                       {"success", json::array({{{"requestPut", put}},
+                                                                {{"requestRange", owner_range()}}})},
                                        {"failure", json::array()}}));
         own_revision = Int(t["header"], "revision");
         last_keepalive = options_.clock->SteadyMicros();
-      } else if (options_.clock->SteadyMicros() - last_keepalive > ttl_seconds * 1000000 / 3) {
-        ASSIGN_OR_RETURN(bool alive, KeepAlive(lease_id));
-        if (!alive) return UnavailableError("our etcd lease expired while waiting for " + key);
-        last_keepalive = options_.clock->SteadyMicros();
+        if (t.contains("responses") && t["responses"].size() == 2) {
+          owner = t["responses"][1].value("response_range", json::object());
+        }
+      } else {
+        waited = true;
+        if (options_.clock->SteadyMicros() - last_keepalive > ttl_seconds * 1000000 / 3) {
+          ASSIGN_OR_RETURN(bool alive, KeepAlive(lease_id));
+          if (!alive) return UnavailableError("our etcd lease expired while waiting for " + key);
+          last_keepalive = options_.clock->SteadyMicros();
+        }
+        ASSIGN_OR_RETURN(owner, Call("/v3/kv/range", owner_range()));
       }
-      ASSIGN_OR_RETURN(json owner, Call("/v3/kv/range", {{"key", Base64(prefix)},
-                                                         {"range_end", Base64(PrefixEnd(prefix))},
-                                                         {"sort_order", "ASCEND"},
-                                                         {"sort_target", "CREATE"},
-                                                         {"limit", 1}}));
       if (!owner.contains("kvs") || owner["kvs"].empty()) {
         return UnavailableError("our etcd key for " + key + " vanished while waiting");
       }
@@ -128,11 +141,13 @@ class EtcdLockService final : public LockService {
       lease.acquired_at_micros = now;
       lease.expires_at_micros = now + ttl_seconds * 1000000;
       lease.handle = lease_id;
-      // Record when the lock was taken (the key keeps its create_revision).
-      RETURN_IF_ERROR(Call("/v3/kv/put", {{"key", Base64(own_key)},
-                                          {"value", Base64(Value(now))},
-                                          {"lease", lease_id}})
-                          .status());
+      if (waited) {
+        // Record when the lock was taken (the key keeps its create_revision).
+        RETURN_IF_ERROR(Call("/v3/kv/put", {{"key", Base64(own_key)},
+                                            {"value", Base64(Value(now))},
+                                            {"lease", lease_id}})
+                            .status());
+      }
       return std::optional<Lease>(lease);
     };
     // Wake at least three times per TTL so our waiting key's lease is kept alive.
@@ -211,7 +226,7 @@ class EtcdLockService final : public LockService {
       auto value = json::parse(Unbase64(kv.value("value", "")), nullptr, false);
       if (value.is_object()) {
         info.holder_id = value.value("holder", "");
-        info.acquired_at_micros = value.value("acquired_at", int64_t{0});
+        info.acquired_at_micros = value.value("since", int64_t{0});
       }
       std::string lease = kv.value("lease", "");
       if (!lease.empty()) {
@@ -221,16 +236,14 @@ class EtcdLockService final : public LockService {
       info.renewed_at_micros = now;
     }
     std::vector<LockInfo> out;
-    for (auto& [key, info] : locks) {
-      if (info.acquired_at_micros > 0) out.push_back(std::move(info));  // queued keys only
-    }
+    for (auto& [key, info] : locks) out.push_back(std::move(info));
     return out;
   }
 
  private:
-  // The value stored in a queue key: who waits, and since when it holds the lock (0: waiting).
-  std::string Value(int64_t acquired_at_micros) const {
-    return json({{"holder", options_.holder_id}, {"acquired_at", acquired_at_micros}}).dump();
+  // The value stored in a queue key: who, and since when it waits or (once first) holds.
+  std::string Value(int64_t since_micros) const {
+    return json({{"holder", options_.holder_id}, {"since", since_micros}}).dump();
   }
 
   static std::string HolderOf(const json& kv) {

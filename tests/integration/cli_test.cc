@@ -168,6 +168,40 @@ TEST_F(CliTest, LegacyAccuracyWithDuplicateKeysIsRejected) {
   EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 1);
 }
 
+TEST_F(CliTest, FencesAreNamespacedByLockServiceAndCanBeReset) {
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);  // lock db: token 1
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);  // token 2
+  auto fences = [&] { return Cli({"export", "partition_fence"}).out; };
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,2,"), std::string::npos) << fences();
+  // A write without a lock leaves the db namespace's token alone.
+  ASSERT_EQ(Cli({"--lock", "none", "grade", "--date", "2026-01-16"}).exit_code, 0);
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,2,"), std::string::npos) << fences();
+  EXPECT_NE(fences().find("none,prediction_accuracy,2026-01-16,,"), std::string::npos) << fences();
+  CommandResult reset = Cli({"locks", "reset-fence", "prediction_accuracy", "2026-01-16",
+                             "--reason", "moved lock service"});
+  EXPECT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_EQ(fences().find("db,prediction_accuracy,2026-01-16"), std::string::npos) << fences();
+  EXPECT_NE(Cli({"export", "lock_events"}).out.find("fence_reset"), std::string::npos);
+  // The lock's own counter goes on, so the next write stores a fresh, higher token.
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16", "--no-aggregate"}).exit_code, 0);
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,3,"), std::string::npos) << fences();
+}
+
+TEST_F(CliTest, LocksCommands) {
+  CommandResult list = Cli({"locks", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("no locks held"), std::string::npos);
+  EXPECT_EQ(Cli({"locks", "list", "--format", "json"}).out, "[]\n");
+  EXPECT_EQ(Cli({"locks", "sweep"}).exit_code, 0);
+  EXPECT_EQ(Cli({"locks", "release", "grading/2026-01-16"}).exit_code, 2);  // --reason required
+  CommandResult release = Cli({"locks", "release", "grading/2026-01-16", "--reason", "test"});
+  EXPECT_EQ(release.exit_code, 0);
+  EXPECT_NE(release.out.find("is not held"), std::string::npos);
+  EXPECT_EQ(Cli({"--lock", "zookeeper://x", "locks", "list"}).exit_code, 2);
+  EXPECT_EQ(Cli({"locks", "reset-fence", "player_archetypes", "x", "--reason", "r"}).exit_code, 2);
+}
+
 TEST_F(CliTest, DemoGradesAGeneratedSeason) {
   CommandResult r = Cli({"demo", "--today", "2026-01-10", "--seed", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
