@@ -7,7 +7,7 @@ PROPGRADE_BUILD_PACKAGES=(
   libsqlite3-dev libpq-dev libssl-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev
-  etcd-server etcd-client
+  etcd-server etcd-client postgresql-15 postgresql-client-15
 )
 
 install_deps() {

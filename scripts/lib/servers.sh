@@ -101,3 +101,31 @@ wait_etcd_healthy() {
   done
   return 1
 }
+
+# A throwaway PostgreSQL 15 cluster (initdb as the postgres user, data under /tmp, fsync off,
+# password authentication on TCP). Exports PROPGRADE_TEST_PG_URL
+# (postgresql://postgres:PASSWORD@127.0.0.1:PORT/propgrade_test), PROPGRADE_TEST_PG_DATA and
+# PROPGRADE_TEST_PG_BIN (for tests that restart the server).
+start_postgres() {
+  local bin=/usr/lib/postgresql/15/bin dir port password pid
+  dir=$(mktemp -d /tmp/propgrade-pg.XXXXXX)
+  chown postgres:postgres "$dir"
+  port=$(free_port)
+  password="pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  printf '%s\n' "$password" > "$dir/pwfile"
+  chown postgres:postgres "$dir/pwfile"
+  runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1 \
+    || { echo "initdb failed (see $dir/initdb.log)" >&2; return 1; }
+  rm -f "$dir/pwfile"
+  runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null || { echo "postgres did not start (see $dir/server.log)" >&2; return 1; }
+  pid=$(head -1 "$dir/data/postmaster.pid")
+  register_server "$pid" "$dir"
+  runuser -u postgres -- "$bin/createdb" -h "$dir" -p "$port" -U postgres propgrade_test
+  export PROPGRADE_TEST_PG_URL="postgresql://postgres:$password@127.0.0.1:$port/propgrade_test"
+  export PROPGRADE_TEST_PG_DATA="$dir/data"
+  export PROPGRADE_TEST_PG_BIN="$bin"
+  echo "postgres: 127.0.0.1:$port (pid $pid)"
+}

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace propgrade {
@@ -20,10 +21,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const Store
     return OpenSqliteStore(path, options);
   }
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    return Status(StatusCode::kUnimplemented,
-                  "PostgreSQL stores are not available in this build; use sqlite:PATH");
+    return OpenPostgresStore(url, options);
   }
-  return InvalidArgumentError("unknown database URL scheme (expected sqlite:PATH)");
+  return InvalidArgumentError(
+      "unknown database URL scheme (expected sqlite:PATH or postgresql://user:pass@host/db)");
 }
 
 StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table,

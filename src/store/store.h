@@ -31,6 +31,9 @@ struct StoreOptions {
   int busy_timeout_ms = 60000;
   // Time source for written_at stamps. Default: the real clock.
   Clock* clock = nullptr;
+  // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
+  // DELETE + INSERT race it prevents.
+  bool TEST_skip_advisory_lock = false;
 };
 
 // Which rows a Scan returns.
@@ -80,11 +83,12 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // `sqlite:PATH` (creates the file); the schema is created or migrated on open.
+  // `sqlite:PATH` (creates the file) or `postgresql://user:pass@host:port/db[?schema=NAME]`;
+  // the schema is created or migrated on open.
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& url,
                                                const StoreOptions& options);
 
-  virtual std::string_view backend() const = 0;  // "sqlite"
+  virtual std::string_view backend() const = 0;  // "sqlite", "postgres"
   // A description of the database safe to print (never a password).
   virtual std::string DisplayName() const = 0;
   // Creates or migrates the schema; idempotent. Open already does this.

@@ -9,6 +9,7 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
+#include "store/sql_text.h"
 
 namespace propgrade {
 namespace {
@@ -42,8 +43,8 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
-// Quotes an identifier.
-std::string Q(std::string_view name) { return "\"" + std::string(name) + "\""; }
+using sql::ColumnList;
+using sql::Q;
 
 std::string SqlType(ColumnType t) {
   switch (t) {
@@ -57,30 +58,8 @@ std::string SqlType(ColumnType t) {
   }
 }
 
-// The key expression of one column: nullable columns compare NULL as equal to NULL by mapping
-// NULL to an empty BLOB, which equals no TEXT, INTEGER or REAL value.
-std::string KeyExpr(const TableDef& t, const std::string& column) {
-  const ColumnDef& c = t.columns[t.ColumnIndex(column)];
-  return c.required ? Q(c.name) : "coalesce(" + Q(c.name) + ", x'')";
-}
-
-std::string KeyExprList(const TableDef& t) {
-  std::vector<std::string> parts;
-  for (const auto& k : t.key_columns) parts.push_back(KeyExpr(t, k));
-  return Join(parts, ", ");
-}
-
-std::string ColumnList(const TableDef& t) {
-  std::vector<std::string> parts;
-  for (const auto& c : t.columns) parts.push_back(Q(c.name));
-  return Join(parts, ", ");
-}
-
-std::string Placeholders(size_t n) {
-  std::string out;
-  for (size_t i = 0; i < n; ++i) out += i ? ", ?" : "?";
-  return out;
-}
+std::string KeyExprList(const TableDef& t) { return sql::KeyExprList(t, sql::Dialect::kSqlite); }
+std::string Placeholders(size_t n) { return sql::Placeholders(n, sql::Dialect::kSqlite); }
 
 bool KeyUnique(const TableDef& t, bool enforce) {
   return t.key_uniqueness_configurable ? enforce : true;
@@ -470,19 +449,12 @@ class SqliteStore final : public Store {
     std::string insert = "INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
                          Placeholders(t.columns.size()) + ")";
     std::vector<int> key = t.KeyIndexes();
-    std::vector<std::string> key_eq, updates, key_cols;
-    for (int k : key) {
-      key_eq.push_back(Q(t.columns[k].name) + " IS ?");
-      key_cols.push_back(Q(t.columns[k].name));
-    }
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      if (std::find(key.begin(), key.end(), static_cast<int>(i)) == key.end()) {
-        updates.push_back(Q(t.columns[i].name) + " = excluded." + Q(t.columns[i].name));
-      }
-    }
+    std::vector<std::string> key_eq;
+    for (int k : key) key_eq.push_back(Q(t.columns[k].name) + " IS ?");
+    std::string updates = sql::UpdateNonKeyColumns(t);
     if (mode == ImportMode::kUpsert) {
-      insert += " ON CONFLICT (" + Join(key_cols, ", ") + ") DO " +
-                (updates.empty() ? "NOTHING" : "UPDATE SET " + Join(updates, ", "));
+      insert += " ON CONFLICT (" + sql::KeyColumnList(t) + ") DO " +
+                (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
     }
     ASSIGN_OR_RETURN(sqlite3_stmt * ins, Prepare(insert));
     ASSIGN_OR_RETURN(sqlite3_stmt * exists,
@@ -581,15 +553,11 @@ class SqliteStore final : public Store {
   Status UpsertRunLocked(const Row& run) {
     const TableDef& t = tables::GradingRuns();
     if (run.size() != t.columns.size()) return InternalError("grading_runs row of wrong width");
-    std::vector<std::string> updates;
-    for (size_t i = 2; i < t.columns.size(); ++i) {
-      updates.push_back(Q(t.columns[i].name) + " = excluded." + Q(t.columns[i].name));
-    }
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
                      Prepare("INSERT INTO grading_runs (" + ColumnList(t) + ") VALUES (" +
-                             Placeholders(t.columns.size()) +
-                             ") ON CONFLICT (run_id, processor) DO UPDATE SET " +
-                             Join(updates, ", ")));
+                             Placeholders(t.columns.size()) + ") ON CONFLICT (" +
+                             sql::KeyColumnList(t) + ") DO UPDATE SET " +
+                             sql::UpdateNonKeyColumns(t)));
     Reset guard(stmt);
     for (size_t i = 0; i < t.columns.size(); ++i) {
       BindValue(stmt, static_cast<int>(i + 1), t.columns[i].type, run[i]);

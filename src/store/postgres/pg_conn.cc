@@ -1,0 +1,221 @@
+#include "store/postgres/pg_conn.h"
+
+#include <libpq-fe.h>
+
+#include "common/strings.h"
+
+namespace propgrade {
+
+PgResult::~PgResult() {
+  if (r_) PQclear(r_);
+}
+PgResult& PgResult::operator=(PgResult&& o) noexcept {
+  if (this != &o) {
+    if (r_) PQclear(r_);
+    r_ = o.r_;
+    o.r_ = nullptr;
+  }
+  return *this;
+}
+int PgResult::rows() const { return r_ ? PQntuples(r_) : 0; }
+int PgResult::columns() const { return r_ ? PQnfields(r_) : 0; }
+bool PgResult::is_null(int row, int col) const { return PQgetisnull(r_, row, col) == 1; }
+std::string_view PgResult::text(int row, int col) const {
+  return std::string_view(PQgetvalue(r_, row, col), PQgetlength(r_, row, col));
+}
+std::optional<std::string> PgResult::value(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return std::string(text(row, col));
+}
+
+StatusOr<PgUrl> ParsePgUrl(const std::string& url) {
+  PgUrl out;
+  std::string rest;
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    if (url.rfind(scheme, 0) == 0) rest = url.substr(std::string(scheme).size());
+  }
+  if (rest.empty()) return InvalidArgumentError("expected postgresql://user:pass@host:port/db");
+  std::string query;
+  if (size_t q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string userinfo, hostpart = rest;
+  if (size_t at = rest.rfind('@'); at != std::string::npos) {
+    userinfo = rest.substr(0, at);
+    hostpart = rest.substr(at + 1);
+  }
+  std::string user = userinfo;
+  if (size_t colon = userinfo.find(':'); colon != std::string::npos) {
+    user = userinfo.substr(0, colon);
+    out.password = userinfo.substr(colon + 1);
+  }
+  std::vector<std::string> kept;
+  for (std::string_view p : Split(query, '&')) {
+    if (p.empty()) continue;
+    if (p.rfind("schema=", 0) == 0) {
+      out.schema = std::string(p.substr(7));
+      for (char c : out.schema) {
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) {
+          return InvalidArgumentError("schema names may use a-z, 0-9 and _ only");
+        }
+      }
+    } else {
+      kept.emplace_back(p);
+    }
+  }
+  out.conninfo = "postgresql://" + rest + (kept.empty() ? "" : "?" + Join(kept, "&"));
+  out.display = "postgresql://" + (user.empty() ? "" : user + "@") + hostpart +
+                (out.schema.empty() ? "" : "?schema=" + out.schema);
+  return out;
+}
+
+StatusOr<std::unique_ptr<PgConn>> PgConn::Connect(const PgUrl& url) {
+  PGconn* c = PQconnectdb(url.conninfo.c_str());
+  std::unique_ptr<PgConn> conn(new PgConn(c, url));
+  if (PQstatus(c) != CONNECTION_OK) return conn->ConnectionError("connecting");
+  RETURN_IF_ERROR(conn->Setup());
+  return conn;
+}
+
+PgConn::~PgConn() {
+  if (c_) PQfinish(c_);
+}
+
+Status PgConn::Setup() {
+  PQsetClientEncoding(c_, "UTF8");
+  RETURN_IF_ERROR(Exec("SET TIME ZONE 'UTC'").status());
+  RETURN_IF_ERROR(Exec("SET extra_float_digits = 1").status());  // shortest exact floats
+  RETURN_IF_ERROR(Exec("SET client_min_messages TO warning").status());
+  if (!url_.schema.empty()) {
+    RETURN_IF_ERROR(Exec("CREATE SCHEMA IF NOT EXISTS \"" + url_.schema + "\"").status());
+    RETURN_IF_ERROR(Exec("SET search_path TO \"" + url_.schema + "\"").status());
+  }
+  return OkStatus();
+}
+
+std::string PgConn::Scrub(std::string s) const {
+  if (!url_.password.empty()) {
+    for (size_t p; (p = s.find(url_.password)) != std::string::npos;) {
+      s.replace(p, url_.password.size(), "***");
+    }
+  }
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+Status PgConn::ConnectionError(std::string_view what) {
+  return UnavailableError(url_.display + ": " + std::string(what) + ": " +
+                          Scrub(PQerrorMessage(c_)));
+}
+
+Status PgConn::ErrorFrom(pg_result* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  std::string sqlstate = state ? state : "";
+  std::string msg = url_.display + ": " + std::string(what) + ": " +
+                    Scrub(r ? PQresultErrorMessage(r) : PQerrorMessage(c_));
+  if (PQstatus(c_) != CONNECTION_OK || sqlstate.empty()) return UnavailableError(msg);
+  std::string cls = sqlstate.substr(0, 2);
+  if (sqlstate == "23505") return AlreadyExistsError(msg);
+  if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "25006" ||
+      sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+    return UnavailableError(msg);
+  }
+  if (cls == "22" || cls == "23") return InvalidArgumentError(msg);
+  if (sqlstate == "57014") return CancelledError(msg);
+  return InternalError(msg + " [SQLSTATE " + sqlstate + "]");
+}
+
+Status PgConn::EnsureConnected() {
+  if (PQstatus(c_) == CONNECTION_OK) return OkStatus();
+  PQreset(c_);
+  if (PQstatus(c_) != CONNECTION_OK) return ConnectionError("reconnecting");
+  return Setup();
+}
+
+bool PgConn::in_transaction() const {
+  PGTransactionStatusType t = PQtransactionStatus(c_);
+  return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+StatusOr<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0);
+  ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+    Status s = ErrorFrom(r, "statement failed");
+    if (r) PQclear(r);
+    return s;
+  }
+  return PgResult(r);
+}
+
+Status PgConn::Stream(const std::string& sql, const PgParams& params,
+                      const std::function<Status(const PgResult& row)>& on_row) {
+  std::vector<const char*> values;
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  if (PQsendQueryParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                        nullptr, nullptr, 0) != 1) {
+    return ConnectionError("sending a query");
+  }
+  PQsetSingleRowMode(c_);
+  Status result = OkStatus();
+  while (PGresult* r = PQgetResult(c_)) {
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_SINGLE_TUPLE) {
+      PgResult row(r);
+      if (result.ok()) result = on_row(row);
+      continue;  // keep draining after an error so the connection stays usable
+    }
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && result.ok()) {
+      result = ErrorFrom(r, "query failed");
+    }
+    PQclear(r);
+  }
+  return result;
+}
+
+Status PgConn::CopyIn(const std::string& copy_sql, const std::string& data) {
+  PGresult* r = PQexec(c_, copy_sql.c_str());
+  if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
+    Status s = ErrorFrom(r, "starting COPY");
+    if (r) PQclear(r);
+    return s;
+  }
+  PQclear(r);
+  const size_t kChunk = 1 << 20;
+  for (size_t off = 0; off < data.size(); off += kChunk) {
+    size_t n = std::min(kChunk, data.size() - off);
+    if (PQputCopyData(c_, data.data() + off, static_cast<int>(n)) != 1) {
+      return ConnectionError("sending COPY data");
+    }
+  }
+  if (PQputCopyEnd(c_, nullptr) != 1) return ConnectionError("ending COPY");
+  Status result = OkStatus();
+  while ((r = PQgetResult(c_)) != nullptr) {
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && result.ok()) result = ErrorFrom(r, "COPY");
+    PQclear(r);
+  }
+  return result;
+}
+
+void AppendCopyField(std::string* out, const std::optional<std::string>& value) {
+  if (!value) {
+    out->append("\\N");
+    return;
+  }
+  for (char c : *value) {
+    switch (c) {
+      case '\\': out->append("\\\\"); break;
+      case '\t': out->append("\\t"); break;
+      case '\n': out->append("\\n"); break;
+      case '\r': out->append("\\r"); break;
+      default: out->push_back(c);
+    }
+  }
+}
+
+}  // namespace propgrade

@@ -1,0 +1,82 @@
+// PgConn: one libpq connection with bound-parameter statements, COPY, error mapping to Status
+// and reconnection after the server went away. Shared by the PostgreSQL store and the
+// PostgreSQL `db` lock backend. Passwords never appear in messages: errors name the server by
+// PgUrl::display. Not thread-safe (callers serialise).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+struct pg_conn;
+struct pg_result;
+
+namespace propgrade {
+
+// A parsed `postgresql://user:pass@host:port/db[?schema=NAME&...]` URL.
+struct PgUrl {
+  std::string conninfo;  // what libpq gets (the URL without our own parameters)
+  std::string display;   // postgresql://user@host:port/db (no password)
+  std::string password;  // scrubbed from every message
+  std::string schema;    // ?schema=NAME: created if missing and put first on the search_path
+};
+StatusOr<PgUrl> ParsePgUrl(const std::string& url);
+
+// The rows of one statement, every value as text (NULL as nullopt).
+class PgResult {
+ public:
+  explicit PgResult(pg_result* r = nullptr) : r_(r) {}
+  ~PgResult();
+  PgResult(PgResult&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  PgResult& operator=(PgResult&& o) noexcept;
+  int rows() const;
+  int columns() const;
+  bool is_null(int row, int col) const;
+  std::string_view text(int row, int col) const;
+  std::optional<std::string> value(int row, int col) const;
+
+ private:
+  pg_result* r_;
+};
+
+using PgParams = std::vector<std::optional<std::string>>;
+
+class PgConn {
+ public:
+  static StatusOr<std::unique_ptr<PgConn>> Connect(const PgUrl& url);
+  ~PgConn();
+
+  // One statement with $1.. parameters (sent as text; types from the statement).
+  StatusOr<PgResult> Exec(const std::string& sql, const PgParams& params = {});
+  // Streams the rows of a query one at a time (libpq single-row mode); a non-ok status from
+  // `on_row` stops the stream (the rest is drained) and is returned.
+  Status Stream(const std::string& sql, const PgParams& params,
+                const std::function<Status(const PgResult& row)>& on_row);
+  // COPY table (columns) FROM STDIN with `data` in COPY text format.
+  Status CopyIn(const std::string& copy_sql, const std::string& data);
+  // Re-connects when the connection broke (server restart); a no-op otherwise.
+  Status EnsureConnected();
+  bool in_transaction() const;
+
+  const PgUrl& url() const { return url_; }
+
+ private:
+  PgConn(pg_conn* c, PgUrl url) : c_(c), url_(std::move(url)) {}
+  Status Setup();
+  Status ErrorFrom(pg_result* r, std::string_view what);
+  Status ConnectionError(std::string_view what);
+  std::string Scrub(std::string s) const;
+
+  pg_conn* c_;
+  PgUrl url_;
+};
+
+// Appends one COPY text-format field (\N for NULL; backslash, tab, newline, CR escaped).
+void AppendCopyField(std::string* out, const std::optional<std::string>& value);
+
+}  // namespace propgrade

@@ -1,0 +1,28 @@
+// SQL text built from the table catalogue, shared by the store dialects: quoted identifiers,
+// column lists and the business-key expressions (NULL key parts compare equal). Only
+// identifiers from the catalogue go into SQL text; every value is a bound parameter.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/table_catalog.h"
+
+namespace propgrade::sql {
+
+enum class Dialect { kSqlite, kPostgres };
+
+std::string Q(std::string_view identifier);  // "identifier"
+std::string ColumnList(const TableDef& t);    // "a", "b", ...
+// The key expression list; a nullable key column maps NULL to a value no real value equals
+// (SQLite: an empty BLOB; PostgreSQL: 'NaN' for reals, which imports never admit).
+std::string KeyExprList(const TableDef& t, Dialect d);
+// "?, ?, ?" (SQLite) or "$1, $2, $3" (PostgreSQL, numbered from `first`).
+std::string Placeholders(size_t n, Dialect d, size_t first = 1);
+// "c = excluded.c" for every column not in the key.
+std::string UpdateNonKeyColumns(const TableDef& t);
+// The key columns as they stand, for ON CONFLICT (...).
+std::string KeyColumnList(const TableDef& t);
+
+}  // namespace propgrade::sql

@@ -1,0 +1,14 @@
+// PostgreSQL helpers for tests: a fresh schema per test (PROPGRADE_TEST_PG_URL?schema=...) and
+// dropping it afterwards. Tests only.
+#pragma once
+
+#include <string>
+
+namespace propgrade::testing {
+
+// Lower-case letters and digits, unique enough for concurrent test processes.
+std::string RandomSchemaSuffix();
+// DROP SCHEMA ... CASCADE through `base_url` (without ?schema); errors are ignored.
+void DropPgSchema(const char* base_url, const std::string& schema);
+
+}  // namespace propgrade::testing
