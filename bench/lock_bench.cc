@@ -4,7 +4,6 @@
 //   etcd:         lease grant + txn + lease revoke
 // Usage: propgrade_lock_bench --db PATH [--etcd HOST:PORT] [--iterations N]
 // Prints one markdown row per backend: median microseconds of each and their ratio.
-#include <httplib.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "common/civil_date.h"
+#include "common/http_client.h"
 #include "lock/lock_service.h"
 #include "store/store.h"
 
@@ -117,10 +117,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", locks.status().ToString().c_str());
       return 3;
     }
-    httplib::Client client("http://" + etcd);
+    // The same HTTP client (kept-alive connection) as the lock service uses.
+    auto client = NewCurlHttpClient();
     auto post = [&](const char* path, const std::string& body) {
-      auto r = client.Post(path, body, "application/json");
-      return r ? r->body : std::string();
+      auto r = client->Post("http://" + etcd + path, body, "application/json",
+                            HttpRequestOptions{});
+      return r.ok() ? r->body : std::string();
     };
     for (int round = 0; round < 2; ++round) {
       double base = MedianMicros(iterations, [&] {

@@ -65,11 +65,11 @@ StatusOr<LockService*> Context::locks() {
     LockOptions options;
     options.clock = &RealClock();
     if (config_.lock == "db") {
-      if (s->backend() != "sqlite") {
-        return InvalidArgumentError("lock `db` on " + std::string(s->backend()) +
-                                    " is not available; use etcd:// or none");
+      if (s->backend() == "postgres") {
+        options.postgres_url = config_.db;
+      } else {
+        ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
       }
-      ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
     }
     ASSIGN_OR_RETURN(locks_, LockService::Open(config_.lock, options));
   }

@@ -4,13 +4,13 @@
 // with the smallest create_revision holds the lock, the others wait their turn (FIFO), and the
 // holder's create_revision is its fencing token (revisions only grow, so tokens do).
 // Expiry is judged by etcd: a holder that stops renewing loses its key with its lease.
-#include <httplib.h>
 #include <openssl/evp.h>
 
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/civil_date.h"
+#include "common/http_client.h"
 #include "common/strings.h"
 #include "lock/backends.h"
 
@@ -62,7 +62,9 @@ int64_t Int(const json& j, const char* field) {
 class EtcdLockService final : public LockService {
  public:
   EtcdLockService(std::vector<std::string> endpoints, const LockOptions& options)
-      : endpoints_(std::move(endpoints)), options_(options) {}
+      : endpoints_(std::move(endpoints)), options_(options) {
+    for (size_t i = 0; i < endpoints_.size(); ++i) clients_.push_back(NewCurlHttpClient());
+  }
 
   std::string_view backend() const override { return "etcd"; }
   std::string fence_namespace() const override {
@@ -267,15 +269,13 @@ class EtcdLockService final : public LockService {
       std::lock_guard<std::mutex> lock(mu_);
       start = current_;
     }
+    HttpRequestOptions options;  // 1 s to connect, 5 s in all
     for (size_t i = 0; i < endpoints_.size(); ++i) {
       size_t e = (start + i) % endpoints_.size();
-      httplib::Client client("http://" + endpoints_[e]);
-      client.set_connection_timeout(1, 0);
-      client.set_read_timeout(5, 0);
-      client.set_write_timeout(5, 0);
-      auto res = client.Post(path.c_str(), text, "application/json");
-      if (!res) {
-        last_error = endpoints_[e] + ": " + httplib::to_string(res.error());
+      auto res = clients_[e]->Post("http://" + endpoints_[e] + path, text, "application/json",
+                                   options);
+      if (!res.ok()) {
+        last_error = res.status().message();
         continue;
       }
       // A stream (keepalive) answers with one JSON object per line: take the first.
@@ -301,6 +301,7 @@ class EtcdLockService final : public LockService {
   }
 
   std::vector<std::string> endpoints_;
+  std::vector<std::unique_ptr<HttpClient>> clients_;  // one per endpoint, connections kept alive
   LockOptions options_;
   mutable std::mutex mu_;  // guards current_ and cluster_id_
   size_t current_ = 0;

@@ -51,8 +51,9 @@ StatusOr<std::unique_ptr<LockService>> LockService::Open(const std::string& url,
   if (options.holder_id.empty()) options.holder_id = ProcessHolderId();
   if (url == "none") return NewNoneLockService(options);
   if (url == "db") {
+    if (!options.postgres_url.empty()) return NewPostgresLockService(options);
     if (options.sqlite_path.empty()) {
-      return InvalidArgumentError("lock `db` needs a sqlite: database");
+      return InvalidArgumentError("lock `db` needs the store's database");
     }
     return NewSqliteLockService(options);
   }

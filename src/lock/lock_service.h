@@ -4,7 +4,8 @@
 // store checks inside the write transaction, so a holder that lost its lease without noticing
 // still cannot write. Backends: `db` (a lease table in the SQLite store; expiry judged by the
 // injected Clock), `etcd://host:port[,host:port...]` (v3 JSON gateway; expiry judged by etcd),
-// and `none` (no lock, no token: tests and demonstrations only).
+// and `none` (no lock, no token: tests and demonstrations only). On PostgreSQL, `db` keeps the
+// lease table in the store's database with expiry judged by the server's clock.
 // Implementations are thread-safe.
 #pragma once
 
@@ -46,8 +47,10 @@ struct LockInfo {
 struct LockOptions {
   Clock* clock = nullptr;  // Default: the real clock
   std::string holder_id;   // Default: ProcessHolderId()
-  // The SQLite database file of the `db` backend (the store's file).
+  // Where the `db` backend keeps its lease table: the store's SQLite file, or its PostgreSQL
+  // URL (one of the two).
   std::string sqlite_path;
+  std::string postgres_url;
   int busy_timeout_ms = 60000;
 };
 

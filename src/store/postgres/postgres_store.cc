@@ -115,6 +115,9 @@ class PostgresStore final : public Store {
                                 .status());
           }
         }
+        // Fencing tokens of the PostgreSQL `db` lock backend.
+        RETURN_IF_ERROR(
+            conn_->Exec("CREATE SEQUENCE IF NOT EXISTS propgrade_lock_token").status());
         RETURN_IF_ERROR(conn_->Exec("INSERT INTO propgrade_schema (version, migrated_at) "
                                     "VALUES ($1, now())",
                                     {std::to_string(kSchemaVersion)})

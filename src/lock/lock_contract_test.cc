@@ -1,0 +1,181 @@
+// The LockService contract against every real backend with real time and short TTLs:
+// db on SQLite, db on PostgreSQL (PROPGRADE_TEST_PG_URL) and etcd (PROPGRADE_TEST_ETCD).
+// The FakeClock cases of the SQLite backend are in lock_service_test.cc. The 3-node cluster
+// case needs PROPGRADE_TEST_ETCD_CLUSTER and PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
+
+#include "lock/lease_keeper.h"
+#include "lock/lock_service.h"
+#include "store/store.h"
+#include "testing/pg.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+constexpr int64_t kSecond = 1000000;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+class LockContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    LockOptions options;
+    std::string url = "db";
+    if (GetParam() == "sqlite") {
+      options.sqlite_path = dir_.path() + "/l.db";
+      ASSERT_TRUE(Store::Open("sqlite:" + options.sqlite_path, StoreOptions{}).ok());
+    } else if (GetParam() == "postgres") {
+      if (Env("PROPGRADE_TEST_PG_URL").empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      schema_ = "l_" + testing::RandomSchemaSuffix();
+      options.postgres_url = Env("PROPGRADE_TEST_PG_URL") + "?schema=" + schema_;
+      auto store = Store::Open(options.postgres_url, StoreOptions{});
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+    } else {
+      if (Env("PROPGRADE_TEST_ETCD").empty()) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      url = "etcd://" + Env("PROPGRADE_TEST_ETCD");
+    }
+    key_ = "test/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+           "-" + std::to_string(getpid());
+    for (auto [holder, out] : {std::pair{"host-a:1:aaaa", &a_}, std::pair{"host-b:2:bbbb", &b_}}) {
+      options.holder_id = holder;
+      auto s = LockService::Open(url, options);
+      ASSERT_TRUE(s.ok()) << s.status().ToString();
+      *out = std::move(s).value();
+    }
+  }
+  void TearDown() override {
+    a_.reset();
+    b_.reset();
+    if (!schema_.empty()) testing::DropPgSchema(std::getenv("PROPGRADE_TEST_PG_URL"), schema_);
+  }
+
+  testing::TempDir dir_;
+  std::string schema_, key_;
+  std::unique_ptr<LockService> a_, b_;
+};
+
+TEST_P(LockContractTest, TokensIncreaseAndTryOnceFailsWhileHeld) {
+  auto l1 = a_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(l1.ok()) << l1.status().ToString();
+  ASSERT_TRUE(l1->token.has_value());
+  auto refused = b_->Acquire(key_, 5 * kSecond, 0);
+  EXPECT_EQ(refused.status().reason(), StatusReason::kLockTimeout);
+  EXPECT_NE(refused.status().message().find("host-a:1:aaaa"), std::string::npos)
+      << refused.status().message();
+  ASSERT_TRUE(a_->Release(*l1).ok());
+  auto l2 = b_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(l2.ok()) << l2.status().ToString();
+  EXPECT_GT(*l2->token, *l1->token);
+  ASSERT_TRUE(b_->Release(*l2).ok());
+}
+
+TEST_P(LockContractTest, AWaiterGetsTheLockWhenTheHolderReleases) {
+  auto l1 = a_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(l1.ok());
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    a_->Release(*l1).IgnoreError();
+  });
+  auto l2 = b_->Acquire(key_, 5 * kSecond, 10 * kSecond);
+  releaser.join();
+  ASSERT_TRUE(l2.ok()) << l2.status().ToString();
+  EXPECT_GT(*l2->token, *l1->token);
+  EXPECT_GE(l2->wait_seconds, 0.5);
+  b_->Release(*l2).IgnoreError();
+}
+
+TEST_P(LockContractTest, AnExpiredLeaseIsTakenOverAndTheOldHolderHasLostIt) {
+  auto l1 = a_->Acquire(key_, 2 * kSecond, 0);  // never renewed
+  ASSERT_TRUE(l1.ok());
+  auto l2 = b_->Acquire(key_, 5 * kSecond, 10 * kSecond);
+  ASSERT_TRUE(l2.ok()) << l2.status().ToString();
+  EXPECT_GE(l2->wait_seconds, 1.0);
+  EXPECT_GT(*l2->token, *l1->token);
+  Lease stale = *l1;
+  EXPECT_EQ(a_->Renew(&stale).reason(), StatusReason::kLockLost);
+  // Releasing the old lease must not free the new holder's key.
+  Status released = a_->Release(*l1);
+  ASSERT_TRUE(released.ok()) << released.ToString();
+  EXPECT_EQ(a_->Acquire(key_, 5 * kSecond, 0).status().reason(), StatusReason::kLockTimeout);
+  b_->Release(*l2).IgnoreError();
+}
+
+TEST_P(LockContractTest, ATimeoutGivesUpCleanly) {
+  auto l1 = a_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(l1.ok());
+  auto t0 = std::chrono::steady_clock::now();
+  auto timed_out = b_->Acquire(key_, 5 * kSecond, 1 * kSecond);
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(timed_out.status().reason(), StatusReason::kLockTimeout);
+  EXPECT_GE(waited, 0.9);
+  auto list = a_->List();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  bool found = false;
+  for (const LockInfo& info : *list) {
+    if (info.key != key_) continue;
+    found = true;
+    EXPECT_EQ(info.holder_id, "host-a:1:aaaa");
+    EXPECT_EQ(info.token, l1->token);
+    EXPECT_EQ(info.waiters, 0);  // etcd: the waiter revoked its queue key
+  }
+  EXPECT_TRUE(found);
+  a_->Release(*l1).IgnoreError();
+}
+
+TEST_P(LockContractTest, TheKeeperRenewsPastTheTtlAndNoticesAForceRelease) {
+  auto held = a_->Acquire(key_, 2 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  LeaseKeeper keeper(a_.get(), &*held, &RealClock(), 500000);
+  keeper.Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  EXPECT_TRUE(keeper.CheckHeld().ok());
+  EXPECT_EQ(b_->Acquire(key_, 5 * kSecond, 0).status().reason(), StatusReason::kLockTimeout);
+  EXPECT_TRUE(*b_->ForceRelease(key_));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  EXPECT_EQ(keeper.CheckHeld().reason(), StatusReason::kLockLost);
+  keeper.Stop();
+  EXPECT_FALSE(*b_->ForceRelease(key_));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LockContractTest,
+                         ::testing::Values("sqlite", "postgres", "etcd"),
+                         [](const auto& info) { return info.param; });
+
+TEST(EtcdClusterTest, LockKeepsWorkingWithAFollowerStopped) {
+  std::string endpoints = Env("PROPGRADE_TEST_ETCD_CLUSTER");
+  std::string follower_pid = Env("PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID");
+  if (endpoints.empty() || follower_pid.empty()) {
+    GTEST_SKIP() << "PROPGRADE_TEST_ETCD_CLUSTER(_FOLLOWER_PID) not set";
+  }
+  pid_t follower = static_cast<pid_t>(std::stol(follower_pid));
+  LockOptions o;
+  o.holder_id = "cluster-a";
+  auto a = LockService::Open("etcd://" + endpoints, o);
+  o.holder_id = "cluster-b";
+  auto b = LockService::Open("etcd://" + endpoints, o);
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::string key = "test/cluster-" + std::to_string(getpid());
+  ASSERT_EQ(kill(follower, SIGSTOP), 0);
+  int64_t last_token = 0;
+  for (int i = 0; i < 5; ++i) {
+    LockService* s = (i % 2 ? *a : *b).get();
+    auto l = s->Acquire(key, 3 * kSecond, 5 * kSecond);
+    ASSERT_TRUE(l.ok()) << i << ": " << l.status().ToString();
+    EXPECT_GT(*l->token, last_token);
+    last_token = *l->token;
+    ASSERT_TRUE(s->Release(*l).ok());
+  }
+  kill(follower, SIGCONT);
+}
+
+}  // namespace
+}  // namespace propgrade

@@ -1,0 +1,148 @@
+// The `db` lock backend on PostgreSQL: the lease table `locks` in the store's database, each
+// operation one statement, expiry judged by the server's clock (clock_timestamp()), tokens from
+// the sequence propgrade_lock_token (strictly increasing for every key).
+#include <mutex>
+
+#include "common/strings.h"
+#include "lock/backends.h"
+#include "store/postgres/pg_conn.h"
+
+namespace propgrade {
+namespace {
+
+// Epoch microseconds of a timestamptz expression.
+std::string Micros(const std::string& expr) {
+  return "(extract(epoch from " + expr + ") * 1000000)::bigint";
+}
+
+class PostgresLockService final : public LockService {
+ public:
+  PostgresLockService(std::unique_ptr<PgConn> conn, const LockOptions& options)
+      : conn_(std::move(conn)), options_(options) {}
+
+  std::string_view backend() const override { return "db"; }
+  std::string fence_namespace() const override { return "db"; }
+
+  StatusOr<Lease> Acquire(const std::string& key, int64_t ttl_micros,
+                          int64_t max_wait_micros) override {
+    return PollAcquire(options_.clock, key, max_wait_micros, [&](std::string* holder) {
+      return TryAcquire(key, ttl_micros, holder);
+    });
+  }
+
+  Status Renew(Lease* lease) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    int64_t ttl = std::stoll(lease->handle);
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec("UPDATE locks SET expires_at = clock_timestamp() + $4 * interval '1 "
+                    "microsecond', renewed_at = clock_timestamp() WHERE key = $1 AND holder_id = "
+                    "$2 AND token = $3 AND expires_at > clock_timestamp() RETURNING 1",
+                    {lease->key, lease->holder_id, std::to_string(lease->token.value_or(-1)),
+                     std::to_string(ttl)}));
+    if (r.rows() == 0) {
+      return AbortedError("lease on " + lease->key + " (token " +
+                              std::to_string(lease->token.value_or(0)) + ") is no longer held",
+                          StatusReason::kLockLost);
+    }
+    lease->expires_at_micros = options_.clock->NowMicros() + ttl;
+    return OkStatus();
+  }
+
+  Status Release(const Lease& lease) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    return conn_
+        ->Exec("UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = $1 AND token = "
+               "$2 AND holder_id = $3",
+               {lease.key, std::to_string(lease.token.value_or(-1)), lease.holder_id})
+        .status();
+  }
+
+  StatusOr<bool> ForceRelease(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec("UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key "
+                                 "= $1 AND holder_id IS NOT NULL AND expires_at > "
+                                 "clock_timestamp() RETURNING 1",
+                                 {key}));
+    return r.rows() > 0;
+  }
+
+  StatusOr<std::vector<LockInfo>> List() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec("SELECT key, holder_id, token, " + Micros("acquired_at") + ", " +
+                                 Micros("expires_at") + ", " + Micros("renewed_at") +
+                                 " FROM locks WHERE holder_id IS NOT NULL AND expires_at > "
+                                 "clock_timestamp() ORDER BY key"));
+    std::vector<LockInfo> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      LockInfo info;
+      info.key = std::string(r.text(i, 0));
+      info.holder_id = std::string(r.text(i, 1));
+      info.token = ParseInt64(r.text(i, 2));
+      info.acquired_at_micros = ParseInt64(r.text(i, 3)).value_or(0);
+      info.expires_at_micros = ParseInt64(r.text(i, 4)).value_or(0);
+      info.renewed_at_micros = ParseInt64(r.text(i, 5)).value_or(0);
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
+
+ private:
+  StatusOr<std::optional<Lease>> TryAcquire(const std::string& key, int64_t ttl_micros,
+                                            std::string* holder) {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    // One statement: take the key when it is free or its lease has run out by the server's
+    // clock; a new token either way.
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec("INSERT INTO locks AS l (key, holder_id, token, acquired_at, expires_at, "
+                    "renewed_at) VALUES ($1, $2, nextval('propgrade_lock_token'), "
+                    "clock_timestamp(), clock_timestamp() + $3 * interval '1 microsecond', "
+                    "clock_timestamp()) ON CONFLICT (key) DO UPDATE SET holder_id = "
+                    "excluded.holder_id, token = excluded.token, acquired_at = "
+                    "excluded.acquired_at, expires_at = excluded.expires_at, renewed_at = "
+                    "excluded.renewed_at WHERE l.holder_id IS NULL OR l.expires_at <= "
+                    "clock_timestamp() RETURNING token",
+                    {key, options_.holder_id, std::to_string(ttl_micros)}));
+    if (r.rows() == 0) {
+      ASSIGN_OR_RETURN(PgResult h, conn_->Exec("SELECT holder_id, token FROM locks WHERE key = $1",
+                                               {key}));
+      if (h.rows() > 0) *holder = std::string(h.text(0, 0)) + " (token " + std::string(h.text(0, 1)) + ")";
+      return std::optional<Lease>();
+    }
+    Lease lease;
+    lease.key = key;
+    lease.holder_id = options_.holder_id;
+    lease.token = ParseInt64(r.text(0, 0));
+    lease.acquired_at_micros = options_.clock->NowMicros();
+    lease.expires_at_micros = lease.acquired_at_micros + ttl_micros;
+    lease.handle = std::to_string(ttl_micros);
+    return std::optional<Lease>(std::move(lease));
+  }
+
+  std::mutex mu_;
+  std::unique_ptr<PgConn> conn_;
+  LockOptions options_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<LockService>> NewPostgresLockService(const LockOptions& options) {
+  ASSIGN_OR_RETURN(PgUrl url, ParsePgUrl(options.postgres_url));
+  ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(url));
+  ASSIGN_OR_RETURN(PgResult probe, conn->Exec("SELECT to_regclass('locks') IS NOT NULL"));
+  if (probe.text(0, 0) != "t") {
+    return FailedPreconditionError("lock `db`: " + url.display +
+                                   " has no locks table; run `propgrade init` first");
+  }
+  return std::unique_ptr<LockService>(new PostgresLockService(std::move(conn), options));
+}
+
+}  // namespace propgrade
