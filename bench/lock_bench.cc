@@ -2,7 +2,8 @@
 // sequence of backend operations the protocol needs, measured side by side in one run.
 //   db (SQLite):  two single-row write transactions (take, give back)
 //   etcd:         lease grant + txn + lease revoke
-// Usage: propgrade_lock_bench --db PATH [--etcd HOST:PORT] [--iterations N]
+//   db (PostgreSQL): two single-row write statements (autocommit)
+// Usage: propgrade_lock_bench --db PATH [--pg URL] [--etcd HOST:PORT] [--iterations N]
 // Prints one markdown row per backend: median microseconds of each and their ratio.
 #include <sqlite3.h>
 
@@ -17,6 +18,7 @@
 #include "common/civil_date.h"
 #include "common/http_client.h"
 #include "lock/lock_service.h"
+#include "store/postgres/pg_conn.h"
 #include "store/store.h"
 
 namespace {
@@ -59,11 +61,12 @@ std::string B64(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string db_path, etcd;
+  std::string db_path, etcd, pg;
   int iterations = 300;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--db")) db_path = argv[i + 1];
     if (!std::strcmp(argv[i], "--etcd")) etcd = argv[i + 1];
+    if (!std::strcmp(argv[i], "--pg")) pg = argv[i + 1];
     if (!std::strcmp(argv[i], "--iterations")) iterations = std::atoi(argv[i + 1]);
   }
   if (db_path.empty()) {
@@ -110,6 +113,36 @@ int main(int argc, char** argv) {
   }
   sqlite3_finalize(put);
   sqlite3_close(raw);
+
+  if (!pg.empty()) {
+    if (!Store::Open(pg, StoreOptions{}).ok()) return 3;
+    LockOptions po;
+    po.postgres_url = pg;
+    auto locks = LockService::Open("db", po);
+    auto url = ParsePgUrl(pg);
+    auto conn = url.ok() ? PgConn::Connect(*url) : StatusOr<std::unique_ptr<PgConn>>(url.status());
+    if (!locks.ok() || !conn.ok()) {
+      std::fprintf(stderr, "postgres: %s\n", (locks.ok() ? conn.status() : locks.status()).ToString().c_str());
+      return 3;
+    }
+    (*conn)->Exec("CREATE TABLE IF NOT EXISTS bench_minimal (k TEXT PRIMARY KEY, v INTEGER)")
+        .status().IgnoreError();
+    auto write = [&](const char* v) {
+      (*conn)->Exec("INSERT INTO bench_minimal (k, v) VALUES ('k', $1) ON CONFLICT (k) DO UPDATE "
+                    "SET v = excluded.v", {std::string(v)}).status().IgnoreError();
+    };
+    for (int round = 0; round < 2; ++round) {
+      double base = MedianMicros(iterations, [&] {
+        write("1");
+        write("0");
+      });
+      double ours = MedianMicros(iterations, [&] {
+        auto lease = (*locks)->Acquire("bench/pg", 60000000, 0);
+        if (lease.ok()) (*locks)->Release(*lease).IgnoreError();
+      });
+      if (round == 1) PrintRow("db (PostgreSQL)", "2 single-row write statements", ours, base);
+    }
+  }
 
   if (!etcd.empty()) {
     auto locks = LockService::Open("etcd://" + etcd, LockOptions{});

@@ -6,6 +6,7 @@
 
 PROPGRADE_SERVER_PIDS=()
 PROPGRADE_SERVER_DIRS=()
+PROPGRADE_SERVER_STOPS=()  # commands that stop servers whose PID may change (pg_ctl restart)
 
 # Prints a TCP port that nothing listens on (loopback).
 free_port() {
@@ -28,7 +29,12 @@ register_server() {
 
 # Stops every registered server (newest first) by PID and removes its data directory.
 stop_servers() {
-  local i pid
+  local i pid cmd
+  for ((i = ${#PROPGRADE_SERVER_STOPS[@]} - 1; i >= 0; i--)); do
+    cmd=${PROPGRADE_SERVER_STOPS[$i]}
+    eval "$cmd" >/dev/null 2>&1 || true
+  done
+  PROPGRADE_SERVER_STOPS=()
   for ((i = ${#PROPGRADE_SERVER_PIDS[@]} - 1; i >= 0; i--)); do
     pid=${PROPGRADE_SERVER_PIDS[$i]}
     kill "$pid" 2>/dev/null || true
@@ -103,11 +109,11 @@ wait_etcd_healthy() {
 }
 
 # A throwaway PostgreSQL 15 cluster (initdb as the postgres user, data under /tmp, fsync off,
-# password authentication on TCP). Exports PROPGRADE_TEST_PG_URL
-# (postgresql://postgres:PASSWORD@127.0.0.1:PORT/propgrade_test), PROPGRADE_TEST_PG_DATA and
-# PROPGRADE_TEST_PG_BIN (for tests that restart the server).
+# password authentication on TCP). Exports PROPGRADE_TEST_PG${1:+_$1}_URL
+# (postgresql://postgres:PASSWORD@127.0.0.1:PORT/propgrade_test), ..._DATA and ..._BIN (for
+# tests that restart the server: `start_postgres RESTART` gives them a cluster of their own).
 start_postgres() {
-  local bin=/usr/lib/postgresql/15/bin dir port password pid
+  local bin=/usr/lib/postgresql/15/bin dir port password pid prefix="PROPGRADE_TEST_PG${1:+_$1}"
   dir=$(mktemp -d /tmp/propgrade-pg.XXXXXX)
   chown postgres:postgres "$dir"
   port=$(free_port)
@@ -122,10 +128,11 @@ start_postgres() {
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
     start >/dev/null || { echo "postgres did not start (see $dir/server.log)" >&2; return 1; }
   pid=$(head -1 "$dir/data/postmaster.pid")
-  register_server "$pid" "$dir"
+  PROPGRADE_SERVER_STOPS+=("runuser -u postgres -- $bin/pg_ctl -D $dir/data -m immediate -w stop")
+  PROPGRADE_SERVER_DIRS+=("$dir")
   runuser -u postgres -- "$bin/createdb" -h "$dir" -p "$port" -U postgres propgrade_test
-  export PROPGRADE_TEST_PG_URL="postgresql://postgres:$password@127.0.0.1:$port/propgrade_test"
-  export PROPGRADE_TEST_PG_DATA="$dir/data"
-  export PROPGRADE_TEST_PG_BIN="$bin"
-  echo "postgres: 127.0.0.1:$port (pid $pid)"
+  export "${prefix}_URL=postgresql://postgres:$password@127.0.0.1:$port/propgrade_test"
+  export "${prefix}_DATA=$dir/data"
+  export "${prefix}_BIN=$bin"
+  echo "postgres${1:+ ($1)}: 127.0.0.1:$port (pid $pid)"
 }

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "common/table_catalog.h"
 #include "testing/fake_clock.h"
@@ -281,6 +282,50 @@ TEST_P(StoreTest, RunRecordsUpsertOnRunAndProcessor) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0][runs::duplicate_groups].as_int(), 0);
   EXPECT_EQ((*rows)[0][runs::graded].as_int(), 10);
+}
+
+// READ COMMITTED makes DELETE + INSERT of one partition by two transactions a real race: the
+// second DELETE waits for the first writer's row locks, then finds nothing more to delete (the
+// first writer's new rows are not in its snapshot) and inserts a second copy. Shown without the
+// unique index and with the advisory lock switched off; the shipped path (advisory lock first)
+// leaves one copy.
+TEST_P(StoreTest, PostgresAdvisoryLockPreventsTheReadCommittedRace) {
+  if (GetParam() != "postgres") GTEST_SKIP() << "PostgreSQL only";
+  for (bool skip_advisory_lock : {true, false}) {
+    StoreOptions o;
+    o.enforce_unique_keys = false;
+    o.TEST_skip_advisory_lock = skip_advisory_lock;
+    auto first = Store::Open(url_, o);
+    auto second = Store::Open(url_, o);
+    ASSERT_TRUE(first.ok() && second.ok());
+    const TableDef& t = tables::Accuracy();
+    std::vector<Row> rows = {AccuracyRow("2026-01-16", "a", 20.5), AccuracyRow("2026-01-16", "b", 20.5)};
+    ASSERT_TRUE((*first)->ReplacePartition(t, "2026-01-16", rows, WriteSpec{}).ok());
+    std::thread other;
+    WriteSpec spec;
+    // The first writer, having deleted and inserted, lets the second one start and waits a
+    // moment before committing, so the second writer's DELETE runs against uncommitted work.
+    spec.before_commit = [&] {
+      other = std::thread([&] {
+        EXPECT_TRUE((*second)->ReplacePartition(t, "2026-01-16", rows, WriteSpec{}).ok());
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      return OkStatus();
+    };
+    ASSERT_TRUE((*first)->ReplacePartition(t, "2026-01-16", rows, spec).ok());
+    other.join();
+    auto d = (*first)->CountDuplicates(t, "2026-01-16");
+    ASSERT_TRUE(d.ok());
+    if (skip_advisory_lock) {
+      EXPECT_EQ(d->surplus_rows, 2) << "the race did not happen: the test proves nothing";
+    } else {
+      EXPECT_EQ(d->surplus_rows, 0);
+      EXPECT_EQ(Count(first->get(), t, "2026-01-16"), 2);
+    }
+    first->reset();
+    second->reset();
+    testing::DropPgSchema(std::getenv("PROPGRADE_TEST_PG_URL"), schema_);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest,

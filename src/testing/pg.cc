@@ -7,6 +7,11 @@ namespace propgrade::testing {
 
 std::string RandomSchemaSuffix() { return RandomHex(12); }
 
+std::string PgPassword(const std::string& url) {
+  auto parsed = ParsePgUrl(url);
+  return parsed.ok() ? parsed->password : "";
+}
+
 void DropPgSchema(const char* base_url, const std::string& schema) {
   if (!base_url || !*base_url) return;
   auto url = ParsePgUrl(base_url);

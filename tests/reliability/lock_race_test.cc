@@ -1,5 +1,6 @@
-// Reliability scenarios R1–R3 (spec/reliability.md) against real processes, for each lock
-// backend available to the run: db (SQLite), etcd (when PROPGRADE_TEST_ETCD is set) and none.
+// Reliability scenarios R1–R3 (spec/reliability.md) against real processes, for each store and
+// lock service available to the run: SQLite with db, etcd (PROPGRADE_TEST_ETCD) and none;
+// PostgreSQL (PROPGRADE_TEST_PG_URL) with db and etcd.
 // The checkers, after every round: no duplicate keys; each partition holds exactly the expected
 // keys; with a lock, the tokens of committed writes to a partition strictly increase and no
 // two runs were inside a partition's write section at once (each run logs enter/exit with its
@@ -21,6 +22,8 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "store/postgres/pg_conn.h"
+#include "testing/pg.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -35,7 +38,7 @@ int EnvInt(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
-std::multiset<std::string> Query(const std::string& path, const std::string& sql) {
+std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
   std::multiset<std::string> out;
   sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
@@ -98,10 +101,13 @@ std::vector<Section> Sections(const std::string& log) {
   return out;
 }
 
+// The parameter is "<store>_<lock>": sqlite_db, sqlite_etcd, sqlite_none, postgres_db, ...
 class LockRaceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    backend_ = GetParam();
+    const std::string param = GetParam();
+    store_ = param.substr(0, param.find('_'));
+    backend_ = param.substr(param.find('_') + 1);
     if (backend_ == "etcd") {
       const char* e = std::getenv("PROPGRADE_TEST_ETCD");
       if (!e || !*e) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
@@ -110,6 +116,13 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
       lock_url_ = backend_;
     }
     path_ = dir_.path() + "/race.db";
+    db_ = "sqlite:" + path_;
+    if (store_ == "postgres") {
+      const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
+      if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      schema_ = "r_" + testing::RandomSchemaSuffix();
+      db_ = std::string(pg) + "?schema=" + schema_;
+    }
     config_ = dir_.path() + "/propgrade.toml";
     // Short leases so a killed holder frees its key quickly.
     std::ofstream(config_) << "[lock_policy]\nttl_seconds = 2\nrenew_every_seconds = 0.5\n"
@@ -124,12 +137,31 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     ASSERT_EQ(first.exit_code, 0) << first.err;
     run_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - t0).count();
-    for (const auto& [name, sql] : PartitionQueries()) expected_[name] = Query(path_, sql);
+    for (const auto& [name, sql] : PartitionQueries()) expected_[name] = Query(sql);
     ASSERT_EQ(expected_["accuracy"].size(), 1339u);
   }
 
+  void TearDown() override {
+    if (!schema_.empty()) testing::DropPgSchema(std::getenv("PROPGRADE_TEST_PG_URL"), schema_);
+  }
+
+  // A read of the store under test, independent of propgrade's Store code for SQLite.
+  std::multiset<std::string> Query(const std::string& sql) {
+    if (store_ == "sqlite") return SqliteQuery(path_, sql);
+    std::multiset<std::string> out;
+    auto url = ParsePgUrl(db_);
+    auto conn = url.ok() ? PgConn::Connect(*url) : StatusOr<std::unique_ptr<PgConn>>(url.status());
+    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+    if (!conn.ok()) return out;
+    auto r = (*conn)->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return out;
+    for (int i = 0; i < r->rows(); ++i) out.insert(r->is_null(i, 0) ? "NULL" : std::string(r->text(i, 0)));
+    return out;
+  }
+
   std::vector<std::string> Cli(std::vector<std::string> args) const {
-    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", "sqlite:" + path_, "--lock",
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db_, "--lock",
                                lock_url_, "--config", config_, "--log-format", "json"});
     return args;
   }
@@ -139,7 +171,8 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     return {
         {"accuracy",
          "SELECT game_date || '|' || player_lookup || '|' || game_id || '|' || system_id || "
-         "'|' || coalesce(line_value, 'NULL') FROM prediction_accuracy WHERE game_date = " + d},
+         "'|' || coalesce(CAST(line_value AS TEXT), 'NULL') FROM prediction_accuracy WHERE "
+         "game_date = " + d},
         {"daily", "SELECT system_id FROM system_daily_performance WHERE game_date = " + d},
         {"summary",
          "SELECT summary_key FROM prediction_performance_summary WHERE as_of_date = " + d},
@@ -149,7 +182,7 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
   // The duplicate and lost-row checkers over every partition of the date.
   void CheckPartitions(const std::string& when) {
     for (const auto& [name, sql] : PartitionQueries()) {
-      auto got = Query(path_, sql);
+      auto got = Query(sql);
       EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size())
           << name << ": duplicates " << when;
       EXPECT_EQ(got, expected_[name]) << name << ": not the expected rows " << when;
@@ -248,13 +281,13 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     if (kill_fraction > 0 && rounds * processes >= 40) {
       EXPECT_GT(killed, 0) << "no run was killed: the scenario did not run";
     }
-    std::cerr << "[ " << backend_ << " ] " << rounds << " rounds x " << processes
+    std::cerr << "[ " << GetParam() << " ] " << rounds << " rounds x " << processes
               << " processes, " << killed << " killed, " << all.size() << " write sections\n";
   }
 
   static constexpr const char* kDate = "2025-02-01";
   testing::TempDir dir_;
-  std::string backend_, lock_url_, path_, config_;
+  std::string store_, backend_, lock_url_, path_, db_, schema_, config_;
   int64_t run_ms_ = 500;  // how long one grade of the date takes here
   std::map<std::string, std::multiset<std::string>> expected_;
 };
@@ -286,8 +319,8 @@ class StalledHolderTest : public LockRaceTest {
     std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the 2 s TTL
     CommandResult second = testing::RunCommand(Cli({"grade", "--date", kDate, "--no-aggregate"}));
     EXPECT_EQ(second.exit_code, 0) << second.err.substr(0, 2000);
-    auto winner = Query(path_, "SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
-                                   std::string(kDate) + "'");
+    auto winner = Query("SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
+                        std::string(kDate) + "'");
     ASSERT_EQ(kill(holder.pid(), SIGCONT), 0);
     CommandResult stale = holder.Wait();
     EXPECT_EQ(stale.exit_code, 3) << "trial " << trial << ": " << stale.err.substr(0, 3000);
@@ -295,8 +328,8 @@ class StalledHolderTest : public LockRaceTest {
     bool fenced = stale.out.find("grading fenced_out") != std::string::npos;
     EXPECT_TRUE(fence_only ? fenced : (lost || fenced)) << stale.out;
     // The second run's rows stand, untouched.
-    EXPECT_EQ(Query(path_, "SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
-                               std::string(kDate) + "'"),
+    EXPECT_EQ(Query("SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
+                    std::string(kDate) + "'"),
               winner);
     EXPECT_EQ(winner.size(), 1u);
     CheckPartitions("after R3 trial " + std::to_string(trial));
@@ -315,9 +348,12 @@ TEST_P(StalledHolderTest, R3_FenceAloneRejectsTheStaleWrite) {
   for (int i = 0; i < trials && !HasFailure(); ++i) Trial(i, true);
 }
 
-INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest, ::testing::Values("db", "etcd", "none"),
+INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest,
+                         ::testing::Values("sqlite_db", "sqlite_etcd", "sqlite_none", "postgres_db",
+                                           "postgres_etcd"),
                          [](const auto& info) { return info.param; });
-INSTANTIATE_TEST_SUITE_P(Locks, StalledHolderTest, ::testing::Values("db", "etcd", "none"),
+INSTANTIATE_TEST_SUITE_P(Locks, StalledHolderTest,
+                         ::testing::Values("sqlite_db", "sqlite_etcd", "postgres_db"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

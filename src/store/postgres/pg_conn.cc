@@ -129,6 +129,7 @@ Status PgConn::ErrorFrom(pg_result* r, std::string_view what) {
 Status PgConn::EnsureConnected() {
   if (PQstatus(c_) == CONNECTION_OK) return OkStatus();
   PQreset(c_);
+  prepared_.clear();  // prepared statements died with the old session
   if (PQstatus(c_) != CONNECTION_OK) return ConnectionError("reconnecting");
   return Setup();
 }
@@ -142,8 +143,25 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) 
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr,
-                             values.data(), nullptr, nullptr, 0);
+  PGresult* r;
+  if (params.empty()) {
+    r = PQexec(c_, sql.c_str());  // utility statements (BEGIN, SET, DDL): nothing to reuse
+  } else {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = "propgrade_" + std::to_string(prepared_.size());
+      PGresult* prep = PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr);
+      if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
+        Status s = ErrorFrom(prep, "preparing a statement");
+        if (prep) PQclear(prep);
+        return s;
+      }
+      PQclear(prep);
+      it = prepared_.emplace(sql, name).first;
+    }
+    r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
+                       nullptr, nullptr, 0);
+  }
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     Status s = ErrorFrom(r, "statement failed");

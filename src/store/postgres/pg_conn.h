@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/status.h"
@@ -51,7 +52,8 @@ class PgConn {
   static StatusOr<std::unique_ptr<PgConn>> Connect(const PgUrl& url);
   ~PgConn();
 
-  // One statement with $1.. parameters (sent as text; types from the statement).
+  // One statement with $1.. parameters (sent as text; types from the statement). Statements
+  // are prepared once per connection and reused.
   StatusOr<PgResult> Exec(const std::string& sql, const PgParams& params = {});
   // Streams the rows of a query one at a time (libpq single-row mode); a non-ok status from
   // `on_row` stops the stream (the rest is drained) and is returned.
@@ -74,6 +76,7 @@ class PgConn {
 
   pg_conn* c_;
   PgUrl url_;
+  std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
 };
 
 // Appends one COPY text-format field (\N for NULL; backslash, tab, newline, CR escaped).

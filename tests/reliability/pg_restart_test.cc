@@ -1,0 +1,112 @@
+// R5 (PostgreSQL half): the server restarts while runs are writing. Every run either succeeds
+// or fails cleanly with exit 3; afterwards no partition holds duplicates or lost rows, and the
+// next run succeeds. Uses a cluster of its own (PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN, from
+// `start_postgres RESTART`), since restarting it would disturb other suites.
+// Size: PROPGRADE_R5_TRIALS (default 3).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "store/postgres/pg_conn.h"
+#include "testing/pg.h"
+#include "testing/subprocess.h"
+
+namespace propgrade {
+namespace {
+
+using testing::Child;
+using testing::CommandResult;
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLost) {
+  const std::string base = Env("PROPGRADE_TEST_PG_RESTART_URL");
+  const std::string data = Env("PROPGRADE_TEST_PG_RESTART_DATA");
+  const std::string bin = Env("PROPGRADE_TEST_PG_RESTART_BIN");
+  if (base.empty() || data.empty() || bin.empty()) {
+    GTEST_SKIP() << "PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set";
+  }
+  const int trials = std::max(1, std::atoi(Env("PROPGRADE_R5_TRIALS").empty()
+                                               ? "3" : Env("PROPGRADE_R5_TRIALS").c_str()));
+  const std::string schema = "r5_" + testing::RandomSchemaSuffix();
+  const std::string db = base + "?schema=" + schema;
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--log-format", "json"});
+    return args;
+  };
+  const std::string in = testing::GoldenDir() + "/inputs/";
+  for (const char* kind : {"predictions", "actuals", "injuries", "archetypes"}) {
+    CommandResult r = testing::RunCommand(cli({"import", kind, in + kind + ".csv"}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  const std::vector<std::string> range = {"grade", "--from", "2025-02-01", "--to", "2025-02-21"};
+  auto t0 = std::chrono::steady_clock::now();
+  CommandResult first = testing::RunCommand(cli(range));
+  ASSERT_EQ(first.exit_code, 0) << first.err.substr(0, 2000);
+  int run_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - t0).count());
+
+  auto query = [&](const std::string& sql) {
+    std::multiset<std::string> out;
+    auto url = ParsePgUrl(db);
+    auto conn = PgConn::Connect(*url);
+    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
+    if (!conn.ok()) return out;
+    auto r = (*conn)->Exec(sql);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    for (int i = 0; r.ok() && i < r->rows(); ++i) out.insert(std::string(r->text(i, 0)));
+    return out;
+  };
+  const std::map<std::string, std::string> partitions = {
+      {"accuracy",
+       "SELECT game_date || '|' || player_lookup || '|' || game_id || '|' || system_id || '|' || "
+       "coalesce(line_value::text, 'NULL') FROM prediction_accuracy"},
+      {"daily", "SELECT game_date || '|' || system_id FROM system_daily_performance"},
+      {"summary", "SELECT as_of_date || '|' || summary_key FROM prediction_performance_summary"},
+  };
+  std::map<std::string, std::multiset<std::string>> expected;
+  for (const auto& [name, sql] : partitions) expected[name] = query(sql);
+
+  std::mt19937 rng(7);
+  int failed_cleanly = 0, succeeded = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    std::vector<std::unique_ptr<Child>> runs;
+    for (int p = 0; p < 2; ++p) runs.push_back(std::make_unique<Child>(cli(range)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(run_ms / 5, run_ms)(rng)));
+    CommandResult restart = testing::RunCommand(
+        {"runuser", "-u", "postgres", "--", bin + "/pg_ctl", "-D", data, "-m", "fast", "-w",
+         "restart"});
+    ASSERT_EQ(restart.exit_code, 0) << restart.err;
+    for (auto& run : runs) {
+      CommandResult r = run->Wait();
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3)
+          << "trial " << trial << " exit " << r.exit_code << ": " << r.err.substr(0, 2000);
+      ++(r.exit_code == 0 ? succeeded : failed_cleanly);
+      EXPECT_EQ(r.err.find(testing::PgPassword(base)), std::string::npos) << "password leaked";
+    }
+    for (const auto& [name, sql] : partitions) {
+      auto got = query(sql);
+      EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size())
+          << name << " has duplicates after trial " << trial;
+      EXPECT_EQ(got, expected[name]) << name << " lost or gained rows after trial " << trial;
+    }
+    CommandResult next = testing::RunCommand(cli({"grade", "--date", "2025-02-21"}));
+    EXPECT_EQ(next.exit_code, 0) << next.err.substr(0, 2000);
+  }
+  std::cerr << "[ R5 postgres restart ] " << trials << " trials: " << succeeded
+            << " runs succeeded, " << failed_cleanly << " failed cleanly (exit 3)\n";
+  testing::DropPgSchema(base.c_str(), schema);
+}
+
+}  // namespace
+}  // namespace propgrade
