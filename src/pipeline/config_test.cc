@@ -85,3 +85,16 @@ TEST(ConfigTest, EnvironmentOverridesTheFile) {
 
 }  // namespace
 }  // namespace propgrade
+
+namespace propgrade {
+namespace {
+
+TEST(ConfigTest, TheShippedExampleConfigParses) {
+  auto c = LoadConfigFile(std::string(PROPGRADE_SOURCE_DIR) + "/deploy/propgrade.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->db.rfind("postgresql://", 0), 0u);
+  EXPECT_EQ(c->lock.rfind("etcd://", 0), 0u);
+}
+
+}  // namespace
+}  // namespace propgrade
