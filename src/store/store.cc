@@ -39,6 +39,51 @@ StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table,
   return rows;
 }
 
+Status Store::PrepareRows(const TableDef& t, std::string_view partition, std::vector<Row>* rows) {
+  int part = t.PartitionIndex();
+  if (part < 0) return InvalidArgumentError("table " + t.name + " has no partitions");
+  for (const Row& r : *rows) {
+    if (r.size() != t.columns.size() || !r[part].is_text() || r[part].as_text() != partition) {
+      return InvalidArgumentError("a row given for " + t.name + " partition " +
+                                  std::string(partition) + " belongs elsewhere");
+    }
+  }
+  SortRowsByKey(t, rows);
+  return OkStatus();
+}
+
+StatusOr<std::vector<int>> Store::ScanColumns(const TableDef& t, const ScanSpec& spec) {
+  if ((spec.partition || spec.partition_from || spec.partition_to) &&
+      t.partition_column.empty()) {
+    return InvalidArgumentError("table " + t.name + " has no partitions");
+  }
+  std::vector<int> cols;
+  if (spec.columns.empty()) {
+    for (size_t i = 0; i < t.columns.size(); ++i) cols.push_back(static_cast<int>(i));
+    return cols;
+  }
+  for (const auto& name : spec.columns) {
+    int i = t.ColumnIndex(name);
+    if (i < 0) return InvalidArgumentError("table " + t.name + " has no column " + name);
+    cols.push_back(i);
+  }
+  return cols;
+}
+
+Status Store::FencedOutError(const TableDef& t, std::string_view partition, int64_t stored,
+                             int64_t incoming) {
+  return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
+                          " already holds fence token " + std::to_string(stored) +
+                          " > this writer's " + std::to_string(incoming),
+                      StatusReason::kFencedOut);
+}
+
+Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
+  return FailedPreconditionError("cannot enforce unique keys on " + t.name +
+                                 ": it holds duplicate keys; run `propgrade dedupe --table " +
+                                 t.name + "` with enforce_unique_keys = false first");
+}
+
 Status Store::Append(const TableDef& table, const std::vector<Row>& rows) {
   return Import(table, rows, {}, table.name, ImportMode::kInsert).status();
 }

@@ -141,6 +141,17 @@ class Store {
   StatusOr<std::vector<Row>> ReadPartition(const TableDef& table, std::string_view partition);
   // Convenience: inserts rows of an append-only table (events, alerts) in one transaction.
   Status Append(const TableDef& table, const std::vector<Row>& rows);
+
+ protected:
+  // Shared by the backends. Checks that every row belongs to `partition` and sorts the rows by
+  // the key, as ReplacePartition inserts them.
+  static Status PrepareRows(const TableDef& table, std::string_view partition,
+                            std::vector<Row>* rows);
+  // The positions of the columns a scan selects (all, in order, when none are named).
+  static StatusOr<std::vector<int>> ScanColumns(const TableDef& table, const ScanSpec& spec);
+  static Status FencedOutError(const TableDef& table, std::string_view partition,
+                               int64_t stored, int64_t incoming);
+  static Status CannotEnforceUniqueKeys(const TableDef& table);
 };
 
 // The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.

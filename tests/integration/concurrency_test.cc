@@ -2,12 +2,12 @@
 // interleaving, every partition must end with no duplicate keys and exactly the expected rows:
 // the atomic replace alone guarantees it (there is no lock yet to lean on).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cstdlib>
 #include <memory>
 #include <set>
 
+#include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -17,30 +17,15 @@ namespace {
 using testing::Child;
 using testing::CommandResult;
 
-// Reads single-column or concatenated results with plain SQLite, independent of the Store.
-std::multiset<std::string> Query(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::multiset<std::string> out;
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(stmt, 0);
-    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
+using testing::EnvInt;
 
-int Env(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
+std::multiset<std::string> Query(const std::string& path, const std::string& sql) {
+  return testing::SqliteQuery(path, sql);
 }
 
 TEST(ConcurrencyTest, ParallelGradesOfOneDateNeverDuplicateOrLoseRows) {
-  const int processes = Env("PROPGRADE_RACE_PROCESSES", 4);
-  const int rounds = Env("PROPGRADE_RACE_ROUNDS", 20);
+  const int processes = EnvInt("PROPGRADE_RACE_PROCESSES", 4);
+  const int rounds = EnvInt("PROPGRADE_RACE_ROUNDS", 20);
   testing::TempDir dir;
   const std::string path = dir.path() + "/race.db";
   const std::string db = "sqlite:" + path;

@@ -8,7 +8,6 @@
 // PROPGRADE_R3_TRIALS (default 10).
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +23,7 @@
 #include "common/strings.h"
 #include "store/postgres/pg_conn.h"
 #include "testing/pg.h"
+#include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -33,26 +33,8 @@ namespace {
 using testing::Child;
 using testing::CommandResult;
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
-
-std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::multiset<std::string> out;
-  sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-  sqlite3_busy_timeout(db, 60000);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(stmt, 0);
-    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
+using testing::EnvInt;
+using testing::SqliteQuery;
 
 // One logged visit of a write section.
 struct Section {

@@ -15,6 +15,7 @@
 
 #include "store/postgres/pg_conn.h"
 #include "testing/pg.h"
+#include "testing/queries.h"
 #include "testing/subprocess.h"
 
 namespace propgrade {
@@ -23,10 +24,8 @@ namespace {
 using testing::Child;
 using testing::CommandResult;
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
+using testing::EnvInt;
+std::string Env(const char* name) { return testing::EnvString(name); }
 
 TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLost) {
   const std::string base = Env("PROPGRADE_TEST_PG_RESTART_URL");
@@ -35,8 +34,7 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
   if (base.empty() || data.empty() || bin.empty()) {
     GTEST_SKIP() << "PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set";
   }
-  const int trials = std::max(1, std::atoi(Env("PROPGRADE_R5_TRIALS").empty()
-                                               ? "3" : Env("PROPGRADE_R5_TRIALS").c_str()));
+  const int trials = std::max(1, EnvInt("PROPGRADE_R5_TRIALS", 3));
   const std::string schema = "r5_" + testing::RandomSchemaSuffix();
   const std::string db = base + "?schema=" + schema;
   auto cli = [&](std::vector<std::string> args) {

@@ -217,25 +217,13 @@ class PostgresStore final : public Store {
               const std::function<Status(Row&&)>& fn) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    std::vector<int> cols;
-    if (spec.columns.empty()) {
-      for (size_t i = 0; i < t.columns.size(); ++i) cols.push_back(static_cast<int>(i));
-    } else {
-      for (const auto& name : spec.columns) {
-        int i = t.ColumnIndex(name);
-        if (i < 0) return InvalidArgumentError("table " + t.name + " has no column " + name);
-        cols.push_back(i);
-      }
-    }
+    ASSIGN_OR_RETURN(std::vector<int> cols, ScanColumns(t, spec));
     std::vector<std::string> select;
     for (int i : cols) select.push_back(SelectExpr(t.columns[i]));
     std::string sql = "SELECT " + Join(select, ", ") + " FROM " + Q(t.name);
     PgParams params;
     std::vector<std::string> where;
     if (spec.partition || spec.partition_from || spec.partition_to) {
-      if (t.partition_column.empty()) {
-        return InvalidArgumentError("table " + t.name + " has no partitions");
-      }
       auto bound = [&](const std::string& op, const std::string& v) {
         params.push_back(v);
         where.push_back(Q(t.partition_column) + " " + op + " $" + std::to_string(params.size()));
@@ -258,15 +246,7 @@ class PostgresStore final : public Store {
   StatusOr<WriteResult> ReplacePartition(const TableDef& t, std::string_view partition,
                                          std::vector<Row> rows, const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
-    int part = t.PartitionIndex();
-    if (part < 0) return InvalidArgumentError("table " + t.name + " has no partitions");
-    for (const Row& r : rows) {
-      if (r.size() != t.columns.size() || !r[part].is_text() || r[part].as_text() != partition) {
-        return InvalidArgumentError("a row given for " + t.name + " partition " +
-                                    std::string(partition) + " belongs elsewhere");
-      }
-    }
-    SortRowsByKey(t, &rows);
+    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
     WriteResult result;
     Status s = InTransaction([&]() -> Status {
       if (!options_.TEST_skip_advisory_lock) {
@@ -277,10 +257,7 @@ class PostgresStore final : public Store {
       if (spec.fence_token) {
         ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
         if (stored && *stored > *spec.fence_token) {
-          return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
-                                  " already holds fence token " + std::to_string(*stored) +
-                                  " > this writer's " + std::to_string(*spec.fence_token),
-                              StatusReason::kFencedOut);
+          return FencedOutError(t, partition, *stored, *spec.fence_token);
         }
       }
       ASSIGN_OR_RETURN(PgResult del,
@@ -421,10 +398,7 @@ class PostgresStore final : public Store {
                            Q(want) + " ON " + Q(t.name) + " (" + KeyExprList(t) + ")")
                    .status();
     if (!s.ok() && s.code() == StatusCode::kAlreadyExists) {
-      return FailedPreconditionError(
-          "cannot enforce unique keys on " + t.name +
-          ": it holds duplicate keys; run `propgrade dedupe --table " + t.name +
-          "` with enforce_unique_keys = false first");
+      return CannotEnforceUniqueKeys(t);
     }
     return s;
   }

@@ -118,25 +118,13 @@ class SqliteStore final : public Store {
   Status Scan(const TableDef& t, const ScanSpec& spec,
               const std::function<Status(Row&&)>& fn) override {
     std::lock_guard<std::mutex> lock(mu_);
-    std::vector<int> cols;
-    if (spec.columns.empty()) {
-      for (size_t i = 0; i < t.columns.size(); ++i) cols.push_back(static_cast<int>(i));
-    } else {
-      for (const auto& name : spec.columns) {
-        int i = t.ColumnIndex(name);
-        if (i < 0) return InvalidArgumentError("table " + t.name + " has no column " + name);
-        cols.push_back(i);
-      }
-    }
+    ASSIGN_OR_RETURN(std::vector<int> cols, ScanColumns(t, spec));
     std::vector<std::string> names;
     for (int i : cols) names.push_back(Q(t.columns[i].name));
     std::string sql = "SELECT " + Join(names, ", ") + " FROM " + Q(t.name);
     std::vector<std::string> params;
     std::vector<std::string> where;
     if (spec.partition || spec.partition_from || spec.partition_to) {
-      if (t.partition_column.empty()) {
-        return InvalidArgumentError("table " + t.name + " has no partitions");
-      }
       if (spec.partition) {
         where.push_back(Q(t.partition_column) + " = ?");
         params.push_back(*spec.partition);
@@ -174,15 +162,7 @@ class SqliteStore final : public Store {
   StatusOr<WriteResult> ReplacePartition(const TableDef& t, std::string_view partition,
                                          std::vector<Row> rows, const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
-    int part = t.PartitionIndex();
-    if (part < 0) return InvalidArgumentError("table " + t.name + " has no partitions");
-    for (const Row& r : rows) {
-      if (r.size() != t.columns.size() || !r[part].is_text() || r[part].as_text() != partition) {
-        return InvalidArgumentError("a row given for " + t.name + " partition " +
-                                    std::string(partition) + " belongs elsewhere");
-      }
-    }
-    SortRowsByKey(t, &rows);
+    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
     RETURN_IF_ERROR(Begin());
     auto result = ReplaceLocked(t, partition, rows, spec);
     if (!result.ok()) {
@@ -435,10 +415,7 @@ class SqliteStore final : public Store {
     Status s = Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX " + Q(want) +
                     " ON " + Q(t.name) + " (" + KeyExprList(t) + ")");
     if (!s.ok() && s.code() == StatusCode::kAlreadyExists) {
-      return FailedPreconditionError(
-          "cannot enforce unique keys on " + t.name +
-          ": it holds duplicate keys; run `propgrade dedupe --table " + t.name +
-          "` with enforce_unique_keys = false first");
+      return CannotEnforceUniqueKeys(t);
     }
     return s;
   }
@@ -573,10 +550,7 @@ class SqliteStore final : public Store {
     if (spec.fence_token) {
       ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
       if (stored && *stored > *spec.fence_token) {
-        return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
-                                " already holds fence token " + std::to_string(*stored) +
-                                " > this writer's " + std::to_string(*spec.fence_token),
-                            StatusReason::kFencedOut);
+        return FencedOutError(t, partition, *stored, *spec.fence_token);
       }
     }
     {

@@ -1,0 +1,41 @@
+#include "testing/queries.h"
+
+#include <sqlite3.h>
+
+#include <cstdlib>
+
+namespace propgrade::testing {
+
+std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql) {
+  std::multiset<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    out.insert("ERROR: cannot open " + path);
+    return out;
+  }
+  sqlite3_busy_timeout(db, 60000);
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    out.insert(std::string("ERROR: ") + sqlite3_errmsg(db));
+  }
+  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(stmt, 0);
+    out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
+int EnvInt(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+std::string EnvString(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace propgrade::testing

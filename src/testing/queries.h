@@ -1,0 +1,18 @@
+// Small helpers of the end-to-end suites: reading a SQLite file with plain SQLite (independent
+// of propgrade's Store) and sizes from the environment. Tests only.
+#pragma once
+
+#include <set>
+#include <string>
+
+namespace propgrade::testing {
+
+// The first column of every row `sql` returns ("NULL" for NULL), read-only.
+std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql);
+
+// An integer from the environment, or `fallback` when unset or empty.
+int EnvInt(const char* name, int fallback);
+// A string from the environment ("" when unset).
+std::string EnvString(const char* name);
+
+}  // namespace propgrade::testing
