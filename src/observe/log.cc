@@ -1,5 +1,7 @@
 #include "observe/log.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/civil_date.h"
 #include "common/value_text.h"
 
@@ -24,19 +26,42 @@ void Logger::Log(Severity severity, std::string_view event, const std::vector<Lo
   if (severity < min_severity_ || out_ == nullptr) return;
   std::string ts = FormatTimestampMicros(clock_->NowMicros());
   std::string line;
+  std::string message;
+  for (const LogField& f : fields) {
+    if (f.key == "message" && f.value.is_text()) message = f.value.as_text();
+  }
+  if (message.empty()) {
+    message = std::string(event);
+    for (const LogField& f : fields) message += " " + f.key + "=" + ToText(f.value);
+  }
   if (format_ == LogFormat::kJson) {
-    std::vector<std::string> keys = {"ts", "level", "event"};
-    Row values = {Value::Text(ts), Value::Text(std::string(SeverityName(severity))),
-                  Value::Text(std::string(event))};
+    nlohmann::ordered_json j;
+    j["time"] = ts;
+    j["severity"] = std::string(SeverityName(severity));
+    j["message"] = message;
+    j["event"] = std::string(event);
     for (const LogField& f : fields) {
-      keys.push_back(f.key);
-      values.push_back(f.value);
+      if (f.key == "message") continue;
+      const Value& v = f.value;
+      if (v.is_null()) {
+        j[f.key] = nullptr;
+      } else if (v.is_bool()) {
+        j[f.key] = v.as_bool();
+      } else if (v.is_int()) {
+        j[f.key] = v.as_int();
+      } else if (v.is_real()) {
+        j[f.key] = v.as_real();
+      } else {
+        j[f.key] = v.as_text();
+      }
     }
-    line = JsonObject(keys, values);
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     line = ts.substr(0, 19) + "Z " + std::string(SeverityName(severity)) + " " +
            std::string(event);
-    for (const LogField& f : fields) line += " " + f.key + "=" + ToText(f.value);
+    for (const LogField& f : fields) {
+      if (f.key != "message") line += " " + f.key + "=" + ToText(f.value);
+    }
   }
   line += '\n';
   if (clear_line_ && format_ == LogFormat::kText) line = "\r\033[K" + line;

@@ -1,6 +1,8 @@
-// Logger: structured logs as JSON lines (one object per event) or as readable text, written to
-// one stream (stderr in the CLI). Fields are Values so numbers stay numbers in JSON. Never
-// pass secrets as fields. Thread-safe.
+// Logger: structured logs as JSON lines or as readable text, written to one stream (stderr in
+// the CLI). A JSON line carries Cloud Logging's field names — `time`, `severity`, `message` —
+// then `event` and the event's fields (run_id, processor, partition, lock fields, ...), numbers
+// as JSON numbers. A field named "message" becomes the message; otherwise the message is the
+// event and its fields in words. Never pass secrets as fields. Thread-safe.
 #pragma once
 
 #include <mutex>
