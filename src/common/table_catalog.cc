@@ -42,6 +42,13 @@ TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string part
   return t;
 }
 
+// An append-only table whose rows get an id from the database.
+const TableDef* EventTable(std::string name, std::vector<ColumnDef> columns) {
+  auto* def = new TableDef(Make(std::move(name), std::move(columns), "", {"id"}, false));
+  def->generated_id = true;
+  return def;
+}
+
 }  // namespace
 
 namespace tables {
@@ -120,12 +127,30 @@ const TableDef& Locks() {
 }
 
 const TableDef& LockEvents() {
-  static const TableDef* t = [] {
-    auto* def = new TableDef(
-        Make("lock_events", {PG_LOCK_EVENT_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"id"}, false));
-    def->generated_id = true;
-    return def;
-  }();
+  static const TableDef* t =
+      EventTable("lock_events", {PG_LOCK_EVENT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  return *t;
+}
+
+const TableDef& DuplicateAudit() {
+  static const TableDef* t = EventTable("duplicate_audit", {PG_AUDIT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  return *t;
+}
+
+const TableDef& Quarantine() {
+  static const TableDef* t =
+      EventTable("remediation_quarantine", {PG_QUARANTINE_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  return *t;
+}
+
+const TableDef& Alerts() {
+  static const TableDef* t = EventTable("alerts", {PG_ALERT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  return *t;
+}
+
+const TableDef& CircuitBreakers() {
+  static const TableDef* t = new TableDef(Make(
+      "circuit_breakers", {PG_BREAKER_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"name"}, false));
   return *t;
 }
 
@@ -136,7 +161,8 @@ const std::vector<const TableDef*>& AllTables() {
       &tables::Predictions(),      &tables::Actuals(),  &tables::Injuries(),
       &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
       &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence(),
-      &tables::Locks(),            &tables::LockEvents()};
+      &tables::Locks(),            &tables::LockEvents(),     &tables::DuplicateAudit(),
+      &tables::Quarantine(),       &tables::Alerts(),         &tables::CircuitBreakers()};
   return *all;
 }
 

@@ -258,6 +258,48 @@ struct TableDef {
   X(hold_seconds, kReal, false)         \
   X(detail, kText, false)
 
+// Detection and response (DESIGN.md layers 2 and 3).
+#define PG_AUDIT_COLUMNS(X)             \
+  X(id, kInteger, false)                \
+  X(detected_at, kTimestamp, true)      \
+  X(table_name, kText, true)            \
+  X(partition, kText, false)            \
+  X(key_json, kText, true)              \
+  X(occurrences, kInteger, true)        \
+  X(run_id, kText, false)               \
+  X(sample_json, kText, false)
+
+#define PG_QUARANTINE_COLUMNS(X)        \
+  X(id, kInteger, false)                \
+  X(quarantined_at, kTimestamp, true)   \
+  X(table_name, kText, true)            \
+  X(partition, kText, false)            \
+  X(reason, kText, true)                \
+  X(run_id, kText, false)               \
+  X(row_json, kText, true)
+
+#define PG_ALERT_COLUMNS(X)             \
+  X(id, kInteger, false)                \
+  X(at, kTimestamp, true)               \
+  X(type, kText, true)                  \
+  X(severity, kText, true)              \
+  X(subject, kText, true)               \
+  X(table_name, kText, false)           \
+  X(partition, kText, false)            \
+  X(summary, kText, true)               \
+  X(fields_json, kText, false)          \
+  X(delivered, kBool, false)            \
+  X(attempts, kInteger, false)          \
+  X(folded_count, kInteger, false)      \
+  X(sent_at, kTimestamp, false)
+
+#define PG_BREAKER_COLUMNS(X)           \
+  X(name, kText, true)                  \
+  X(state, kText, true)                 \
+  X(consecutive_failures, kInteger, false) \
+  X(opened_at, kTimestamp, false)       \
+  X(updated_at, kTimestamp, false)
+
 #define PG_COLUMN_ENUM_ENTRY_(name, type, required) name,
 namespace pred { enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace act { enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
@@ -270,6 +312,10 @@ namespace runs { enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumC
 namespace fence { enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace lockrow { enum Column : int { PG_LOCK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace lockev { enum Column : int { PG_LOCK_EVENT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace audit { enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace quar { enum Column : int { PG_QUARANTINE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace alertcol { enum Column : int { PG_ALERT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace breakercol { enum Column : int { PG_BREAKER_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 #undef PG_COLUMN_ENUM_ENTRY_
 
 namespace tables {
@@ -284,6 +330,10 @@ const TableDef& GradingRuns();        // grading_runs
 const TableDef& PartitionFence();     // partition_fence
 const TableDef& Locks();              // locks (db lock backend)
 const TableDef& LockEvents();         // lock_events
+const TableDef& DuplicateAudit();     // duplicate_audit
+const TableDef& Quarantine();         // remediation_quarantine
+const TableDef& Alerts();             // alerts
+const TableDef& CircuitBreakers();    // circuit_breakers
 }  // namespace tables
 
 // Every table above, in dependency order (inputs, outputs, system tables).

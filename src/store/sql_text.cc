@@ -19,13 +19,16 @@ std::string KeyExprList(const TableDef& t, Dialect d) {
   std::vector<std::string> parts;
   for (const auto& k : t.key_columns) {
     const ColumnDef& c = t.columns[t.ColumnIndex(k)];
-    if (c.required) {
+    bool never_null = c.required || (t.generated_id && &c == &t.columns.front());
+    if (never_null) {
       parts.push_back(Q(c.name));
     } else if (d == Dialect::kSqlite) {
       parts.push_back("coalesce(" + Q(c.name) + ", x'')");
     } else {
-      parts.push_back("coalesce(" + Q(c.name) + ", " +
-                      (c.type == ColumnType::kReal ? "'NaN'::double precision" : "''") + ")");
+      const char* sentinel = c.type == ColumnType::kReal      ? "'NaN'::double precision"
+                             : c.type == ColumnType::kInteger ? "(-9223372036854775807 - 1)"
+                                                              : "''";
+      parts.push_back("coalesce(" + Q(c.name) + ", " + sentinel + ")");
     }
   }
   return Join(parts, ", ");

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/civil_date.h"
+#include "common/value_text.h"
+
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -82,6 +85,21 @@ Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
   return FailedPreconditionError("cannot enforce unique keys on " + t.name +
                                  ": it holds duplicate keys; run `propgrade dedupe --table " +
                                  t.name + "` with enforce_unique_keys = false first");
+}
+
+Row Store::QuarantineRow(const TableDef& t, const Row& row, const DedupeRequest& request,
+                         int64_t now_micros) {
+  std::vector<std::string> names;
+  for (const ColumnDef& c : t.columns) names.push_back(c.name);
+  Row q(quar::kNumColumns);
+  q[quar::quarantined_at] = Value::Text(FormatTimestampMicros(now_micros));
+  q[quar::table_name] = Value::Text(t.name);
+  int part = t.PartitionIndex();
+  if (part >= 0) q[quar::partition] = row[part];
+  q[quar::reason] = Value::Text(request.reason);
+  if (!request.run_id.empty()) q[quar::run_id] = Value::Text(request.run_id);
+  q[quar::row_json] = Value::Text(JsonObject(names, row));
+  return q;
 }
 
 Status Store::Append(const TableDef& table, const std::vector<Row>& rows) {

@@ -34,6 +34,27 @@ struct StoreOptions {
   // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
   // DELETE + INSERT race it prevents.
   bool TEST_skip_advisory_lock = false;
+  // Test-only: ReplacePartition deletes and inserts in two separate transactions, as the legacy
+  // job did, so the race harness can show that it would find the duplicates (R4).
+  bool TEST_non_atomic_replace = false;
+};
+
+// What Store::Dedupe does: moves chosen rows into remediation_quarantine.
+struct DedupeRequest {
+  const TableDef* table = nullptr;
+  std::optional<std::string> partition;  // nullopt: every partition
+  // Given the rows of the table (or partition) in catalogue column order, ordered by key and
+  // then by storage order, returns the indexes of the rows to remove.
+  std::function<std::vector<size_t>(const std::vector<Row>& rows)> choose_surplus;
+  std::string reason;  // recorded with every quarantined row
+  std::string run_id;
+  bool dry_run = false;  // choose and count, change nothing
+};
+
+struct DedupeResult {
+  int64_t rows_scanned = 0;
+  int64_t moved = 0;  // rows quarantined (or that would be, on a dry run)
+  std::vector<std::string> partitions;  // partitions that lost rows
 };
 
 // Which rows a Scan returns.
@@ -116,6 +137,10 @@ class Store {
   virtual StatusOr<DuplicateCount> CountDuplicates(const TableDef& table,
                                                    std::string_view partition) = 0;
 
+  // Removes the rows `request.choose_surplus` picks, each copied whole (as JSON) into
+  // remediation_quarantine first, in ONE transaction: nothing is deleted without its copy.
+  virtual StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) = 0;
+
   // Upserts one grading_runs row (catalogue order).
   virtual Status UpsertRun(const Row& run_record) = 0;
 
@@ -152,6 +177,9 @@ class Store {
   static Status FencedOutError(const TableDef& table, std::string_view partition,
                                int64_t stored, int64_t incoming);
   static Status CannotEnforceUniqueKeys(const TableDef& table);
+  // The remediation_quarantine row for `row` of `table`.
+  static Row QuarantineRow(const TableDef& table, const Row& row, const DedupeRequest& request,
+                           int64_t now_micros);
 };
 
 // The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 
 #include "common/civil_date.h"
 #include "common/strings.h"
@@ -14,8 +15,9 @@ namespace {
 using sql::ColumnList;
 using sql::Q;
 
-// 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events.
-constexpr int kSchemaVersion = 2;
+// 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
+// remediation_quarantine, alerts, circuit_breakers.
+constexpr int kSchemaVersion = 3;
 
 std::string SqlType(ColumnType t) {
   switch (t) {
@@ -248,6 +250,10 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
     WriteResult result;
+    // TEST_non_atomic_replace: the legacy two-step write. The first transaction deletes (and
+    // stops there); the second, below, inserts.
+    std::vector<Row> none;
+    const std::vector<Row>& first_rows = options_.TEST_non_atomic_replace ? none : rows;
     Status s = InTransaction([&]() -> Status {
       if (!options_.TEST_skip_advisory_lock) {
         RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -265,19 +271,8 @@ class PostgresStore final : public Store {
                                        Q(t.partition_column) + " = $1 RETURNING 1) SELECT count(*) FROM d",
                                    {std::string(partition)}));
       result.rows_deleted = ParseInt64(del.text(0, 0)).value_or(0);
-      if (!rows.empty()) {
-        std::string data;
-        data.reserve(rows.size() * 256);
-        for (const Row& r : rows) {
-          for (size_t i = 0; i < t.columns.size(); ++i) {
-            if (i) data += '\t';
-            AppendCopyField(&data, TypedParam(t.columns[i].type, r[i]));
-          }
-          data += '\n';
-        }
-        RETURN_IF_ERROR(
-            conn_->CopyIn("COPY " + Q(t.name) + " (" + ColumnList(t) + ") FROM STDIN", data));
-      }
+      if (options_.TEST_non_atomic_replace) return OkStatus();
+      RETURN_IF_ERROR(CopyRows(t, first_rows));
       result.rows_written = static_cast<int64_t>(rows.size());
       RETURN_IF_ERROR(
           UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
@@ -285,8 +280,79 @@ class PostgresStore final : public Store {
       if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
       return OkStatus();
     });
+    if (s.ok() && options_.TEST_non_atomic_replace) {
+      s = InTransaction([&]() -> Status {
+        RETURN_IF_ERROR(CopyRows(t, rows));
+        result.rows_written = static_cast<int64_t>(rows.size());
+        RETURN_IF_ERROR(
+            UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+        if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+        if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+        return OkStatus();
+      });
+    }
     if (!s.ok()) return s;
     return result;
+  }
+
+  StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& t = *request.table;
+    DedupeResult out;
+    Status s = InTransaction([&]() -> Status {
+      std::vector<std::string> select;
+      for (const ColumnDef& c : t.columns) select.push_back(SelectExpr(c));
+      std::string sql = "SELECT ctid::text, " + Join(select, ", ") + " FROM " + Q(t.name);
+      PgParams params;
+      if (request.partition) {
+        if (t.partition_column.empty()) return InvalidArgumentError(t.name + " has no partitions");
+        sql += " WHERE " + Q(t.partition_column) + " = $1";
+        params.push_back(*request.partition);
+      }
+      sql += " ORDER BY " + KeyExprList(t) + ", ctid FOR UPDATE";
+      ASSIGN_OR_RETURN(PgResult r, conn_->Exec(sql, params));
+      std::vector<std::string> ctids;
+      std::vector<Row> rows;
+      for (int i = 0; i < r.rows(); ++i) {
+        ctids.emplace_back(r.text(i, 0));
+        Row row(t.columns.size());
+        for (size_t c = 0; c < t.columns.size(); ++c) {
+          row[c] = ParseValue(t.columns[c].type, r, i, static_cast<int>(c + 1));
+        }
+        rows.push_back(std::move(row));
+      }
+      out.rows_scanned = static_cast<int64_t>(rows.size());
+      std::vector<size_t> surplus = request.choose_surplus(rows);
+      out.moved = static_cast<int64_t>(surplus.size());
+      std::set<std::string> partitions;
+      int part = t.PartitionIndex();
+      const TableDef& q = tables::Quarantine();
+      std::vector<std::string> qcols;
+      for (size_t c = 1; c < q.columns.size(); ++c) qcols.push_back(Q(q.columns[c].name));
+      for (size_t i : surplus) {
+        if (i >= rows.size()) return InternalError("dedupe chose a row that does not exist");
+        if (part >= 0 && rows[i][part].is_text()) partitions.insert(rows[i][part].as_text());
+        if (request.dry_run) continue;
+        Row qrow = QuarantineRow(t, rows[i], request, options_.clock->NowMicros());
+        PgParams qp;
+        for (size_t c = 1; c < q.columns.size(); ++c) qp.push_back(TypedParam(q.columns[c].type, qrow[c]));
+        RETURN_IF_ERROR(conn_->Exec("INSERT INTO " + Q(q.name) + " (" + Join(qcols, ", ") +
+                                        ") VALUES (" +
+                                        sql::Placeholders(qcols.size(), sql::Dialect::kPostgres) + ")",
+                                    qp)
+                            .status());
+        RETURN_IF_ERROR(conn_->Exec("DELETE FROM " + Q(t.name) + " WHERE ctid = $1::tid", {ctids[i]})
+                            .status());
+      }
+      out.partitions.assign(partitions.begin(), partitions.end());
+      if (request.dry_run) return AbortedError("dry run");  // roll back; nothing was changed
+      for (const std::string& p : out.partitions) {
+        RETURN_IF_ERROR(UpsertFence("remediation", t.name, p, std::nullopt, request.run_id));
+      }
+      return OkStatus();
+    });
+    if (!s.ok() && !(request.dry_run && s.code() == StatusCode::kAborted)) return s;
+    return out;
   }
 
   StatusOr<DuplicateCount> CountDuplicates(const TableDef& t,
@@ -369,6 +435,21 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // COPYs rows (catalogue order) into `t`.
+  Status CopyRows(const TableDef& t, const std::vector<Row>& rows) {
+    if (rows.empty()) return OkStatus();
+    std::string data;
+    data.reserve(rows.size() * 256);
+    for (const Row& r : rows) {
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        if (i) data += '\t';
+        AppendCopyField(&data, TypedParam(t.columns[i].type, r[i]));
+      }
+      data += '\n';
+    }
+    return conn_->CopyIn("COPY " + Q(t.name) + " (" + ColumnList(t) + ") FROM STDIN", data);
+  }
+
   // Runs `body` inside BEGIN ... COMMIT, rolling back when it fails.
   Status InTransaction(const std::function<Status()>& body) {
     RETURN_IF_ERROR(conn_->EnsureConnected());

@@ -14,8 +14,9 @@
 namespace propgrade {
 namespace {
 
-// 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events.
-constexpr int kSchemaVersion = 2;
+// 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
+// remediation_quarantine, alerts, circuit_breakers.
+constexpr int kSchemaVersion = 3;
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -163,6 +164,7 @@ class SqliteStore final : public Store {
                                          std::vector<Row> rows, const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    if (options_.TEST_non_atomic_replace) return ReplaceNonAtomicLocked(t, partition, rows, spec);
     RETURN_IF_ERROR(Begin());
     auto result = ReplaceLocked(t, partition, rows, spec);
     if (!result.ok()) {
@@ -205,6 +207,80 @@ class SqliteStore final : public Store {
       }
     }
     return out;
+  }
+
+  StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& t = *request.table;
+    RETURN_IF_ERROR(Begin());
+    auto result = [&]() -> StatusOr<DedupeResult> {
+      DedupeResult out;
+      std::string sql = "SELECT rowid, " + ColumnList(t) + " FROM " + Q(t.name);
+      if (request.partition) {
+        if (t.partition_column.empty()) return InvalidArgumentError(t.name + " has no partitions");
+        sql += " WHERE " + Q(t.partition_column) + " = ?";
+      }
+      sql += " ORDER BY " + KeyExprList(t) + ", rowid";
+      ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql));
+      std::vector<int64_t> rowids;
+      std::vector<Row> rows;
+      {
+        Reset guard(stmt);
+        if (request.partition) BindText(stmt, 1, *request.partition);
+        int rc;
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+          rowids.push_back(sqlite3_column_int64(stmt, 0));
+          Row row(t.columns.size());
+          for (size_t i = 0; i < t.columns.size(); ++i) {
+            row[i] = ReadColumn(stmt, static_cast<int>(i + 1), t.columns[i].type);
+          }
+          rows.push_back(std::move(row));
+        }
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading " + t.name);
+      }
+      out.rows_scanned = static_cast<int64_t>(rows.size());
+      std::vector<size_t> surplus = request.choose_surplus(rows);
+      out.moved = static_cast<int64_t>(surplus.size());
+      std::set<std::string> partitions;
+      int part = t.PartitionIndex();
+      const TableDef& q = tables::Quarantine();
+      ASSIGN_OR_RETURN(sqlite3_stmt * ins,
+                       Prepare("INSERT INTO " + Q(q.name) + " (" + ColumnList(q) + ") VALUES (" +
+                               Placeholders(q.columns.size()) + ")"));
+      ASSIGN_OR_RETURN(sqlite3_stmt * del,
+                       Prepare("DELETE FROM " + Q(t.name) + " WHERE rowid = ?"));
+      for (size_t i : surplus) {
+        if (i >= rows.size()) return InternalError("dedupe chose a row that does not exist");
+        if (part >= 0 && rows[i][part].is_text()) partitions.insert(rows[i][part].as_text());
+        if (request.dry_run) continue;
+        Row qrow = QuarantineRow(t, rows[i], request, options_.clock->NowMicros());
+        {
+          Reset guard(ins);
+          for (size_t c = 0; c < q.columns.size(); ++c) {
+            BindValue(ins, static_cast<int>(c + 1), q.columns[c].type, qrow[c]);
+          }
+          int rc = sqlite3_step(ins);
+          if (rc != SQLITE_DONE) return SqliteError(db_, rc, "quarantining a row");
+        }
+        Reset guard(del);
+        sqlite3_bind_int64(del, 1, rowids[i]);
+        int rc = sqlite3_step(del);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "removing a quarantined row");
+      }
+      out.partitions.assign(partitions.begin(), partitions.end());
+      if (!request.dry_run) {
+        for (const std::string& p : out.partitions) {
+          RETURN_IF_ERROR(UpsertFence("remediation", t.name, p, std::nullopt, request.run_id));
+        }
+      }
+      return out;
+    }();
+    if (!result.ok() || request.dry_run) {
+      Exec("ROLLBACK").IgnoreError();
+      return result;
+    }
+    RETURN_IF_ERROR(Commit());
+    return result;
   }
 
   Status UpsertRun(const Row& run_record) override {
@@ -579,6 +655,47 @@ class SqliteStore final : public Store {
     if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
     if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
     return result;
+  }
+
+  // TEST_non_atomic_replace: the legacy two-step write, fence check and all, in two transactions.
+  StatusOr<WriteResult> ReplaceNonAtomicLocked(const TableDef& t, std::string_view partition,
+                                               const std::vector<Row>& rows,
+                                               const WriteSpec& spec) {
+    WriteSpec delete_only = spec;
+    delete_only.run_record = nullptr;
+    delete_only.before_commit = nullptr;
+    RETURN_IF_ERROR(Begin());
+    auto deleted = ReplaceLocked(t, partition, {}, delete_only);
+    if (!deleted.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return deleted.status();
+    }
+    RETURN_IF_ERROR(Commit());
+    RETURN_IF_ERROR(Begin());
+    auto inserted = [&]() -> StatusOr<WriteResult> {
+      ASSIGN_OR_RETURN(sqlite3_stmt * ins,
+                       Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
+                               Placeholders(t.columns.size()) + ")"));
+      WriteResult r = *deleted;
+      for (const Row& row : rows) {
+        Reset guard(ins);
+        for (size_t i = 0; i < t.columns.size(); ++i) {
+          BindValue(ins, static_cast<int>(i + 1), t.columns[i].type, row[i]);
+        }
+        int rc = sqlite3_step(ins);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "inserting into " + t.name);
+        ++r.rows_written;
+      }
+      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+      return r;
+    }();
+    if (!inserted.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return inserted.status();
+    }
+    RETURN_IF_ERROR(Commit());
+    return inserted;
   }
 
   sqlite3* db_;

@@ -1,0 +1,44 @@
+// Remediation: removes surplus duplicate-key rows by moving them, whole, into
+// remediation_quarantine (never destroying them), in one transaction, then verifies that no
+// duplicate is left. Which row of a key stays (spec/operations.md §2 `dedupe`):
+// prediction_accuracy the earliest graded_at; player_prop_predictions the latest created_at,
+// then the greatest prediction_id (grading.md §2); the aggregates the latest computed_at;
+// --keep earliest|latest overrides the time column's direction; ties go to storage order.
+// Thread-safe when the Store is.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/table_catalog.h"
+#include "store/store.h"
+
+namespace propgrade {
+
+enum class KeepPolicy { kDefault, kEarliest, kLatest };
+
+struct RemediationOptions {
+  KeepPolicy keep = KeepPolicy::kDefault;
+  bool dry_run = false;
+  std::string reason = "duplicate key";
+  std::string run_id;
+};
+
+struct RemediationResult {
+  int64_t rows_scanned = 0;
+  int64_t duplicate_groups = 0;  // before
+  int64_t moved = 0;             // rows quarantined (or that would be, on a dry run)
+  int64_t remaining_duplicate_rows = 0;  // after; 0 when verified clean
+  std::vector<std::string> partitions;
+};
+
+// The tables `dedupe` works on.
+bool DedupeSupported(const TableDef& table);
+
+StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
+                                             const std::optional<std::string>& partition,
+                                             const RemediationOptions& options);
+
+}  // namespace propgrade
