@@ -43,7 +43,7 @@ TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string part
 }
 
 // An append-only table whose rows get an id from the database.
-const TableDef* EventTable(std::string name, std::vector<ColumnDef> columns) {
+TableDef* EventTable(std::string name, std::vector<ColumnDef> columns) {
   auto* def = new TableDef(Make(std::move(name), std::move(columns), "", {"id"}, false));
   def->generated_id = true;
   return def;
@@ -127,8 +127,11 @@ const TableDef& Locks() {
 }
 
 const TableDef& LockEvents() {
-  static const TableDef* t =
-      EventTable("lock_events", {PG_LOCK_EVENT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  static const TableDef* t = [] {
+    TableDef* def = EventTable("lock_events", {PG_LOCK_EVENT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+    def->extra_indexes = {{"at"}};  // lock_health reads the last 24 h
+    return def;
+  }();
   return *t;
 }
 
@@ -144,7 +147,11 @@ const TableDef& Quarantine() {
 }
 
 const TableDef& Alerts() {
-  static const TableDef* t = EventTable("alerts", {PG_ALERT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  static const TableDef* t = [] {
+    TableDef* def = EventTable("alerts", {PG_ALERT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+    def->extra_indexes = {{"type", "subject", "at"}};  // repeat folding looks up by these
+    return def;
+  }();
   return *t;
 }
 

@@ -33,6 +33,8 @@ struct TableDef {
   bool key_uniqueness_configurable = false;
   // The first column is an `id` the database assigns (INTEGER PRIMARY KEY / identity).
   bool generated_id = false;
+  // More (non-unique) indexes, each a list of columns.
+  std::vector<std::vector<std::string>> extra_indexes;
   // Column aliases accepted in import headers: {alias, column}.
   std::vector<std::pair<std::string, std::string>> import_aliases;
 

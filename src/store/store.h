@@ -95,6 +95,12 @@ enum class ImportMode {
   kInsert,  // plain insert: a key that already exists is an error while keys are unique
 };
 
+// The repeat-folding state of one alert type and subject (spec/operations.md §3 [alerts]).
+struct AlertFold {
+  std::optional<int64_t> last_sent_micros;  // the latest delivered alert
+  int64_t folded_since = 0;                 // alerts folded (not sent) after it
+};
+
 struct ImportCounts {
   int64_t inserted = 0;
   int64_t replaced = 0;
@@ -140,6 +146,12 @@ class Store {
   // Removes the rows `request.choose_surplus` picks, each copied whole (as JSON) into
   // remediation_quarantine first, in ONE transaction: nothing is deleted without its copy.
   virtual StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) = 0;
+
+  // The alerts ledger: one row per alert raised, sent or folded. RecordAlert returns the id.
+  virtual StatusOr<int64_t> RecordAlert(const Row& alert_row) = 0;
+  virtual Status UpdateAlert(int64_t id, bool delivered, int64_t attempts, int64_t folded_count,
+                             std::optional<int64_t> sent_at_micros) = 0;
+  virtual StatusOr<AlertFold> AlertFoldState(std::string_view type, std::string_view subject) = 0;
 
   // Upserts one grading_runs row (catalogue order).
   virtual Status UpsertRun(const Row& run_record) = 0;

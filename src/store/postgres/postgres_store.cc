@@ -116,6 +116,14 @@ class PostgresStore final : public Store {
                                         " (" + Q(t->partition_column) + ")")
                                 .status());
           }
+          for (const auto& cols : t->extra_indexes) {
+            std::vector<std::string> quoted;
+            for (const auto& c : cols) quoted.push_back(Q(c));
+            RETURN_IF_ERROR(conn_->Exec("CREATE INDEX IF NOT EXISTS " +
+                                        Q("ix_" + t->name + "_" + Join(cols, "_")) + " ON " +
+                                        Q(t->name) + " (" + Join(quoted, ", ") + ")")
+                                .status());
+          }
         }
         // Fencing tokens of the PostgreSQL `db` lock backend.
         RETURN_IF_ERROR(
@@ -380,6 +388,56 @@ class PostgresStore final : public Store {
       }
     }
     return out;
+  }
+
+  StatusOr<int64_t> RecordAlert(const Row& row) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    const TableDef& t = tables::Alerts();
+    std::vector<std::string> cols;
+    PgParams params;
+    for (size_t i = 1; i < t.columns.size(); ++i) {
+      cols.push_back(Q(t.columns[i].name));
+      params.push_back(TypedParam(t.columns[i].type, row[i]));
+    }
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec("INSERT INTO alerts (" + Join(cols, ", ") +
+                                                 ") VALUES (" +
+                                                 sql::Placeholders(cols.size(), sql::Dialect::kPostgres) +
+                                                 ") RETURNING id",
+                                             params));
+    return ParseInt64(r.text(0, 0)).value_or(0);
+  }
+
+  Status UpdateAlert(int64_t id, bool delivered, int64_t attempts, int64_t folded_count,
+                     std::optional<int64_t> sent_at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    return conn_
+        ->Exec("UPDATE alerts SET delivered = $1, attempts = $2, folded_count = $3, sent_at = $4 "
+               "WHERE id = $5",
+               {std::string(delivered ? "true" : "false"), std::to_string(attempts),
+                std::to_string(folded_count),
+                sent_at ? std::optional<std::string>(FormatTimestampMicros(*sent_at))
+                        : std::nullopt,
+                std::to_string(id)})
+        .status();
+  }
+
+  StatusOr<AlertFold> AlertFoldState(std::string_view type, std::string_view subject) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    ASSIGN_OR_RETURN(
+        PgResult r,
+        conn_->Exec("WITH last AS (SELECT max(sent_at) AS t FROM alerts WHERE type = $1 AND "
+                    "subject = $2 AND delivered) SELECT " + std::string("(extract(epoch from (SELECT t FROM last)) * 1000000)::bigint") +
+                    ", (SELECT count(*) FROM alerts WHERE type = $1 AND subject = $2 AND NOT "
+                    "delivered AND attempts = 0 AND at > coalesce((SELECT t FROM last), "
+                    "'-infinity'))",
+                    {std::string(type), std::string(subject)}));
+    AlertFold fold;
+    if (!r.is_null(0, 0)) fold.last_sent_micros = ParseInt64(r.text(0, 0));
+    fold.folded_since = ParseInt64(r.text(0, 1)).value_or(0);
+    return fold;
   }
 
   Status UpsertRun(const Row& run_record) override {

@@ -283,6 +283,71 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  StatusOr<int64_t> RecordAlert(const Row& row) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& t = tables::Alerts();
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("INSERT INTO alerts (" + ColumnList(t) + ") VALUES (" +
+                             Placeholders(t.columns.size()) + ")"));
+    Reset guard(stmt);
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      BindValue(stmt, static_cast<int>(i + 1), t.columns[i].type, row[i]);
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "recording an alert");
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  }
+
+  Status UpdateAlert(int64_t id, bool delivered, int64_t attempts, int64_t folded_count,
+                     std::optional<int64_t> sent_at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("UPDATE alerts SET delivered = ?, attempts = ?, folded_count = ?, "
+                             "sent_at = ? WHERE id = ?"));
+    Reset guard(stmt);
+    sqlite3_bind_int64(stmt, 1, delivered ? 1 : 0);
+    sqlite3_bind_int64(stmt, 2, attempts);
+    sqlite3_bind_int64(stmt, 3, folded_count);
+    if (sent_at) {
+      BindText(stmt, 4, FormatTimestampMicros(*sent_at));
+    } else {
+      sqlite3_bind_null(stmt, 4);
+    }
+    sqlite3_bind_int64(stmt, 5, id);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "updating an alert");
+    return OkStatus();
+  }
+
+  StatusOr<AlertFold> AlertFoldState(std::string_view type, std::string_view subject) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    AlertFold fold;
+    ASSIGN_OR_RETURN(sqlite3_stmt * last,
+                     Prepare("SELECT max(sent_at) FROM alerts WHERE type = ? AND subject = ? "
+                             "AND delivered = 1"));
+    std::string last_sent;
+    {
+      Reset guard(last);
+      BindText(last, 1, type);
+      BindText(last, 2, subject);
+      if (sqlite3_step(last) == SQLITE_ROW && sqlite3_column_type(last, 0) != SQLITE_NULL) {
+        last_sent = ColumnText(last, 0);
+        fold.last_sent_micros = ParseTimestampMicros(last_sent);
+      }
+    }
+    ASSIGN_OR_RETURN(sqlite3_stmt * folded,
+                     Prepare("SELECT count(*) FROM alerts WHERE type = ? AND subject = ? AND "
+                             "delivered = 0 AND attempts = 0 AND at > ?"));
+    Reset guard(folded);
+    BindText(folded, 1, type);
+    BindText(folded, 2, subject);
+    BindText(folded, 3, last_sent);
+    int rc = sqlite3_step(folded);
+    if (rc != SQLITE_ROW) return SqliteError(db_, rc, "reading alert history");
+    fold.folded_since = sqlite3_column_int64(folded, 0);
+    return fold;
+  }
+
   Status UpsertRun(const Row& run_record) override {
     std::lock_guard<std::mutex> lock(mu_);
     return UpsertRunLocked(run_record);
@@ -465,6 +530,13 @@ class SqliteStore final : public Store {
         if (!t->partition_column.empty() && !key_starts_with_partition) {
           RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " + Q("ix_" + t->name + "_partition") +
                                " ON " + Q(t->name) + " (" + Q(t->partition_column) + ")"));
+        }
+        for (const auto& cols : t->extra_indexes) {
+          std::vector<std::string> quoted;
+          for (const auto& c : cols) quoted.push_back(Q(c));
+          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
+                               Q("ix_" + t->name + "_" + Join(cols, "_")) + " ON " + Q(t->name) +
+                               " (" + Join(quoted, ", ") + ")"));
         }
       }
       RETURN_IF_ERROR(Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
