@@ -132,8 +132,14 @@ int main(int argc, char** argv) {
   if (!locks.ok()) return 3;
   Config config;
   CancelToken cancel;
-  Pipeline pipeline(store->get(), nullptr, locks->get(), &config, &RealClock(), &NullLogger(),
-                    &cancel);
+  PipelineDeps deps;
+  deps.store = store->get();
+  deps.locks = locks->get();
+  deps.config = &config;
+  deps.clock = &RealClock();
+  deps.log = &NullLogger();
+  deps.cancel = &cancel;
+  Pipeline pipeline(deps);
   CivilDay day = *CivilDay::Parse(kDate);
   RunSummary first = pipeline.GradeDate(day, "bench-first", RunOptions{}, store->get());
   if (first.status != RunStatus::kSuccess) {

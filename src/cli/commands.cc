@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,8 @@
 #include "io/demo_season.h"
 #include "lock/sweeper.h"
 #include "safety/lock_events.h"
+#include "safety/remediation.h"
+#include "common/ids.h"
 #include "io/table_file.h"
 #include "pipeline/reports.h"
 
@@ -414,6 +417,7 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
     if (!s.ok()) return ctx->Fail(s);
     ctx->log().Warn("lock_force_released", {{"key", Value::Text(a.key)},
                                             {"reason", Value::Text(a.reason)}});
+    ctx->metrics().Inc("lock_force_released_total");
     std::cout << "released " << a.key << "\n";
     return 0;
   }
@@ -429,13 +433,22 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
           {s.lock.key, s.released ? "force_released" : "stuck", s.lock.holder_id, s.lock.token,
            std::nullopt, s.held_seconds, s.released ? "stuck: " + detail : detail});
       if (!recorded.ok()) return ctx->Fail(recorded);
-      ctx->log().Warn(s.released ? "stuck_lock_released" : "stuck_lock",
-                      {{"key", Value::Text(s.lock.key)},
-                       {"holder_id", Value::Text(s.lock.holder_id)},
-                       {"held_seconds", Value::Real(s.held_seconds)}});
+      if (s.released) ctx->metrics().Inc("lock_force_released_total");
+      Alert alert = MakeAlert(
+          "stuck_lock", "", "",
+          (s.released ? "force-released stuck lock " : "lock held too long: ") + s.lock.key +
+              " (" + detail + ")",
+          {{"key", Value::Text(s.lock.key)},
+           {"holder_id", Value::Text(s.lock.holder_id)},
+           {"token", Value::OptInt(s.lock.token)},
+           {"held_seconds", Value::Real(s.held_seconds)},
+           {"force_released", Value::Bool(s.released)}});
+      alert.subject = s.lock.key;
+      ctx->alerts().Raise(std::move(alert));
       std::cout << (s.released ? "force-released " : "stuck ") << s.lock.key << " (" << detail
                 << ")\n";
     }
+    ctx->metrics().Set("locks_stuck", {}, static_cast<double>(stuck.size()));
     if (stuck.empty()) std::cout << "no stuck locks\n";
     return stuck.empty() ? 0 : static_cast<int>(ExitCode::kProblems);
   }
@@ -456,6 +469,88 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
     return 0;
   }
   return ctx->Fail(InvalidArgumentError("unknown locks action '" + a.action + "'"));
+}
+
+}  // namespace propgrade::cli
+
+namespace propgrade::cli {
+
+int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  const TableDef* table = FindTable(a.table);
+  if (!table || !DedupeSupported(*table)) {
+    return ctx->Fail(InvalidArgumentError(
+        "dedupe works on prediction_accuracy, system_daily_performance, "
+        "prediction_performance_summary and player_prop_predictions"));
+  }
+  RemediationOptions options;
+  if (a.keep == "earliest") {
+    options.keep = KeepPolicy::kEarliest;
+  } else if (a.keep == "latest") {
+    options.keep = KeepPolicy::kLatest;
+  } else if (!a.keep.empty()) {
+    return ctx->Fail(InvalidArgumentError("--keep must be earliest or latest"));
+  }
+  options.dry_run = a.dry_run;
+  options.reason = "propgrade dedupe" + std::string(a.keep.empty() ? "" : " --keep " + a.keep);
+  std::optional<std::string> partition;
+  if (!a.date.empty()) {
+    CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", a.date), ctx);
+    partition = d.ToString();
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  options.run_id = NewRunId(ctx->clock().NowMicros());
+  CLI_ASSIGN_OR_FAIL(RemediationResult r, RemoveDuplicates(store, *table, partition, options), ctx);
+  if (!a.dry_run) ctx->metrics().Inc("remediated_rows_total", {table->name}, static_cast<double>(r.moved));
+  ctx->log().Info("dedupe_finished", {{"table", Value::Text(table->name)},
+                                      {"dry_run", Value::Bool(a.dry_run)},
+                                      {"rows_scanned", Value::Int(r.rows_scanned)},
+                                      {"duplicate_groups", Value::Int(r.duplicate_groups)},
+                                      {"moved", Value::Int(r.moved)},
+                                      {"remaining_duplicate_rows", Value::Int(r.remaining_duplicate_rows)},
+                                      {"run_id", Value::Text(options.run_id)}});
+  std::cout << table->name << (partition ? " " + *partition : "") << ": " << r.rows_scanned
+            << " rows, " << r.duplicate_groups << " duplicate key groups, " << r.moved
+            << (a.dry_run ? " surplus rows would be moved" : " surplus rows moved")
+            << " to remediation_quarantine";
+  if (!a.dry_run) {
+    std::cout << "; " << (r.rows_scanned - r.moved) << " rows remain, "
+              << r.remaining_duplicate_rows << " duplicates left (run " << options.run_id << ")";
+  }
+  std::cout << "\n";
+  if (a.dry_run) return r.moved > 0 ? static_cast<int>(ExitCode::kProblems) : 0;
+  return r.remaining_duplicate_rows > 0 ? static_cast<int>(ExitCode::kProblems) : 0;
+}
+
+int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (action == "reset") {
+    Status s = ctx->breaker().Reset(name);
+    if (!s.ok()) return ctx->Fail(s);
+    ctx->log().Warn("breaker_reset", {{"name", Value::Text(name)}});
+    std::cout << "breaker " << name << " reset to closed\n";
+    return 0;
+  }
+  CLI_ASSIGN_OR_FAIL(std::vector<BreakerStatus> all, ctx->breaker().List(), ctx);
+  std::cout << "breakers in " << ctx->breaker().state_file() << "\n";
+  if (all.empty()) std::cout << "(none yet: every breaker is closed)\n";
+  int64_t now = ctx->clock().NowMicros();
+  bool open = false;
+  for (const BreakerStatus& b : all) {
+    open |= b.state != BreakerState::kClosed;
+    std::cout << b.name << "  " << BreakerStateName(b.state)
+              << "  consecutive_failures=" << b.consecutive_failures;
+    if (b.state == BreakerState::kOpen) {
+      double left = (b.opened_at_micros + ctx->config().breaker.open_seconds * 1e6 - now) / 1e6;
+      std::cout << "  half-opens in " << FormatDouble(std::max(0.0, std::round(left))) << " s";
+    }
+    std::cout << "\n";
+  }
+  return open ? static_cast<int>(ExitCode::kProblems) : 0;
 }
 
 }  // namespace propgrade::cli

@@ -15,6 +15,7 @@ struct GlobalOptions {
   std::string lock;        // --lock; empty = config / env / default (db)
   std::string config;      // --config; empty = $PROPGRADE_CONFIG or ./propgrade.toml if present
   std::string log_format;  // --log-format text|json; empty = $PROPGRADE_LOG_FORMAT or by TTY
+  std::string metrics_file;  // --metrics-file: Prometheus textfile written at exit
   CancelToken* cancel = nullptr;
 };
 
@@ -66,5 +67,16 @@ struct LocksArgs {
   std::string format = "table";  // list: table or json
 };
 int Locks(const GlobalOptions& g, const LocksArgs& a);
+
+struct DedupeArgs {
+  std::string table;
+  std::string date;
+  std::string keep;  // "", earliest, latest
+  bool dry_run = false;
+};
+int Dedupe(const GlobalOptions& g, const DedupeArgs& a);
+
+// `propgrade breaker status | reset NAME`
+int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name);
 
 }  // namespace propgrade::cli

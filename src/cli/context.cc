@@ -4,11 +4,27 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 namespace propgrade::cli {
 
 bool IsTty(int fd) { return isatty(fd) == 1; }
+
+std::string ReadSecret(const std::string& env_name, const std::string& file) {
+  if (!env_name.empty()) {
+    if (const char* v = std::getenv(env_name.c_str()); v && *v) return v;
+  }
+  if (!file.empty()) {
+    std::ifstream in(file);
+    std::string line;
+    if (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      return line;
+    }
+  }
+  return "";
+}
 
 StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
   auto ctx = std::make_unique<Context>();
@@ -24,6 +40,7 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
   ApplyEnvironment(env, &ctx->config_);
   if (!g.db.empty()) ctx->config_.db = g.db;
   if (!g.lock.empty()) ctx->config_.lock = g.lock;
+  ctx->metrics_file_ = g.metrics_file;
 
   std::string format = g.log_format;
   if (format.empty()) {
@@ -42,13 +59,28 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
                                        &RealClock(), quiet ? Severity::kWarning : Severity::kInfo);
   ctx->log_->set_clear_line(terminal);
   ctx->cancel_ = g.cancel ? g.cancel : &ctx->own_cancel_;
+  ctx->breaker_ = std::make_unique<CircuitBreaker>(ctx->config_.breaker.state_file,
+                                                   ctx->config_.breaker.failure_threshold,
+                                                   ctx->config_.breaker.open_seconds, &RealClock());
   return ctx;
+}
+
+Context::~Context() {
+  pipeline_.reset();
+  alerts_.reset();  // delivers what is queued (bounded)
+  if (!metrics_file_.empty()) {
+    Status s = metrics_.WriteTextfile(metrics_file_);
+    if (!s.ok()) std::cerr << "propgrade: warning: " << s.message() << "\n";
+  }
 }
 
 StoreOptions Context::store_options() const {
   StoreOptions o;
   o.enforce_unique_keys = config_.grading.enforce_unique_keys;
   o.clock = &RealClock();
+  if (const char* v = std::getenv("PROPGRADE_TEST_NON_ATOMIC_WRITE")) {
+    o.TEST_non_atomic_replace = std::string(v) == "1";
+  }
   return o;
 }
 
@@ -59,42 +91,78 @@ StatusOr<Store*> Context::store() {
   return store_.get();
 }
 
+StatusOr<std::unique_ptr<LockService>> Context::OpenLocks(Store* store) const {
+  LockOptions options;
+  options.clock = &RealClock();
+  if (config_.lock == "db") {
+    if (store->backend() == "postgres") {
+      options.postgres_url = config_.db;
+    } else {
+      ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
+    }
+  }
+  return LockService::Open(config_.lock, options);
+}
+
 StatusOr<LockService*> Context::locks() {
   if (!locks_) {
-    ASSIGN_OR_RETURN(Store * s, store());  // the db backend needs the schema
-    LockOptions options;
-    options.clock = &RealClock();
-    if (config_.lock == "db") {
-      if (s->backend() == "postgres") {
-        options.postgres_url = config_.db;
-      } else {
-        ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
-      }
-    }
-    ASSIGN_OR_RETURN(locks_, LockService::Open(config_.lock, options));
+    ASSIGN_OR_RETURN(Store * s, store());
+    ASSIGN_OR_RETURN(locks_, OpenLocks(s));
   }
   return locks_.get();
 }
 
-StatusOr<Pipeline*> Context::pipeline() {
-  if (!pipeline_) {
-    ASSIGN_OR_RETURN(Store * s, store());
-    ASSIGN_OR_RETURN(LockService * l, locks());
-    std::string url = config_.db;
-    StoreOptions options = store_options();
-    pipeline_ = std::make_unique<Pipeline>(
-        s, [url, options] { return Store::Open(url, options); }, l, &config_, &RealClock(),
-        log_.get(), cancel_);
-    // Fault injection for the reliability suites, by environment only.
-    SafeWriterTestHooks hooks;
-    if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
-      hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
-    }
-    if (const char* off = std::getenv("PROPGRADE_TEST_DISABLE_LEASE_CHECK")) {
-      hooks.TEST_disable_lease_check = std::string(off) == "1";
-    }
-    pipeline_->set_test_hooks(hooks);
+Alerter& Context::alerts() {
+  if (!alerts_) {
+    std::vector<std::unique_ptr<AlertSink>> sinks;
+    HttpRequestOptions http;
+    http.ca_file = config_.alerts.ca_file;
+    std::string slack = ReadSecret(config_.alerts.slack_webhook_url_env,
+                                   config_.alerts.slack_webhook_url_file);
+    std::string hook = ReadSecret(config_.alerts.webhook_url_env, config_.alerts.webhook_url_file);
+    if (!slack.empty()) sinks.push_back(NewSlackSink(slack, NewCurlHttpClient(), http));
+    if (!hook.empty()) sinks.push_back(NewWebhookSink(hook, NewCurlHttpClient(), http));
+    auto s = store();
+    AlerterOptions options;
+    options.min_interval_seconds = config_.alerts.min_interval_seconds;
+    alerts_ = std::make_unique<Alerter>(s.ok() ? *s : nullptr, std::move(sinks), &metrics_,
+                                        log_.get(), &RealClock(), options);
   }
+  return *alerts_;
+}
+
+StatusOr<Pipeline*> Context::pipeline() {
+  if (pipeline_) return pipeline_.get();
+  PipelineDeps deps;
+  auto s = store();
+  if (!s.ok() && s.status().code() != StatusCode::kUnavailable) return s.status();
+  deps.store = s.ok() ? *s : nullptr;
+  if (deps.store) {
+    auto l = locks();
+    if (!l.ok() && l.status().code() != StatusCode::kUnavailable) return l.status();
+    deps.locks = l.ok() ? *l : nullptr;
+  }
+  std::string url = config_.db;
+  StoreOptions options = store_options();
+  deps.store_factory = [url, options] { return Store::Open(url, options); };
+  deps.lock_factory = [this](Store* store) { return OpenLocks(store); };
+  deps.config = &config_;
+  deps.clock = &RealClock();
+  deps.log = log_.get();
+  deps.metrics = &metrics_;
+  deps.alerts = &alerts();
+  deps.breaker = breaker_.get();
+  deps.cancel = cancel_;
+  pipeline_ = std::make_unique<Pipeline>(std::move(deps));
+  // Fault injection for the reliability suites, by environment only.
+  SafeWriterTestHooks hooks;
+  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
+    hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
+  }
+  if (const char* off = std::getenv("PROPGRADE_TEST_DISABLE_LEASE_CHECK")) {
+    hooks.TEST_disable_lease_check = std::string(off) == "1";
+  }
+  pipeline_->set_test_hooks(hooks);
   return pipeline_.get();
 }
 

@@ -1,5 +1,8 @@
 // What every subcommand starts from: the resolved configuration (file < environment < flags),
-// the logger, the clock and an open Store. Not thread-safe.
+// the logger, metrics, the circuit breaker, the alerter and, on demand, the store, the lock
+// service and the pipeline. When the database cannot be reached the pipeline still runs: its
+// steps end `unavailable`, count against the breaker and alert. Writes --metrics-file and
+// delivers queued alerts when it is destroyed. Not thread-safe.
 #pragma once
 
 #include <memory>
@@ -7,46 +10,63 @@
 
 #include "cli/commands.h"
 #include "common/status.h"
+#include "lock/lock_service.h"
 #include "observe/log.h"
+#include "observe/metrics.h"
 #include "pipeline/config.h"
 #include "pipeline/pipeline.h"
+#include "safety/alerter.h"
+#include "safety/circuit_breaker.h"
 #include "store/store.h"
-#include "lock/lock_service.h"
 
 namespace propgrade::cli {
 
 class Context {
  public:
-  // Loads configuration and creates the logger; does not open the store.
+  // Loads configuration and creates the logger; opens nothing.
   static StatusOr<std::unique_ptr<Context>> Create(const GlobalOptions& g);
+  ~Context();
 
   const Config& config() const { return config_; }
   Logger& log() { return *log_; }
   Clock& clock() { return RealClock(); }
   CancelToken* cancel() { return cancel_; }
+  Metrics& metrics() { return metrics_; }
+  CircuitBreaker& breaker() { return *breaker_; }
   StoreOptions store_options() const;
 
-  // Opens (once) the configured store.
+  // Opens (once) the configured store / lock service.
   StatusOr<Store*> store();
-  // Opens (once) the configured lock service.
   StatusOr<LockService*> locks();
-  // A pipeline over store(); valid while the context lives.
+  // The alerter (its ledger is the store when the store opens).
+  Alerter& alerts();
+  // A pipeline; fails only on configuration errors, not on an unreachable database.
   StatusOr<Pipeline*> pipeline();
 
   // Prints "propgrade: error: ..." to stderr and returns the status's exit code.
   int Fail(const Status& status);
 
  private:
+  StatusOr<std::unique_ptr<LockService>> OpenLocks(Store* store) const;
+
   Config config_;
+  std::string metrics_file_;
   std::unique_ptr<Logger> log_;
   CancelToken* cancel_ = nullptr;
   CancelToken own_cancel_;
+  Metrics metrics_;
+  std::unique_ptr<CircuitBreaker> breaker_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<LockService> locks_;
+  std::unique_ptr<Alerter> alerts_;
   std::unique_ptr<Pipeline> pipeline_;
 };
 
 // True when the file descriptor is a terminal.
 bool IsTty(int fd);
+
+// A secret from the environment variable `env_name`, else from the first line of `file`
+// ("" when neither is set).
+std::string ReadSecret(const std::string& env_name, const std::string& file);
 
 }  // namespace propgrade::cli

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_option("--db", g.db, "database URL: sqlite:PATH (env PROPGRADE_DB; default sqlite:propgrade.db)");
   app.add_option("--lock", g.lock, "lock service: db, etcd://host:port[,host:port...] or none (env PROPGRADE_LOCK; default db)");
   app.add_option("--config", g.config, "config file (env PROPGRADE_CONFIG; default ./propgrade.toml when present)");
+  app.add_option("--metrics-file", g.metrics_file, "write Prometheus textfile-collector metrics here at exit (atomically)");
   app.add_option("--log-format", g.log_format, "text or json (env PROPGRADE_LOG_FORMAT; default text on a terminal, else json)")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -139,6 +140,27 @@ int main(int argc, char** argv) {
                 "  propgrade locks release grading/2026-01-16 --reason \"holder host died\"\n"
                 "  propgrade locks sweep\n"
                 "  propgrade locks reset-fence prediction_accuracy 2026-01-16 --reason \"moved to etcd\"");
+
+  DedupeArgs dd;
+  auto* dedupe = app.add_subcommand("dedupe", "move surplus duplicate-key rows into remediation_quarantine (nothing is deleted without a copy)");
+  dedupe->add_option("--table", dd.table, "prediction_accuracy, system_daily_performance, prediction_performance_summary or player_prop_predictions")->required();
+  dedupe->add_option("--date", dd.date, "only this partition");
+  dedupe->add_option("--keep", dd.keep, "which row of a key stays: earliest or latest (default: per table, see docs/operations.md)")
+      ->check(CLI::IsMember({"earliest", "latest"}));
+  dedupe->add_flag("--dry-run", dd.dry_run, "report what would move; change nothing (exit 1 when something would)");
+  dedupe->footer("Examples:\n  propgrade dedupe --table prediction_accuracy --dry-run\n"
+                 "  propgrade dedupe --table prediction_accuracy --date 2026-01-16");
+  dedupe->callback([&] { code = Dedupe(g, dd); });
+
+  std::string breaker_name;
+  auto* breaker = app.add_subcommand("breaker", "circuit breaker state (per processor)");
+  breaker->require_subcommand(1);
+  breaker->add_subcommand("status", "every breaker's state (exit 1 when one is not closed)")
+      ->callback([&] { code = Breaker(g, "status", ""); });
+  auto* breset = breaker->add_subcommand("reset", "close a breaker by hand");
+  breset->add_option("name", breaker_name, "grading, daily_performance, performance_summary or consolidation")->required();
+  breset->callback([&] { code = Breaker(g, "reset", breaker_name); });
+  breaker->footer("Examples:\n  propgrade breaker status\n  propgrade breaker reset grading");
 
   try {
     app.parse(argc, argv);

@@ -42,6 +42,7 @@ void LeaseKeeper::Tick() {
   int64_t now = clock_->NowMicros();
   if (now - last_renew_micros_ < renew_every_micros_) return;
   Status s = service_->Renew(lease_);
+  if (on_renew_) on_renew_(s);
   if (s.ok()) {
     last_renew_micros_ = now;
   } else {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +22,10 @@ class LeaseKeeper {
   // lease->expires_at_micros as it renews.
   LeaseKeeper(LockService* service, Lease* lease, Clock* clock, int64_t renew_every_micros);
   ~LeaseKeeper();
+
+  // Called after every renewal attempt (from the keeper's thread) with its result. Set before
+  // Start().
+  void set_on_renew(std::function<void(const Status&)> fn) { on_renew_ = std::move(fn); }
 
   // Renews on a background thread (real time) until Stop().
   void Start();
@@ -51,6 +56,7 @@ class LeaseKeeper {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
+  std::function<void(const Status&)> on_renew_;
 };
 
 }  // namespace propgrade

@@ -145,7 +145,10 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   if (const toml::table* t = r.Section(root, "alerts", &section_status)) {
     const std::string p = "alerts.";
     RETURN_IF_ERROR(r.Known(*t, p, {"slack_webhook_url_env", "webhook_url_env",
+                                    "slack_webhook_url_file", "webhook_url_file",
                                     "min_interval_seconds", "ca_file"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "slack_webhook_url_file", &c.alerts.slack_webhook_url_file));
+    RETURN_IF_ERROR(r.Get(*t, p, "webhook_url_file", &c.alerts.webhook_url_file));
     RETURN_IF_ERROR(r.Get(*t, p, "slack_webhook_url_env", &c.alerts.slack_webhook_url_env));
     RETURN_IF_ERROR(r.Get(*t, p, "webhook_url_env", &c.alerts.webhook_url_env));
     RETURN_IF_ERROR(r.Get(*t, p, "min_interval_seconds", &c.alerts.min_interval_seconds));

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "lock/lock_policy.h"
+#include "safety/remediation.h"
 
 namespace propgrade {
 
@@ -19,10 +20,6 @@ struct BreakerConfig {
   std::string state_file = "~/.local/state/propgrade/breakers.json";
 };
 
-struct RemediationConfig {
-  bool auto_remediate = true;  // key `auto`. Default: true
-  int64_t max_rows = 1000;     // Default: 1000
-};
 
 struct GradingConfig {
   // Default: ACTUAL_PROP, ODDS_API, BETTINGPROS
@@ -31,8 +28,12 @@ struct GradingConfig {
 };
 
 struct AlertsConfig {
+  // Where the webhook URLs (secrets) come from: an environment variable, or a file whose path
+  // is given instead (its first line). Never the URL itself.
   std::string slack_webhook_url_env = "PROPGRADE_SLACK_WEBHOOK_URL";
   std::string webhook_url_env = "PROPGRADE_ALERT_WEBHOOK_URL";
+  std::string slack_webhook_url_file;
+  std::string webhook_url_file;
   double min_interval_seconds = 300;  // Default: 300
   std::string ca_file;                // Default: "" (system bundle)
 };
@@ -57,7 +58,7 @@ struct Config {
   std::string timezone = "America/New_York";
   LockPolicy lock_policy;
   BreakerConfig breaker;
-  RemediationConfig remediation;
+  RemediationPolicy remediation;
   GradingConfig grading;
   AlertsConfig alerts;
   ChecksConfig checks;

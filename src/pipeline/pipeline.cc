@@ -45,15 +45,98 @@ ExitCode DateRun::exit_code() const {
   return code;
 }
 
-Pipeline::Pipeline(Store* store, StoreFactory factory, LockService* locks, const Config* config,
-                   Clock* clock, Logger* log, CancelToken* cancel)
-    : store_(store),
-      factory_(std::move(factory)),
-      locks_(locks),
-      config_(config),
-      clock_(clock),
-      log_(log),
-      cancel_(cancel) {}
+Pipeline::Pipeline(PipelineDeps deps)
+    : d_(std::move(deps)),
+      store_(d_.store),
+      locks_(d_.locks),
+      config_(d_.config),
+      clock_(d_.clock),
+      log_(d_.log),
+      cancel_(d_.cancel) {}
+
+Status Pipeline::EnsureReady() {
+  std::lock_guard<std::mutex> lock(ready_mu_);
+  if (!store_) {
+    if (!d_.store_factory) return UnavailableError("no store");
+    ASSIGN_OR_RETURN(owned_store_, d_.store_factory());
+    store_ = owned_store_.get();
+  }
+  if (!locks_) {
+    if (!d_.lock_factory) return UnavailableError("no lock service");
+    ASSIGN_OR_RETURN(owned_locks_, d_.lock_factory(store_));
+    locks_ = owned_locks_.get();
+  }
+  return OkStatus();
+}
+
+void Pipeline::Raise(Alert alert) {
+  if (d_.alerts) d_.alerts->Raise(std::move(alert));
+}
+
+bool Pipeline::Allowed(RunSummary* step) {
+  if (!d_.breaker) {
+    step->breaker_allowed = true;
+    return true;
+  }
+  auto decision = d_.breaker->Allow(step->processor);
+  if (!decision.ok()) {
+    // The breaker's own file failed: run anyway, and say so.
+    log_->Error("breaker_unavailable", {{"processor", Value::Text(step->processor)},
+                                        {"error", Value::Text(decision.status().message())}});
+    step->breaker_allowed = true;
+    return true;
+  }
+  if (d_.metrics) {
+    d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(decision->state));
+  }
+  if (decision->allowed) {
+    step->breaker_allowed = true;
+    return true;
+  }
+  step->status = RunStatus::kCircuitOpen;
+  step->retry_after_seconds = decision->retry_after_seconds;
+  step->error = "circuit breaker " + step->processor + " is open; retry after " +
+                FormatDouble(std::max(0.0, decision->retry_after_seconds)) + " s";
+  return false;
+}
+
+void Pipeline::RaiseStepAlerts(const RunSummary& step) {
+  const std::string table = step.processor == "grading"             ? "prediction_accuracy"
+                            : step.processor == "daily_performance" ? "system_daily_performance"
+                                                                     : "prediction_performance_summary";
+  const std::string partition = step.game_date.ToString();
+  std::vector<std::pair<std::string, Value>> fields = {{"run_id", Value::Text(step.run_id)},
+                                                       {"processor", Value::Text(step.processor)}};
+  if (step.status == RunStatus::kFailed) {
+    fields.push_back({"error", Value::Text(step.error)});
+    Raise(MakeAlert("run_failed", table, partition, step.processor + " failed: " + step.error, fields));
+  } else if (step.status == RunStatus::kUnavailable) {
+    fields.push_back({"error", Value::Text(step.error)});
+    Raise(MakeAlert("dependency_unavailable", table, partition,
+                    step.processor + " could not reach a dependency: " + step.error, fields));
+  }
+  if (step.stats && step.stats->source_duplicates > 0) {
+    auto f = fields;
+    f.push_back({"source_duplicates", Value::Int(step.stats->source_duplicates)});
+    f.push_back({"sample", Value::Text(Join(step.stats->source_duplicate_samples, ", "))});
+    Raise(MakeAlert("source_duplicates", "player_prop_predictions", partition,
+                    std::to_string(step.stats->source_duplicates) +
+                        " duplicate business keys among the predictions; each graded once",
+                    f));
+  }
+  if (step.stats && (step.stats->invalid_recommendations > 0 || step.stats->invalid_confidence > 0)) {
+    auto f = fields;
+    f.push_back({"invalid_recommendations", Value::Int(step.stats->invalid_recommendations)});
+    f.push_back({"invalid_confidence", Value::Int(step.stats->invalid_confidence)});
+    f.push_back({"sample", Value::Text(Join(step.stats->invalid_recommendation_samples, ", ") +
+                                       "; " + Join(step.stats->invalid_confidence_samples, ", "))});
+    Raise(MakeAlert("input_warnings", "player_prop_predictions", partition,
+                    std::to_string(step.stats->invalid_recommendations) +
+                        " invalid recommendations, " +
+                        std::to_string(step.stats->invalid_confidence) + " invalid confidences",
+                    f));
+  }
+}
 
 std::string Pipeline::NewRunId() const { return propgrade::NewRunId(clock_->NowMicros()); }
 
@@ -75,15 +158,60 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
     step->error = error.message();
   }
   step->finished_at_micros = clock_->NowMicros();
-  Status recorded = store->UpsertRun(step->ToRow());
-  if (!recorded.ok()) {
-    log_->Error("run_record_failed", {{"run_id", Value::Text(step->run_id)},
-                                      {"error", Value::Text(recorded.message())}});
-    if (step->status == RunStatus::kSuccess) {
-      step->status = RunStatusForError(recorded);
-      step->error = "could not record the run: " + recorded.message();
+  if (store) {
+    Status recorded = store->UpsertRun(step->ToRow());
+    if (!recorded.ok()) {
+      log_->Error("run_record_failed", {{"run_id", Value::Text(step->run_id)},
+                                        {"error", Value::Text(recorded.message())}});
+      if (step->status == RunStatus::kSuccess) {
+        step->status = RunStatusForError(recorded);
+        step->error = "could not record the run: " + recorded.message();
+      }
     }
   }
+  const std::string status(RunStatusName(step->status));
+  if (d_.metrics) {
+    d_.metrics->Inc("runs_total", {step->processor, status});
+    d_.metrics->Observe("run_duration_seconds", {step->processor}, step->duration_seconds());
+    if (step->status == RunStatus::kSuccess) {
+      d_.metrics->Set("last_success_timestamp_seconds", {step->processor},
+                      static_cast<double>(step->finished_at_micros / 1000000));
+    }
+  }
+  if (d_.breaker && step->breaker_allowed) {
+    auto t = d_.breaker->Record(step->processor, step->status);
+    if (t.ok()) {
+      if (d_.metrics) d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(t->to));
+      if (store) {
+        Row mirror(breakercol::kNumColumns);
+        mirror[breakercol::name] = Value::Text(step->processor);
+        mirror[breakercol::state] = Value::Text(std::string(BreakerStateName(t->to)));
+        mirror[breakercol::consecutive_failures] = Value::Int(t->status.consecutive_failures);
+        if (t->status.opened_at_micros) {
+          mirror[breakercol::opened_at] = Value::Text(FormatTimestampMicros(t->status.opened_at_micros));
+        }
+        mirror[breakercol::updated_at] = Value::Text(FormatTimestampMicros(t->status.updated_at_micros));
+        store->Import(tables::CircuitBreakers(), {mirror}, {}, "breaker", ImportMode::kUpsert)
+            .status()
+            .IgnoreError();  // a mirror for the dashboard; the file is the truth
+      }
+      if (t->opened()) {
+        Alert open = MakeAlert("circuit_open", "", "",
+                        "circuit breaker " + step->processor + " opened after " +
+                            std::to_string(t->status.consecutive_failures) +
+                            " consecutive failures; runs are refused for " +
+                            FormatDouble(config_->breaker.open_seconds) + " s",
+                        {{"name", Value::Text(step->processor)},
+                         {"last_error", Value::Text(step->error)}});
+        open.subject = step->processor;
+        Raise(std::move(open));
+      }
+    } else {
+      log_->Error("breaker_unavailable", {{"processor", Value::Text(step->processor)},
+                                          {"error", Value::Text(t.status().message())}});
+    }
+  }
+  RaiseStepAlerts(*step);
   Severity sev = step->status == RunStatus::kSuccess || step->status == RunStatus::kNoActuals ||
                          step->status == RunStatus::kNoPredictions
                      ? (step->duplicates_detected() ? Severity::kCritical : Severity::kInfo)
@@ -97,7 +225,17 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
     Finish(store, step, CancelledError("interrupted before writing"));
     return;
   }
-  SafeWriter writer(store, locks_, &config_->lock_policy, log_, clock_, &hooks_);
+  SafeWriterDeps deps;
+  deps.store = store;
+  deps.locks = locks_;
+  deps.policy = &config_->lock_policy;
+  deps.remediation = config_->remediation;
+  deps.log = log_;
+  deps.metrics = d_.metrics;
+  deps.alerts = d_.alerts;
+  deps.clock = clock_;
+  deps.hooks = &hooks_;
+  SafeWriter writer(deps);
   WriteRequest request;
   request.processor = step->processor;
   request.table = &table;
@@ -133,6 +271,15 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
 RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
                                const RunOptions& options, Store* store) {
   RunSummary step = StartStep(kGrading, date, run_id, options);
+  if (!Allowed(&step)) {
+    Finish(store ? store : store_, &step, OkStatus());
+    return step;
+  }
+  if (Status ready = EnsureReady(); !ready.ok()) {
+    Finish(store ? store : store_, &step, ready);
+    return step;
+  }
+  if (!store) store = store_;
   const std::string day = date.ToString();
   auto predictions = store->ReadPartition(tables::Predictions(), day);
   auto actuals = predictions.ok() ? store->ReadPartition(tables::Actuals(), day)
@@ -150,19 +297,6 @@ RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
   grading::GradeResult result = grading::GradeDate(date, *predictions, *actuals, *injuries, gopts);
   step.stats = result.stats;
   const grading::GradeStats& st = result.stats;
-  if (st.source_duplicates > 0) {
-    log_->Warn("source_duplicates", {{"partition", Value::Text(day)},
-                                     {"source_duplicates", Value::Int(st.source_duplicates)},
-                                     {"sample", Value::Text(Join(st.source_duplicate_samples, ","))}});
-  }
-  if (st.invalid_recommendations > 0 || st.invalid_confidence > 0) {
-    log_->Warn("input_warnings",
-               {{"partition", Value::Text(day)},
-                {"invalid_recommendations", Value::Int(st.invalid_recommendations)},
-                {"invalid_confidence", Value::Int(st.invalid_confidence)},
-                {"sample", Value::Text(Join(st.invalid_recommendation_samples, ",") + ";" +
-                                       Join(st.invalid_confidence_samples, ","))}});
-  }
   if (result.outcome != grading::GradeOutcome::kGraded) {
     step.status = result.outcome == grading::GradeOutcome::kNoActuals ? RunStatus::kNoActuals
                                                                       : RunStatus::kNoPredictions;
@@ -177,6 +311,14 @@ RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
                                    const RunOptions& options) {
   std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kDaily, date, run_id, options);
+  if (!Allowed(&step)) {
+    Finish(store_, &step, OkStatus());
+    return step;
+  }
+  if (Status ready = EnsureReady(); !ready.ok()) {
+    Finish(store_, &step, ready);
+    return step;
+  }
   Status refreshed = cache_.Refresh(store_, date, date);
   if (!refreshed.ok()) {
     Finish(store_, &step, refreshed.WithContext("reading prediction_accuracy"));
@@ -198,6 +340,14 @@ RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
                                    const RunOptions& options) {
   std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kSummary, as_of, run_id, options);
+  if (!Allowed(&step)) {
+    Finish(store_, &step, OkStatus());
+    return step;
+  }
+  if (Status ready = EnsureReady(); !ready.ok()) {
+    Finish(store_, &step, ready);
+    return step;
+  }
   std::unordered_map<std::string, std::string> archetypes;
   Status s = store_->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
     if (r[arch::archetype].is_text()) {
@@ -245,7 +395,7 @@ DateRun Pipeline::RunDate(CivilDay date, const RunOptions& options) {
   DateRun run;
   run.date = date;
   run.run_id = NewRunId();
-  run.steps.push_back(GradeDate(date, run.run_id, options, store_));
+  run.steps.push_back(GradeDate(date, run.run_id, options));
   DoAggregations(&run, options);
   return run;
 }
@@ -266,13 +416,16 @@ std::vector<DateRun> Pipeline::RunDates(
     return runs;
   }
   // Phase 1: grade dates in parallel, one Store connection per worker.
+  Status ready = EnsureReady();
   std::atomic<size_t> next{0};
   std::vector<std::thread> workers;
   std::mutex done_mu;
   std::vector<bool> graded(dates.size(), false);
   for (int w = 0; w < jobs; ++w) {
     workers.emplace_back([&] {
-      auto store = factory_();
+      auto store = ready.ok() && d_.store_factory ? d_.store_factory()
+                                                  : StatusOr<std::unique_ptr<Store>>(
+                                                        ready.ok() ? UnavailableError("no store factory") : ready);
       while (true) {
         size_t i = next.fetch_add(1);
         if (i >= dates.size()) break;
@@ -282,9 +435,7 @@ std::vector<DateRun> Pipeline::RunDates(
         if (cancel_ && cancel_->cancelled()) continue;
         if (!store.ok()) {
           RunSummary step = StartStep(kGrading, dates[i], run.run_id, options);
-          step.status = RunStatusForError(store.status());
-          step.error = store.status().message();
-          step.finished_at_micros = clock_->NowMicros();
+          Finish(nullptr, &step, Allowed(&step) ? store.status() : OkStatus());
           run.steps.push_back(step);
         } else {
           run.steps.push_back(GradeDate(dates[i], run.run_id, options, store->get()));

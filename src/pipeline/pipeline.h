@@ -1,8 +1,11 @@
 // Pipeline: the processors of a run — grading, then daily performance, then the summary as of
 // the date — reading inputs through the Store, computing with src/grading and writing through
-// SafeWriter. The CLI and the HTTP service both drive this class.
-// Thread-safe: runs for different dates may proceed at once (each opens its own Store through
-// the factory); aggregations are serialised.
+// SafeWriter. Before a step starts, the processor's circuit breaker must allow it; after, the
+// step is recorded (grading_runs, metrics, breaker) and alerted on when the catalogue says so.
+// The CLI and the HTTP service both drive this class. When the store or lock service cannot be
+// opened, steps end `unavailable` (and count against the breaker) and are retried on the next
+// step. Thread-safe: runs for different dates may proceed at once (each opens its own Store
+// through the factory); aggregations are serialised.
 #pragma once
 
 #include <functional>
@@ -19,6 +22,7 @@
 #include "pipeline/fact_cache.h"
 #include "pipeline/run_summary.h"
 #include "lock/lock_service.h"
+#include "safety/circuit_breaker.h"
 #include "safety/safe_writer.h"
 #include "store/store.h"
 
@@ -26,6 +30,23 @@ namespace propgrade {
 
 // Opens a fresh Store connection (one per parallel worker).
 using StoreFactory = std::function<StatusOr<std::unique_ptr<Store>>()>;
+// Opens the lock service (the `db` backend uses the store's database).
+using LockFactory = std::function<StatusOr<std::unique_ptr<LockService>>(Store* store)>;
+
+// What a pipeline works with. Pointers must outlive the pipeline; optional ones may be null.
+struct PipelineDeps {
+  Store* store = nullptr;        // optional: opened through store_factory when null
+  StoreFactory store_factory;    // more connections (--jobs), and the store when null
+  LockService* locks = nullptr;  // optional: opened through lock_factory when null
+  LockFactory lock_factory;
+  const Config* config = nullptr;
+  Clock* clock = nullptr;
+  Logger* log = nullptr;
+  Metrics* metrics = nullptr;          // optional
+  Alerter* alerts = nullptr;           // optional
+  CircuitBreaker* breaker = nullptr;   // optional
+  CancelToken* cancel = nullptr;       // optional
+};
 
 struct RunOptions {
   bool aggregate = true;       // daily performance and summary after a successful grading
@@ -43,10 +64,7 @@ struct DateRun {
 
 class Pipeline {
  public:
-  // `store` serves single-threaded work; `factory` opens more connections for --jobs > 1;
-  // `locks` is shared by all of them. Pointers must outlive the pipeline.
-  Pipeline(Store* store, StoreFactory factory, LockService* locks, const Config* config,
-           Clock* clock, Logger* log, CancelToken* cancel);
+  explicit Pipeline(PipelineDeps deps);
 
   // Fault injection for the reliability suites.
   void set_test_hooks(const SafeWriterTestHooks& hooks) { hooks_ = hooks; }
@@ -60,9 +78,10 @@ class Pipeline {
       const std::vector<CivilDay>& dates, const RunOptions& options, int jobs,
       const std::function<void(const DateRun&, size_t done, size_t total)>& progress);
 
-  // The single steps (`propgrade aggregate` / `summarize`), each with its own run id.
+  // The single steps (`propgrade aggregate` / `summarize`), each with its own run id. A null
+  // `store` means the pipeline's own.
   RunSummary GradeDate(CivilDay date, const std::string& run_id, const RunOptions& options,
-                       Store* store);
+                       Store* store = nullptr);
   RunSummary AggregateDate(CivilDay date, const std::string& run_id, const RunOptions& options);
   RunSummary SummarizeAsOf(CivilDay as_of, const std::string& run_id, const RunOptions& options);
 
@@ -71,13 +90,22 @@ class Pipeline {
  private:
   RunSummary StartStep(const char* processor, CivilDay date, const std::string& run_id,
                        const RunOptions& options) const;
+  // Opens the store and the lock service when they are not open yet.
+  Status EnsureReady();
+  // The breaker's verdict: false (and `step` ended circuit_open) when it refuses.
+  bool Allowed(RunSummary* step);
+  void RaiseStepAlerts(const RunSummary& step);
+  void Raise(Alert alert);
   // Writes `rows` as the partition through SafeWriter and completes `step`.
   void WriteStep(Store* store, const TableDef& table, std::vector<Row> rows, RunSummary* step);
   void Finish(Store* store, RunSummary* step, const Status& error);
   void DoAggregations(DateRun* run, const RunOptions& options);
 
+  PipelineDeps d_;
+  std::mutex ready_mu_;  // guards the opening of store/locks
+  std::unique_ptr<Store> owned_store_;
+  std::unique_ptr<LockService> owned_locks_;
   Store* store_;
-  StoreFactory factory_;
   LockService* locks_;
   SafeWriterTestHooks hooks_;
   const Config* config_;

@@ -49,9 +49,18 @@ class PipelineTest : public ::testing::Test {
     lo.sqlite_path = dir_.path() + "/p.db";
     lo.clock = &clock_;
     locks_ = std::move(LockService::Open("db", lo)).value();
-    pipeline_ = std::make_unique<Pipeline>(
-        store_.get(), [this] { return Store::Open(url_, StoreOptions{}); }, locks_.get(), &config_,
-        &clock_, &NullLogger(), &cancel_);
+    pipeline_ = std::make_unique<Pipeline>(Deps(store_.get()));
+  }
+  PipelineDeps Deps(Store* store) {
+    PipelineDeps d;
+    d.store = store;
+    d.store_factory = [this] { return Store::Open(url_, StoreOptions{}); };
+    d.locks = locks_.get();
+    d.config = &config_;
+    d.clock = &clock_;
+    d.log = &NullLogger();
+    d.cancel = &cancel_;
+    return d;
   }
   std::unique_ptr<Store> Open() {
     auto s = Store::Open(url_, StoreOptions{});
@@ -194,8 +203,7 @@ TEST_F(PipelineTest, SummarySeesRowsRewrittenByAnotherProcess) {
   ASSERT_TRUE(other_store->Import(tables::Actuals(), {Actual("2026-01-15", "a", 2)}, {}, "t",
                                   ImportMode::kUpsert).ok());
   clock_.AdvanceSeconds(5);
-  Pipeline other(other_store.get(), nullptr, locks_.get(), &config_, &clock_, &NullLogger(),
-                 &cancel_);
+  Pipeline other(Deps(other_store.get()));
   other.RunDate(*CivilDay::Parse("2026-01-15"), RunOptions{.aggregate = false});
   // This pipeline's cache must notice when summarizing the 16th again.
   RunSummary s = pipeline_->SummarizeAsOf(*CivilDay::Parse("2026-01-16"), "r", RunOptions{});

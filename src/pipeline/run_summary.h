@@ -31,6 +31,8 @@ struct RunSummary {
   std::string trigger_source;
   std::string correlation_id;
   std::string error;  // empty when none
+  bool breaker_allowed = false;          // the breaker let this step run (its outcome counts)
+  double retry_after_seconds = 0;        // circuit_open: when to try again (not stored)
 
   double duration_seconds() const { return (finished_at_micros - started_at_micros) / 1e6; }
   bool duplicates_detected() const { return duplicate_rows.value_or(0) > 0; }

@@ -50,6 +50,14 @@ bool Better(const TableDef& t, const Row& a, const Row& b, KeepPolicy keep) {
 
 }  // namespace
 
+std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& t, const std::vector<Row>& rows) {
+  std::vector<std::vector<size_t>> out;
+  for (auto& [key, members] : Groups(t, rows)) {
+    if (members.size() > 1) out.push_back(std::move(members));
+  }
+  return out;
+}
+
 bool DedupeSupported(const TableDef& t) {
   return &t == &tables::Accuracy() || &t == &tables::Predictions() ||
          &t == &tables::DailyPerformance() || &t == &tables::Summary();

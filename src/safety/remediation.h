@@ -17,6 +17,12 @@
 
 namespace propgrade {
 
+// When a post-write check finds duplicates, remediate automatically? (operations.md §3)
+struct RemediationPolicy {
+  bool auto_remediate = true;  // key `auto`. Default: true
+  int64_t max_rows = 1000;     // only when 0 < surplus rows < max_rows. Default: 1000
+};
+
 enum class KeepPolicy { kDefault, kEarliest, kLatest };
 
 struct RemediationOptions {
@@ -33,6 +39,10 @@ struct RemediationResult {
   int64_t remaining_duplicate_rows = 0;  // after; 0 when verified clean
   std::vector<std::string> partitions;
 };
+
+// Rows of `table` grouped by duplicate key (the table's key; grading.md §2's business key for
+// predictions): each group with more than one row, as indexes into `rows`.
+std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& table, const std::vector<Row>& rows);
 
 // The tables `dedupe` works on.
 bool DedupeSupported(const TableDef& table);

@@ -2,10 +2,12 @@
 //   lock (a lease on processor/partition, renewed by a LeaseKeeper)
 //   → the store's atomic replace, fenced with the lease's token and re-checking the lease
 //     inside the transaction just before COMMIT
-//   → the post-write duplicate check → release.
+//   → the post-write duplicate check (duplicate_audit, alert, bounded auto-remediation into
+//     quarantine, re-check) → release.
 // A lock timeout writes nothing unless the policy says `proceed` (then the write goes through
-// the atomic replace without a token). The circuit breaker, alerts and remediation plug in
-// here without touching the processors. Thread-safe when its Store and LockService are.
+// the atomic replace without a token). Every lock event is logged with its durations, counted
+// in metrics and, where the catalogue says so, alerted. The circuit breaker is consulted by
+// the pipeline before a step starts. Thread-safe when its Store and LockService are.
 #pragma once
 
 #include <optional>
@@ -19,6 +21,9 @@
 #include "lock/lock_policy.h"
 #include "lock/lock_service.h"
 #include "observe/log.h"
+#include "observe/metrics.h"
+#include "safety/alerter.h"
+#include "safety/remediation.h"
 #include "store/store.h"
 
 namespace propgrade {
@@ -45,6 +50,8 @@ struct WriteOutcome {
   std::string lock_backend;
   std::string holder_id;
   bool proceeded_without_lock = false;  // on_lock_timeout = proceed was used
+  int64_t remediated_rows = 0;          // moved into quarantine by auto-remediation
+  bool remediation_verified = false;    // and the re-check found no duplicate left
 };
 
 // Fault-injection switches for the reliability tests (never set in production).
@@ -53,12 +60,23 @@ struct SafeWriterTestHooks {
   bool TEST_disable_lease_check = false;        // skip the keeper's loss check (fence only)
 };
 
+// What a SafeWriter works with. Pointers must outlive the writer; those marked optional may
+// be null.
+struct SafeWriterDeps {
+  Store* store = nullptr;
+  LockService* locks = nullptr;
+  const LockPolicy* policy = nullptr;
+  RemediationPolicy remediation;
+  Logger* log = nullptr;
+  Metrics* metrics = nullptr;  // optional
+  Alerter* alerts = nullptr;   // optional
+  Clock* clock = nullptr;
+  const SafeWriterTestHooks* hooks = nullptr;  // optional
+};
+
 class SafeWriter {
  public:
-  // All pointers must outlive the writer.
-  SafeWriter(Store* store, LockService* locks, const LockPolicy* policy, Logger* log,
-             Clock* clock, const SafeWriterTestHooks* hooks = nullptr)
-      : store_(store), locks_(locks), policy_(policy), log_(log), clock_(clock), hooks_(hooks) {}
+  explicit SafeWriter(const SafeWriterDeps& deps) : d_(deps) {}
 
   // Writes `request.rows` as the new content of the partition, then checks it for duplicate
   // keys. Errors (nothing written): lock timeout (DeadlineExceeded, kLockTimeout), lease lost
@@ -68,13 +86,12 @@ class SafeWriter {
  private:
   void Event(const std::string& key, const std::string& event, const Lease* lease,
              const std::string& detail);
+  void Count(const char* name, const MetricLabels& labels, double by = 1);
+  void Raise(Alert alert);
+  // Layer 2 and 3 after a committed write: audit, remediate, alert.
+  void RespondToDuplicates(const WriteRequest& request, WriteOutcome* outcome);
 
-  Store* store_;
-  LockService* locks_;
-  const LockPolicy* policy_;
-  Logger* log_;
-  Clock* clock_;
-  const SafeWriterTestHooks* hooks_;
+  SafeWriterDeps d_;
 };
 
 }  // namespace propgrade

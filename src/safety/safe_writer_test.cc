@@ -29,6 +29,23 @@ class SafeWriterTest : public ::testing::Test {
     policy_.ttl_seconds = 30;
     policy_.renew_every_seconds = 10;
     policy_.max_wait_seconds = 5;
+    alerter_ = std::make_unique<Alerter>(store_.get(), std::vector<std::unique_ptr<AlertSink>>{},
+                                         &metrics_, &log_, &clock_, AlerterOptions{});
+  }
+  void TearDown() override { alerter_.reset(); }
+
+  SafeWriterDeps Deps(LockService* locks, const SafeWriterTestHooks* hooks = nullptr) {
+    SafeWriterDeps d;
+    d.store = store_.get();
+    d.locks = locks;
+    d.policy = &policy_;
+    d.remediation = remediation_;
+    d.log = &log_;
+    d.metrics = &metrics_;
+    d.alerts = alerter_.get();
+    d.clock = &clock_;
+    d.hooks = hooks;
+    return d;
   }
 
   WriteRequest Request(const std::string& player) {
@@ -73,12 +90,15 @@ class SafeWriterTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<LockService> locks_, other_;
   LockPolicy policy_;
+  RemediationPolicy remediation_;
+  Metrics metrics_;
+  std::unique_ptr<Alerter> alerter_;
   std::ostringstream log_text_;
   Logger log_{&log_text_, LogFormat::kJson, &clock_};
 };
 
 TEST_F(SafeWriterTest, WritesUnderALeaseAndRecordsItsToken) {
-  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  SafeWriter writer(Deps(locks_.get()));
   auto out = writer.Replace(Request("a"));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ(out->fence_token, 1);
@@ -100,21 +120,23 @@ TEST_F(SafeWriterTest, WritesUnderALeaseAndRecordsItsToken) {
 TEST_F(SafeWriterTest, LockTimeoutWritesNothingByDefault) {
   auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
   ASSERT_TRUE(held.ok());
-  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  SafeWriter writer(Deps(locks_.get()));
   auto out = writer.Replace(Request("a"));
   EXPECT_EQ(out.status().reason(), StatusReason::kLockTimeout);
   EXPECT_TRUE(Players().empty());
   EXPECT_EQ(Events(), std::vector<std::string>{"acquire_timeout"});
-  EXPECT_NE(log_text_.str().find("lock_acquisition_failed"), std::string::npos);
+  EXPECT_NE(log_text_.str().find("\"event\":\"lock_timeout\""), std::string::npos);
+  EXPECT_NE(log_text_.str().find("\"alert_type\":\"lock_acquisition_failed\""), std::string::npos);
+  EXPECT_EQ(metrics_.Value("lock_acquire_total", {"db", "timeout"}), 1);
 }
 
 TEST_F(SafeWriterTest, ProceedWritesWithoutATokenAndLeavesTheFence) {
-  SafeWriter first(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  SafeWriter first(Deps(locks_.get()));
   ASSERT_TRUE(first.Replace(Request("a")).ok());  // fence token 1 stored
   auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
   ASSERT_TRUE(held.ok());
   policy_.on_lock_timeout = "proceed";
-  SafeWriter writer(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  SafeWriter writer(Deps(locks_.get()));
   auto out = writer.Replace(Request("b"));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_TRUE(out->proceeded_without_lock);
@@ -124,11 +146,11 @@ TEST_F(SafeWriterTest, ProceedWritesWithoutATokenAndLeavesTheFence) {
 }
 
 TEST_F(SafeWriterTest, AHolderPausedPastItsTtlWritesNothing) {
-  SafeWriter seed(store_.get(), locks_.get(), &policy_, &log_, &clock_);
+  SafeWriter seed(Deps(locks_.get()));
   ASSERT_TRUE(seed.Replace(Request("a")).ok());
   SafeWriterTestHooks hooks;
   hooks.TEST_pause_after_acquire_micros = 60 * kSecond;  // twice the TTL, no renewal runs
-  SafeWriter paused(store_.get(), locks_.get(), &policy_, &log_, &clock_, &hooks);
+  SafeWriter paused(Deps(locks_.get(), &hooks));
   auto out = paused.Replace(Request("stale"));
   EXPECT_EQ(out.status().reason(), StatusReason::kLockLost);
   EXPECT_EQ(Players(), std::vector<std::string>{"a"});
@@ -146,7 +168,7 @@ TEST_F(SafeWriterTest, TheFenceAloneRejectsAStaleWriter) {
                                        Request("newer").rows, newer).ok());
   SafeWriterTestHooks hooks;
   hooks.TEST_disable_lease_check = true;
-  SafeWriter stale(store_.get(), locks_.get(), &policy_, &log_, &clock_, &hooks);
+  SafeWriter stale(Deps(locks_.get(), &hooks));
   auto out = stale.Replace(Request("stale"));
   EXPECT_EQ(out.status().reason(), StatusReason::kFencedOut);
   EXPECT_EQ(Players(), std::vector<std::string>{"newer"});
@@ -154,9 +176,58 @@ TEST_F(SafeWriterTest, TheFenceAloneRejectsAStaleWriter) {
   EXPECT_TRUE(store_->ReadPartition(tables::GradingRuns(), "2026-01-16")->empty());
 }
 
+TEST_F(SafeWriterTest, DuplicatesAreAuditedRemediatedAndAlerted) {
+  // With unique keys off, a write that carries two rows of one key gets through layer 0.
+  StoreOptions loose;
+  loose.enforce_unique_keys = false;
+  loose.clock = &clock_;
+  alerter_.reset();
+  store_ = std::move(Store::Open("sqlite:" + path_, loose)).value();
+  alerter_ = std::make_unique<Alerter>(store_.get(), std::vector<std::unique_ptr<AlertSink>>{},
+                                       &metrics_, &log_, &clock_, AlerterOptions{});
+  for (bool auto_remediate : {false, true}) {
+    remediation_.auto_remediate = auto_remediate;
+    WriteRequest r = Request("a");
+    r.rows.push_back(r.rows[0]);
+    r.rows.back()[acc::prediction_id] = Value::Text("a-copy");
+    SafeWriter writer(Deps(locks_.get()));
+    auto out = writer.Replace(std::move(r));
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(out->duplicates.groups, 1);
+    EXPECT_EQ(out->duplicates.surplus_rows, 1);
+    EXPECT_EQ(out->remediated_rows, auto_remediate ? 1 : 0);
+    EXPECT_EQ(out->remediation_verified, auto_remediate);
+    EXPECT_EQ(Players().size(), auto_remediate ? 1u : 2u);
+  }
+  alerter_->Flush(5000000);
+  int audits = 0, quarantined = 0, alerts = 0;
+  store_->Scan(tables::DuplicateAudit(), ScanSpec{}, [&](Row&& row) {
+    ++audits;
+    EXPECT_EQ(row[audit::occurrences].as_int(), 2);
+    EXPECT_NE(row[audit::key_json].as_text().find("\"player_lookup\":\"a\""), std::string::npos);
+    EXPECT_NE(row[audit::sample_json].as_text().find("a-copy"), std::string::npos);
+    return OkStatus();
+  }).IgnoreError();
+  store_->Scan(tables::Quarantine(), ScanSpec{}, [&](Row&&) {
+    ++quarantined;
+    return OkStatus();
+  }).IgnoreError();
+  store_->Scan(tables::Alerts(), ScanSpec{}, [&](Row&& row) {
+    alerts += row[alertcol::type].as_text() == "duplicates_detected";
+    return OkStatus();
+  }).IgnoreError();
+  EXPECT_EQ(audits, 2);
+  EXPECT_EQ(quarantined, 1);
+  EXPECT_EQ(alerts, 2);  // recorded both times (the second folded)
+  EXPECT_EQ(metrics_.Value("duplicates_detected_total", {"prediction_accuracy"}), 2);
+  EXPECT_EQ(metrics_.Value("remediated_rows_total", {"prediction_accuracy"}), 1);
+  EXPECT_NE(log_text_.str().find("moved 1 rows to remediation_quarantine; re-check clean"),
+            std::string::npos);
+}
+
 TEST_F(SafeWriterTest, LockNoneWritesWithoutToken) {
   auto none = std::move(LockService::Open("none", LockOptions{})).value();
-  SafeWriter writer(store_.get(), none.get(), &policy_, &log_, &clock_);
+  SafeWriter writer(Deps(none.get()));
   auto out = writer.Replace(Request("a"));
   ASSERT_TRUE(out.ok());
   EXPECT_FALSE(out->fence_token.has_value());
