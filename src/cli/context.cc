@@ -81,6 +81,9 @@ StoreOptions Context::store_options() const {
   if (const char* v = std::getenv("PROPGRADE_TEST_NON_ATOMIC_WRITE")) {
     o.TEST_non_atomic_replace = std::string(v) == "1";
   }
+  if (const char* gap = std::getenv("PROPGRADE_TEST_NON_ATOMIC_GAP_MS")) {
+    o.TEST_non_atomic_gap_micros = std::atoll(gap) * 1000;
+  }
   return o;
 }
 

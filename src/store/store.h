@@ -37,6 +37,8 @@ struct StoreOptions {
   // Test-only: ReplacePartition deletes and inserts in two separate transactions, as the legacy
   // job did, so the race harness can show that it would find the duplicates (R4).
   bool TEST_non_atomic_replace = false;
+  // ... and waits this long between the two, as the legacy job's round trips did.
+  int64_t TEST_non_atomic_gap_micros = 0;
 };
 
 // What Store::Dedupe does: moves chosen rows into remediation_quarantine.

@@ -289,6 +289,7 @@ class PostgresStore final : public Store {
       return OkStatus();
     });
     if (s.ok() && options_.TEST_non_atomic_replace) {
+      options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
       s = InTransaction([&]() -> Status {
         RETURN_IF_ERROR(CopyRows(t, rows));
         result.rows_written = static_cast<int64_t>(rows.size());

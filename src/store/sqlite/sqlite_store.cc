@@ -743,6 +743,7 @@ class SqliteStore final : public Store {
       return deleted.status();
     }
     RETURN_IF_ERROR(Commit());
+    options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
     RETURN_IF_ERROR(Begin());
     auto inserted = [&]() -> StatusOr<WriteResult> {
       ASSIGN_OR_RETURN(sqlite3_stmt * ins,
