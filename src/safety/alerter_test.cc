@@ -133,5 +133,26 @@ TEST_F(AlerterTest, AReceiverThatIsDownIsRetriedAndCountedAsFailed) {
   EXPECT_EQ(log_text_.str().find("SECRET"), std::string::npos);  // the URL path is a secret
 }
 
+TEST_F(AlerterTest, HttpsDeliveryVerifiesTheCertificate) {
+  testing::HttpReceiver https(/*tls=*/true);
+  ASSERT_EQ(https.url().rfind("https://", 0), 0u);
+  for (bool trusted : {false, true}) {
+    HttpRequestOptions o;
+    o.timeout_ms = 3000;
+    if (trusted) o.ca_file = https.ca_file();
+    std::vector<std::unique_ptr<AlertSink>> sinks;
+    sinks.push_back(NewWebhookSink(https.url("/hook"), NewCurlHttpClient(), o));
+    AlerterOptions ao;
+    ao.min_interval_seconds = 0;
+    Alerter alerter(nullptr, std::move(sinks), &metrics_, &log_, &clock_, ao);
+    alerter.Raise(Duplicates());
+    alerter.Flush(10000000);
+  }
+  // An untrusted certificate is refused (three attempts, nothing received); trusted, it arrives.
+  EXPECT_EQ(https.requests().size(), 1u);
+  EXPECT_EQ(metrics_.Value("alerts_sent_total", {"duplicates_detected", "failed"}), 1);
+  EXPECT_EQ(metrics_.Value("alerts_sent_total", {"duplicates_detected", "sent"}), 1);
+}
+
 }  // namespace
 }  // namespace propgrade

@@ -23,10 +23,13 @@ struct ReceivedRequest {
 
 class HttpReceiver {
  public:
-  HttpReceiver();
+  // `tls`: HTTPS with a fresh self-signed certificate for 127.0.0.1 (see ca_file()).
+  explicit HttpReceiver(bool tls = false);
   ~HttpReceiver();
 
   std::string url(const std::string& path = "/hook") const;
+  // HTTPS: the certificate to trust (PEM).
+  const std::string& ca_file() const { return cert_; }
   int port() const { return port_; }
   std::vector<ReceivedRequest> requests() const;
   // Answer every request with this status (default 200) after `delay_ms`.
@@ -35,9 +38,11 @@ class HttpReceiver {
   void Stop();
 
  private:
+  std::string dir_, cert_, key_;  // before server_: NewServer fills them
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  bool tls_ = false;
   mutable std::mutex mu_;
   std::vector<ReceivedRequest> requests_;
   int status_ = 200;
