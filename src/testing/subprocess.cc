@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <stdlib.h>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -30,9 +31,32 @@ std::string TempPath(const char* tag) {
   return tmpl;
 }
 
+// A HOME of this test process's own, so per-user state (the circuit breaker's file) never
+// leaks between test cases or into the real home directory. Removed at exit.
+class TestHome {
+ public:
+  TestHome() {
+    char tmpl[] = "/tmp/propgrade-home-XXXXXX";
+    path_ = mkdtemp(tmpl) ? tmpl : "/tmp";
+  }
+  ~TestHome() {
+    if (path_ != "/tmp") std::system(("rm -rf " + path_).c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+const std::string& Home() {
+  static TestHome home;
+  return home.path();
+}
+
 }  // namespace
 
 Child::Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  const std::string& home = Home();
   out_path_ = TempPath("out");
   err_path_ = TempPath("err");
   pid_ = fork();
@@ -43,6 +67,7 @@ Child::Child(const std::vector<std::string>& argv, const std::map<std::string, s
     dup2(err, 2);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
+    setenv("HOME", home.c_str(), 1);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -19,7 +19,8 @@ struct CommandResult {
 
 class Child {
  public:
-  // Starts `argv` with `env` added to (or replacing in) this process's environment.
+  // Starts `argv` with `env` added to (or replacing in) this process's environment. HOME is a
+  // temporary directory of this test process unless `env` says otherwise.
   Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
   ~Child();
   Child(const Child&) = delete;

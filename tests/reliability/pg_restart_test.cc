@@ -1,12 +1,14 @@
 // R5 (PostgreSQL half): the server restarts while runs are writing. Every run either succeeds
-// or fails cleanly with exit 3; afterwards no partition holds duplicates or lost rows, and the
-// next run succeeds. Uses a cluster of its own (PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN, from
+// or fails cleanly with exit 3; afterwards no partition holds duplicates or lost rows. When the
+// failures reach the breaker's threshold it opens (runs are refused) and after open_seconds its
+// trial run succeeds and closes it. Uses a cluster of its own (PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN, from
 // `start_postgres RESTART`), since restarting it would disturb other suites.
 // Size: PROPGRADE_R5_TRIALS (default 3).
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -17,6 +19,7 @@
 #include "testing/pg.h"
 #include "testing/queries.h"
 #include "testing/subprocess.h"
+#include "testing/temp_dir.h"
 
 namespace propgrade {
 namespace {
@@ -37,8 +40,13 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
   const int trials = std::max(1, EnvInt("PROPGRADE_R5_TRIALS", 3));
   const std::string schema = "r5_" + testing::RandomSchemaSuffix();
   const std::string db = base + "?schema=" + schema;
+  testing::TempDir dir;
+  const std::string config = dir.path() + "/propgrade.toml";
+  std::ofstream(config) << "[breaker]\nfailure_threshold = 3\nopen_seconds = 2\nstate_file = \""
+                        << dir.path() << "/breakers.json\"\n";
   auto cli = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--log-format", "json"});
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--config", config,
+                               "--log-format", "json"});
     return args;
   };
   const std::string in = testing::GoldenDir() + "/inputs/";
@@ -75,7 +83,7 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
   for (const auto& [name, sql] : partitions) expected[name] = query(sql);
 
   std::mt19937 rng(7);
-  int failed_cleanly = 0, succeeded = 0;
+  int failed_cleanly = 0, succeeded = 0, breaker_opened = 0;
   for (int trial = 0; trial < trials; ++trial) {
     std::vector<std::unique_ptr<Child>> runs;
     for (int p = 0; p < 2; ++p) runs.push_back(std::make_unique<Child>(cli(range)));
@@ -98,11 +106,23 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
           << name << " has duplicates after trial " << trial;
       EXPECT_EQ(got, expected[name]) << name << " lost or gained rows after trial " << trial;
     }
+    // Failed steps count against the breaker; once open it refuses runs until open_seconds
+    // pass, then one trial closes it again.
+    CommandResult status = testing::RunCommand(cli({"breaker", "status"}));
+    if (status.out.find(" open ") != std::string::npos) {
+      ++breaker_opened;
+      CommandResult refused = testing::RunCommand(cli({"grade", "--date", "2025-02-21"}));
+      EXPECT_EQ(refused.exit_code, 3);
+      EXPECT_NE(refused.out.find("circuit_open"), std::string::npos) << refused.out;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    }
     CommandResult next = testing::RunCommand(cli({"grade", "--date", "2025-02-21"}));
-    EXPECT_EQ(next.exit_code, 0) << next.err.substr(0, 2000);
+    EXPECT_EQ(next.exit_code, 0) << next.out << next.err.substr(0, 2000);
+    EXPECT_EQ(testing::RunCommand(cli({"breaker", "status"})).exit_code, 0);  // closed again
   }
   std::cerr << "[ R5 postgres restart ] " << trials << " trials: " << succeeded
-            << " runs succeeded, " << failed_cleanly << " failed cleanly (exit 3)\n";
+            << " runs succeeded, " << failed_cleanly << " failed cleanly (exit 3); the breaker "
+            << "opened after " << breaker_opened << " of them and closed after its trial\n";
   testing::DropPgSchema(base.c_str(), schema);
 }
 
