@@ -100,6 +100,16 @@ bool Pipeline::Allowed(RunSummary* step) {
   return false;
 }
 
+bool Pipeline::Ready(RunSummary* step, Store* store) {
+  Status ready = OkStatus();
+  if (Allowed(step)) ready = EnsureReady();
+  if (step->status == RunStatus::kCircuitOpen || !ready.ok()) {
+    Finish(store ? store : store_, step, ready);
+    return false;
+  }
+  return true;
+}
+
 void Pipeline::RaiseStepAlerts(const RunSummary& step) {
   const std::string table = step.processor == "grading"             ? "prediction_accuracy"
                             : step.processor == "daily_performance" ? "system_daily_performance"
@@ -271,14 +281,7 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
 RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
                                const RunOptions& options, Store* store) {
   RunSummary step = StartStep(kGrading, date, run_id, options);
-  if (!Allowed(&step)) {
-    Finish(store ? store : store_, &step, OkStatus());
-    return step;
-  }
-  if (Status ready = EnsureReady(); !ready.ok()) {
-    Finish(store ? store : store_, &step, ready);
-    return step;
-  }
+  if (!Ready(&step, store)) return step;
   if (!store) store = store_;
   const std::string day = date.ToString();
   auto predictions = store->ReadPartition(tables::Predictions(), day);
@@ -311,14 +314,7 @@ RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
                                    const RunOptions& options) {
   std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kDaily, date, run_id, options);
-  if (!Allowed(&step)) {
-    Finish(store_, &step, OkStatus());
-    return step;
-  }
-  if (Status ready = EnsureReady(); !ready.ok()) {
-    Finish(store_, &step, ready);
-    return step;
-  }
+  if (!Ready(&step, store_)) return step;
   Status refreshed = cache_.Refresh(store_, date, date);
   if (!refreshed.ok()) {
     Finish(store_, &step, refreshed.WithContext("reading prediction_accuracy"));
@@ -340,14 +336,7 @@ RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
                                    const RunOptions& options) {
   std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kSummary, as_of, run_id, options);
-  if (!Allowed(&step)) {
-    Finish(store_, &step, OkStatus());
-    return step;
-  }
-  if (Status ready = EnsureReady(); !ready.ok()) {
-    Finish(store_, &step, ready);
-    return step;
-  }
+  if (!Ready(&step, store_)) return step;
   std::unordered_map<std::string, std::string> archetypes;
   Status s = store_->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
     if (r[arch::archetype].is_text()) {

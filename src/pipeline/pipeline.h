@@ -94,6 +94,9 @@ class Pipeline {
   Status EnsureReady();
   // The breaker's verdict: false (and `step` ended circuit_open) when it refuses.
   bool Allowed(RunSummary* step);
+  // Allowed and the store and lock service open; otherwise `step` is finished (circuit_open or
+  // unavailable) and false returned.
+  bool Ready(RunSummary* step, Store* store);
   void RaiseStepAlerts(const RunSummary& step);
   void Raise(Alert alert);
   // Writes `rows` as the partition through SafeWriter and completes `step`.

@@ -103,6 +103,14 @@ CommandResult Child::Wait() {
   return result_;
 }
 
+bool WaitForStderr(const Child& child, const std::string& needle, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 5) {
+    if (ReadAll(child.err_path()).find(needle) != std::string::npos) return true;
+    usleep(5000);
+  }
+  return false;
+}
+
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env) {
   Child child(argv, env);

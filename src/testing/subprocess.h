@@ -40,6 +40,9 @@ class Child {
   CommandResult result_;
 };
 
+// Waits until the child's stderr holds `needle` (true), or `timeout_ms` passed (false).
+bool WaitForStderr(const Child& child, const std::string& needle, int timeout_ms = 5000);
+
 // Runs to completion.
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});

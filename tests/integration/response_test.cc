@@ -106,15 +106,7 @@ TEST_F(ResponseTest, LockTimeoutAndAStuckLockAreAlerted) {
   env["PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS"] = "3000";
   env["PROPGRADE_TEST_DISABLE_LEASE_CHECK"] = "1";
   Child holder(Args({"grade", "--date", "2025-02-01", "--no-aggregate"}), env);
-  bool entered = false;
-  for (int i = 0; i < 1000 && !entered; ++i) {
-    std::ifstream err(holder.err_path());
-    std::stringstream buf;
-    buf << err.rdbuf();
-    entered = buf.str().find("\"phase\":\"enter\"") != std::string::npos;
-    if (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(entered);
+  ASSERT_TRUE(testing::WaitForStderr(holder, "\"phase\":\"enter\""));
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   CommandResult sweep = Cli({"locks", "sweep"});
   EXPECT_EQ(sweep.exit_code, 1) << sweep.err;  // found a stuck lock (and did not release it)
@@ -140,15 +132,7 @@ TEST_F(ResponseTest, AFencedOutWriterIsAlertedAsLockLost) {
   env["PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS"] = "1500";
   env["PROPGRADE_TEST_DISABLE_LEASE_CHECK"] = "1";
   Child holder(Args({"grade", "--date", "2025-02-01", "--no-aggregate"}), env);
-  bool entered = false;
-  for (int i = 0; i < 1000 && !entered; ++i) {
-    std::ifstream err(holder.err_path());
-    std::stringstream buf;
-    buf << err.rdbuf();
-    entered = buf.str().find("\"phase\":\"enter\"") != std::string::npos;
-    if (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ASSERT_TRUE(entered);
+  ASSERT_TRUE(testing::WaitForStderr(holder, "\"phase\":\"enter\""));
   ASSERT_EQ(kill(holder.pid(), SIGSTOP), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(2600));
   CommandResult second = Cli({"grade", "--date", "2025-02-01", "--no-aggregate"});

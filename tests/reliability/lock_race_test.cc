@@ -299,15 +299,8 @@ class StalledHolderTest : public LockRaceTest {
     if (fence_only) env["PROPGRADE_TEST_DISABLE_LEASE_CHECK"] = "1";
     Child holder(Cli({"grade", "--date", kDate, "--no-aggregate"}), env);
     // Wait until it holds the lock (it then pauses 1.5 s before writing), then stop it.
-    bool entered = false;
-    for (int i = 0; i < 1000 && !entered; ++i) {
-      std::ifstream err(holder.err_path());
-      std::stringstream buf;
-      buf << err.rdbuf();
-      entered = buf.str().find("\"phase\":\"enter\"") != std::string::npos;
-      if (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_TRUE(entered) << "trial " << trial << ": the holder never acquired the lock";
+    ASSERT_TRUE(testing::WaitForStderr(holder, "\"phase\":\"enter\""))
+        << "trial " << trial << ": the holder never acquired the lock";
     ASSERT_EQ(kill(holder.pid(), SIGSTOP), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the 2 s TTL
     CommandResult second = testing::RunCommand(Cli({"grade", "--date", kDate, "--no-aggregate"}));

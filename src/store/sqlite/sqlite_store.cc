@@ -9,6 +9,7 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
+#include "common/value_text.h"
 #include "store/sql_text.h"
 
 namespace propgrade {
@@ -627,13 +628,7 @@ class SqliteStore final : public Store {
     return counts;
   }
 
-  static std::string ValueText(const Value& v) {
-    if (v.is_null()) return "NULL";
-    if (v.is_text()) return v.as_text();
-    if (v.is_real()) return FormatDouble(v.as_real());
-    if (v.is_bool()) return v.as_bool() ? "true" : "false";
-    return std::to_string(v.as_int());
-  }
+  static std::string ValueText(const Value& v) { return v.is_null() ? "NULL" : FormatCell(v); }
 
   StatusOr<std::optional<int64_t>> FenceTokenLocked(std::string_view ns, std::string_view table,
                                                     std::string_view partition) {
