@@ -161,6 +161,27 @@ const TableDef& CircuitBreakers() {
   return *t;
 }
 
+const TableDef& CheckResults() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(Make("check_results", {PG_CHECK_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
+                                  {"checked_at", "name"}, false));
+    def->extra_indexes = {{"name", "checked_at"}};
+    return def;
+  }();
+  return *t;
+}
+
+const TableDef& Staging() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(Make("prediction_staging", {PG_STAGING_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                                  "game_date", {"batch_id", "prediction_id"}, false));
+    def->import_aliases = {{"current_points_line", "line_value"}};
+    def->extra_indexes = {{"staged_at"}};
+    return def;
+  }();
+  return *t;
+}
+
 }  // namespace tables
 
 const std::vector<const TableDef*>& AllTables() {
@@ -169,7 +190,8 @@ const std::vector<const TableDef*>& AllTables() {
       &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
       &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence(),
       &tables::Locks(),            &tables::LockEvents(),     &tables::DuplicateAudit(),
-      &tables::Quarantine(),       &tables::Alerts(),         &tables::CircuitBreakers()};
+      &tables::Quarantine(),       &tables::Alerts(),         &tables::CircuitBreakers(),
+      &tables::CheckResults(),     &tables::Staging()};
   return *all;
 }
 

@@ -302,6 +302,20 @@ struct TableDef {
   X(opened_at, kTimestamp, false)       \
   X(updated_at, kTimestamp, false)
 
+#define PG_CHECK_COLUMNS(X)             \
+  X(checked_at, kTimestamp, true)       \
+  X(name, kText, true)                  \
+  X(status, kText, true)                \
+  X(value, kReal, false)                \
+  X(threshold, kText, false)            \
+  X(details_json, kText, false)
+
+// prediction_staging: a batch id and its time, then the columns of player_prop_predictions.
+#define PG_STAGING_COLUMNS(X)           \
+  X(batch_id, kText, true)              \
+  X(staged_at, kTimestamp, true)        \
+  PG_PREDICTION_COLUMNS(X)
+
 #define PG_COLUMN_ENUM_ENTRY_(name, type, required) name,
 namespace pred { enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace act { enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
@@ -318,6 +332,9 @@ namespace audit { enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kN
 namespace quar { enum Column : int { PG_QUARANTINE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace alertcol { enum Column : int { PG_ALERT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace breakercol { enum Column : int { PG_BREAKER_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace checkcol { enum Column : int { PG_CHECK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+// prediction_staging: stage::batch_id, stage::staged_at, then pred::X at stage::kPred + pred::X.
+namespace stage { enum Column : int { batch_id, staged_at, kPred, kNumColumns = kPred + pred::kNumColumns }; }
 #undef PG_COLUMN_ENUM_ENTRY_
 
 namespace tables {
@@ -336,6 +353,8 @@ const TableDef& DuplicateAudit();     // duplicate_audit
 const TableDef& Quarantine();         // remediation_quarantine
 const TableDef& Alerts();             // alerts
 const TableDef& CircuitBreakers();    // circuit_breakers
+const TableDef& CheckResults();       // check_results
+const TableDef& Staging();            // prediction_staging
 }  // namespace tables
 
 // Every table above, in dependency order (inputs, outputs, system tables).

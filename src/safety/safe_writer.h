@@ -83,7 +83,15 @@ class SafeWriter {
   // (kLockLost), fence rejected (kFencedOut), and those of Store::ReplacePartition.
   StatusOr<WriteOutcome> Replace(WriteRequest request);
 
+  // The same layers around any ONE-transaction write of `request.partition` of
+  // `request.table` (`request.rows` unused): `write` gets the WriteSpec (fence token,
+  // namespace, run record, lease check) and must pass it to the store. Consolidation uses it.
+  using FencedWrite = std::function<StatusOr<WriteResult>(const WriteSpec& spec)>;
+  StatusOr<WriteOutcome> Write(WriteRequest request, const FencedWrite& write);
+
  private:
+  // The post-write check: the table's key, or grading.md §2's business key for predictions.
+  StatusOr<DuplicateCount> CheckDuplicates(const WriteRequest& request);
   void Event(const std::string& key, const std::string& event, const Lease* lease,
              const std::string& detail);
   void Count(const char* name, const MetricLabels& labels, double by = 1);

@@ -57,7 +57,7 @@ Status Store::PrepareRows(const TableDef& t, std::string_view partition, std::ve
 
 StatusOr<std::vector<int>> Store::ScanColumns(const TableDef& t, const ScanSpec& spec) {
   if ((spec.partition || spec.partition_from || spec.partition_to) &&
-      t.partition_column.empty()) {
+      t.ColumnIndex(spec.RangeColumn(t)) < 0) {
     return InvalidArgumentError("table " + t.name + " has no partitions");
   }
   std::vector<int> cols;

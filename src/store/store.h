@@ -65,6 +65,13 @@ struct ScanSpec {
   std::optional<std::string> partition_from;  // partition column >= value
   std::optional<std::string> partition_to;    // partition column <= value
   std::vector<std::string> columns;           // projection; empty = every column in order
+  // Apply the three bounds to this column instead of the partition column (e.g. `at`).
+  std::string range_column;
+
+  // The column the bounds apply to.
+  const std::string& RangeColumn(const TableDef& t) const {
+    return range_column.empty() ? t.partition_column : range_column;
+  }
 };
 
 // How ReplacePartition fences and records a write.
@@ -95,6 +102,22 @@ struct DuplicateCount {
 enum class ImportMode {
   kUpsert,  // insert or replace on the table's key (inputs)
   kInsert,  // plain insert: a key that already exists is an error while keys are unique
+};
+
+// Consolidation of staged predictions (spec/operations.md §9): given the staged rows of a date
+// (prediction_staging layout) and the stored predictions of that date, what to delete (by
+// prediction_id) from and insert into player_prop_predictions.
+struct ConsolidationPlan {
+  std::vector<std::string> delete_ids;
+  std::vector<Row> insert;  // player_prop_predictions layout
+};
+using ConsolidationPlanner =
+    std::function<ConsolidationPlan(const std::vector<Row>& staged, const std::vector<Row>& stored)>;
+
+struct ConsolidationResult {
+  int64_t staged_rows = 0;  // consumed from prediction_staging
+  int64_t inserted = 0;
+  int64_t deleted = 0;      // stored rows replaced by newer staged ones
 };
 
 // The repeat-folding state of one alert type and subject (spec/operations.md §3 [alerts]).
@@ -140,6 +163,18 @@ class Store {
   virtual StatusOr<WriteResult> ReplacePartition(const TableDef& table,
                                                  std::string_view partition, std::vector<Row> rows,
                                                  const WriteSpec& spec) = 0;
+
+  // Puts one batch (prediction_staging rows) into staging, all or nothing. AlreadyExists when
+  // the batch id is already staged, unless `replace` (then the old batch is swapped out).
+  virtual StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
+                                       bool replace) = 0;
+
+  // ONE transaction, fenced like ReplacePartition on player_prop_predictions `date`: reads the
+  // staged rows and the stored predictions of the date, applies `planner`'s plan, removes the
+  // consumed staged rows, records the fence and the run, commits.
+  virtual StatusOr<ConsolidationResult> Consolidate(std::string_view date,
+                                                    const ConsolidationPlanner& planner,
+                                                    const WriteSpec& spec) = 0;
 
   // The post-write check (grading.md §6) for one partition, through the key index.
   virtual StatusOr<DuplicateCount> CountDuplicates(const TableDef& table,

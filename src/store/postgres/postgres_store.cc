@@ -16,8 +16,8 @@ using sql::ColumnList;
 using sql::Q;
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
-// remediation_quarantine, alerts, circuit_breakers.
-constexpr int kSchemaVersion = 3;
+// remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
+constexpr int kSchemaVersion = 4;
 
 std::string SqlType(ColumnType t) {
   switch (t) {
@@ -233,15 +233,13 @@ class PostgresStore final : public Store {
     std::string sql = "SELECT " + Join(select, ", ") + " FROM " + Q(t.name);
     PgParams params;
     std::vector<std::string> where;
-    if (spec.partition || spec.partition_from || spec.partition_to) {
-      auto bound = [&](const std::string& op, const std::string& v) {
-        params.push_back(v);
-        where.push_back(Q(t.partition_column) + " " + op + " $" + std::to_string(params.size()));
-      };
-      if (spec.partition) bound("=", *spec.partition);
-      if (spec.partition_from) bound(">=", *spec.partition_from);
-      if (spec.partition_to) bound("<=", *spec.partition_to);
-    }
+    auto bound = [&](const std::string& op, const std::string& v) {
+      params.push_back(v);
+      where.push_back(Q(spec.RangeColumn(t)) + " " + op + " $" + std::to_string(params.size()));
+    };
+    if (spec.partition) bound("=", *spec.partition);
+    if (spec.partition_from) bound(">=", *spec.partition_from);
+    if (spec.partition_to) bound("<=", *spec.partition_to);
     if (!where.empty()) sql += " WHERE " + Join(where, " AND ");
     sql += " ORDER BY " + KeyExprList(t);
     return conn_->Stream(sql, params, [&](const PgResult& r) {
@@ -268,12 +266,7 @@ class PostgresStore final : public Store {
                                     {t.name + "/" + std::string(partition)})
                             .status());
       }
-      if (spec.fence_token) {
-        ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
-        if (stored && *stored > *spec.fence_token) {
-          return FencedOutError(t, partition, *stored, *spec.fence_token);
-        }
-      }
+      RETURN_IF_ERROR(CheckFence(t, partition, spec));
       ASSIGN_OR_RETURN(PgResult del,
                        conn_->Exec("WITH d AS (DELETE FROM " + Q(t.name) + " WHERE " +
                                        Q(t.partition_column) + " = $1 RETURNING 1) SELECT count(*) FROM d",
@@ -302,6 +295,63 @@ class PostgresStore final : public Store {
     }
     if (!s.ok()) return s;
     return result;
+  }
+
+  StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
+                               bool replace) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status s = InTransaction([&]() -> Status {
+      // Two stagings of one batch id wait for each other.
+      RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                  {"prediction_staging/" + batch_id})
+                          .status());
+      ASSIGN_OR_RETURN(PgResult gone, conn_->Exec("DELETE FROM prediction_staging WHERE batch_id "
+                                                  "= $1 RETURNING 1",
+                                                  {batch_id}));
+      if (gone.rows() > 0 && !replace) {
+        return AlreadyExistsError("batch " + batch_id +
+                                  " is already staged; use --replace to swap it");
+      }
+      return CopyRows(tables::Staging(), rows);
+    });
+    if (!s.ok()) return s;
+    return static_cast<int64_t>(rows.size());
+  }
+
+  StatusOr<ConsolidationResult> Consolidate(std::string_view date,
+                                            const ConsolidationPlanner& planner,
+                                            const WriteSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& preds = tables::Predictions();
+    ConsolidationResult out;
+    Status s = InTransaction([&]() -> Status {
+      RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                                  {preds.name + "/" + std::string(date)})
+                          .status());
+      RETURN_IF_ERROR(CheckFence(preds, date, spec));
+      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(tables::Staging(), "game_date", date));
+      ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
+      ConsolidationPlan plan = planner(staged, stored);
+      for (const std::string& id : plan.delete_ids) {
+        ASSIGN_OR_RETURN(PgResult d, conn_->Exec("DELETE FROM player_prop_predictions WHERE "
+                                                 "prediction_id = $1 RETURNING 1",
+                                                 {id}));
+        out.deleted += d.rows();
+      }
+      RETURN_IF_ERROR(CopyRows(preds, plan.insert));
+      out.inserted = static_cast<int64_t>(plan.insert.size());
+      ASSIGN_OR_RETURN(PgResult consumed,
+                       conn_->Exec("WITH d AS (DELETE FROM prediction_staging WHERE game_date = "
+                                   "$1 RETURNING 1) SELECT count(*) FROM d",
+                                   {std::string(date)}));
+      out.staged_rows = ParseInt64(consumed.text(0, 0)).value_or(0);
+      RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
+      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return out;
   }
 
   StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
@@ -494,6 +544,34 @@ class PostgresStore final : public Store {
   }
 
  private:
+  Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
+    if (!spec.fence_token) return OkStatus();
+    ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
+    if (stored && *stored > *spec.fence_token) {
+      return FencedOutError(t, partition, *stored, *spec.fence_token);
+    }
+    return OkStatus();
+  }
+
+  // Every row of `t` whose `column` equals `value`, in catalogue order.
+  StatusOr<std::vector<Row>> ReadWhere(const TableDef& t, const std::string& column,
+                                       std::string_view value) {
+    std::vector<std::string> select;
+    for (const ColumnDef& c : t.columns) select.push_back(SelectExpr(c));
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT " + Join(select, ", ") + " FROM " +
+                                                 Q(t.name) + " WHERE " + Q(column) + " = $1",
+                                             {std::string(value)}));
+    std::vector<Row> rows;
+    for (int i = 0; i < r.rows(); ++i) {
+      Row row(t.columns.size());
+      for (size_t c = 0; c < t.columns.size(); ++c) {
+        row[c] = ParseValue(t.columns[c].type, r, i, static_cast<int>(c));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
   // COPYs rows (catalogue order) into `t`.
   Status CopyRows(const TableDef& t, const std::vector<Row>& rows) {
     if (rows.empty()) return OkStatus();

@@ -16,8 +16,8 @@ namespace propgrade {
 namespace {
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
-// remediation_quarantine, alerts, circuit_breakers.
-constexpr int kSchemaVersion = 3;
+// remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
+constexpr int kSchemaVersion = 4;
 
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -126,19 +126,18 @@ class SqliteStore final : public Store {
     std::string sql = "SELECT " + Join(names, ", ") + " FROM " + Q(t.name);
     std::vector<std::string> params;
     std::vector<std::string> where;
-    if (spec.partition || spec.partition_from || spec.partition_to) {
-      if (spec.partition) {
-        where.push_back(Q(t.partition_column) + " = ?");
-        params.push_back(*spec.partition);
-      }
-      if (spec.partition_from) {
-        where.push_back(Q(t.partition_column) + " >= ?");
-        params.push_back(*spec.partition_from);
-      }
-      if (spec.partition_to) {
-        where.push_back(Q(t.partition_column) + " <= ?");
-        params.push_back(*spec.partition_to);
-      }
+    const std::string range = Q(spec.RangeColumn(t));
+    if (spec.partition) {
+      where.push_back(range + " = ?");
+      params.push_back(*spec.partition);
+    }
+    if (spec.partition_from) {
+      where.push_back(range + " >= ?");
+      params.push_back(*spec.partition_from);
+    }
+    if (spec.partition_to) {
+      where.push_back(range + " <= ?");
+      params.push_back(*spec.partition_to);
     }
     if (!where.empty()) sql += " WHERE " + Join(where, " AND ");
     sql += " ORDER BY " + KeyExprList(t);
@@ -208,6 +207,79 @@ class SqliteStore final : public Store {
       }
     }
     return out;
+  }
+
+  StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
+                               bool replace) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& t = tables::Staging();
+    RETURN_IF_ERROR(Begin());
+    auto staged = [&]() -> StatusOr<int64_t> {
+      ASSIGN_OR_RETURN(sqlite3_stmt * del,
+                       Prepare("DELETE FROM prediction_staging WHERE batch_id = ?"));
+      {
+        Reset guard(del);
+        BindText(del, 1, batch_id);
+        int rc = sqlite3_step(del);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "replacing a staged batch");
+      }
+      if (sqlite3_changes(db_) > 0 && !replace) {
+        return AlreadyExistsError("batch " + batch_id +
+                                  " is already staged; use --replace to swap it");
+      }
+      RETURN_IF_ERROR(InsertRows(t, rows));
+      return static_cast<int64_t>(rows.size());
+    }();
+    if (!staged.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return staged;
+    }
+    RETURN_IF_ERROR(Commit());
+    return staged;
+  }
+
+  StatusOr<ConsolidationResult> Consolidate(std::string_view date,
+                                            const ConsolidationPlanner& planner,
+                                            const WriteSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& preds = tables::Predictions();
+    const TableDef& staging = tables::Staging();
+    RETURN_IF_ERROR(Begin());
+    auto result = [&]() -> StatusOr<ConsolidationResult> {
+      ConsolidationResult out;
+      RETURN_IF_ERROR(CheckFence(preds, date, spec));
+      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(staging, "game_date", date));
+      ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
+      ConsolidationPlan plan = planner(staged, stored);
+      ASSIGN_OR_RETURN(sqlite3_stmt * del,
+                       Prepare("DELETE FROM player_prop_predictions WHERE prediction_id = ?"));
+      for (const std::string& id : plan.delete_ids) {
+        Reset guard(del);
+        BindText(del, 1, id);
+        int rc = sqlite3_step(del);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "replacing a prediction");
+        out.deleted += sqlite3_changes(db_);
+      }
+      RETURN_IF_ERROR(InsertRows(preds, plan.insert));
+      out.inserted = static_cast<int64_t>(plan.insert.size());
+      ASSIGN_OR_RETURN(sqlite3_stmt * consumed,
+                       Prepare("DELETE FROM prediction_staging WHERE game_date = ?"));
+      Reset guard(consumed);
+      BindText(consumed, 1, date);
+      int rc = sqlite3_step(consumed);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "consuming staged rows");
+      out.staged_rows = sqlite3_changes(db_);
+      RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
+      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+      return out;
+    }();
+    if (!result.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return result;
+    }
+    RETURN_IF_ERROR(Commit());
+    return result;
   }
 
   StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
@@ -687,24 +759,17 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
-  StatusOr<WriteResult> ReplaceLocked(const TableDef& t, std::string_view partition,
-                                      const std::vector<Row>& rows, const WriteSpec& spec) {
-    WriteResult result;
-    if (spec.fence_token) {
-      ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
-      if (stored && *stored > *spec.fence_token) {
-        return FencedOutError(t, partition, *stored, *spec.fence_token);
-      }
+  // Rejects the write when the partition's stored fence token is newer than the writer's.
+  Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
+    if (!spec.fence_token) return OkStatus();
+    ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
+    if (stored && *stored > *spec.fence_token) {
+      return FencedOutError(t, partition, *stored, *spec.fence_token);
     }
-    {
-      ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
-                                                   Q(t.partition_column) + " = ?"));
-      Reset guard(del);
-      BindText(del, 1, partition);
-      int rc = sqlite3_step(del);
-      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting " + t.name + " partition");
-      result.rows_deleted = sqlite3_changes(db_);
-    }
+    return OkStatus();
+  }
+
+  Status InsertRows(const TableDef& t, const std::vector<Row>& rows) {
     ASSIGN_OR_RETURN(sqlite3_stmt * ins,
                      Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
                              Placeholders(t.columns.size()) + ")"));
@@ -715,8 +780,45 @@ class SqliteStore final : public Store {
       }
       int rc = sqlite3_step(ins);
       if (rc != SQLITE_DONE) return SqliteError(db_, rc, "inserting into " + t.name);
-      ++result.rows_written;
     }
+    return OkStatus();
+  }
+
+  // Every row of `t` whose `column` equals `value`, in catalogue order.
+  StatusOr<std::vector<Row>> ReadWhere(const TableDef& t, const std::string& column,
+                                       std::string_view value) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("SELECT " + ColumnList(t) + " FROM " +
+                                                  Q(t.name) + " WHERE " + Q(column) + " = ?"));
+    Reset guard(stmt);
+    BindText(stmt, 1, value);
+    std::vector<Row> rows;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      Row row(t.columns.size());
+      for (size_t i = 0; i < t.columns.size(); ++i) {
+        row[i] = ReadColumn(stmt, static_cast<int>(i), t.columns[i].type);
+      }
+      rows.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading " + t.name);
+    return rows;
+  }
+
+  StatusOr<WriteResult> ReplaceLocked(const TableDef& t, std::string_view partition,
+                                      const std::vector<Row>& rows, const WriteSpec& spec) {
+    WriteResult result;
+    RETURN_IF_ERROR(CheckFence(t, partition, spec));
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
+                                                   Q(t.partition_column) + " = ?"));
+      Reset guard(del);
+      BindText(del, 1, partition);
+      int rc = sqlite3_step(del);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting " + t.name + " partition");
+      result.rows_deleted = sqlite3_changes(db_);
+    }
+    RETURN_IF_ERROR(InsertRows(t, rows));
+    result.rows_written = static_cast<int64_t>(rows.size());
     RETURN_IF_ERROR(
         UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
     if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
@@ -741,19 +843,9 @@ class SqliteStore final : public Store {
     options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
     RETURN_IF_ERROR(Begin());
     auto inserted = [&]() -> StatusOr<WriteResult> {
-      ASSIGN_OR_RETURN(sqlite3_stmt * ins,
-                       Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
-                               Placeholders(t.columns.size()) + ")"));
       WriteResult r = *deleted;
-      for (const Row& row : rows) {
-        Reset guard(ins);
-        for (size_t i = 0; i < t.columns.size(); ++i) {
-          BindValue(ins, static_cast<int>(i + 1), t.columns[i].type, row[i]);
-        }
-        int rc = sqlite3_step(ins);
-        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "inserting into " + t.name);
-        ++r.rows_written;
-      }
+      RETURN_IF_ERROR(InsertRows(t, rows));
+      r.rows_written = static_cast<int64_t>(rows.size());
       if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
       if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
       return r;
