@@ -9,6 +9,7 @@
 #include "grading/daily_performance.h"
 #include "grading/grader.h"
 #include "grading/performance_summary.h"
+#include "pipeline/consolidation.h"
 #include "safety/safe_writer.h"
 
 namespace propgrade {
@@ -18,6 +19,7 @@ namespace {
 const char* kGrading = "grading";
 const char* kDaily = "daily_performance";
 const char* kSummary = "performance_summary";
+const char* kConsolidation = "consolidation";
 
 std::vector<LogField> StepFields(const RunSummary& s) {
   std::vector<LogField> f = {{"run_id", Value::Text(s.run_id)},
@@ -111,9 +113,10 @@ bool Pipeline::Ready(RunSummary* step, Store* store) {
 }
 
 void Pipeline::RaiseStepAlerts(const RunSummary& step) {
-  const std::string table = step.processor == "grading"             ? "prediction_accuracy"
-                            : step.processor == "daily_performance" ? "system_daily_performance"
-                                                                     : "prediction_performance_summary";
+  const std::string table = step.processor == kGrading   ? "prediction_accuracy"
+                            : step.processor == kDaily   ? "system_daily_performance"
+                            : step.processor == kSummary ? "prediction_performance_summary"
+                                                         : "player_prop_predictions";
   const std::string partition = step.game_date.ToString();
   std::vector<std::pair<std::string, Value>> fields = {{"run_id", Value::Text(step.run_id)},
                                                        {"processor", Value::Text(step.processor)}};
@@ -367,6 +370,61 @@ RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
     return step;
   }
   WriteStep(store_, tables::Summary(), std::move(result.rows), &step);
+  return step;
+}
+
+RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
+                                 const RunOptions& options) {
+  RunSummary step = StartStep(kConsolidation, date, run_id, options);
+  if (!Ready(&step, store_)) return step;
+  SafeWriterDeps deps;
+  deps.store = store_;
+  deps.locks = locks_;
+  deps.policy = &config_->lock_policy;
+  deps.remediation = config_->remediation;
+  deps.log = log_;
+  deps.metrics = d_.metrics;
+  deps.alerts = d_.alerts;
+  deps.clock = clock_;
+  deps.hooks = &hooks_;
+  SafeWriter writer(deps);
+  WriteRequest request;
+  request.processor = kConsolidation;
+  request.table = &tables::Predictions();
+  request.partition = date.ToString();
+  request.run_id = run_id;
+  step.status = RunStatus::kSuccess;
+  step.finished_at_micros = clock_->NowMicros();
+  request.run_record = step.ToRow();
+  ConsolidationResult merged;
+  auto outcome = writer.Write(std::move(request), [&](const WriteSpec& spec) -> StatusOr<WriteResult> {
+    ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), PlanConsolidation, spec));
+    WriteResult r;
+    r.rows_deleted = merged.deleted;
+    r.rows_written = merged.inserted;
+    return r;
+  });
+  if (!outcome.ok()) {
+    step.lock_backend = std::string(locks_->backend());
+    Finish(store_, &step, outcome.status());
+    return step;
+  }
+  step.rows_written = merged.inserted;
+  step.fence_token = outcome->fence_token;
+  step.lock_backend = outcome->lock_backend;
+  step.lock_wait_seconds = outcome->lock_wait_seconds;
+  step.holder_id = outcome->holder_id;
+  if (outcome->duplicate_check.ok()) {
+    step.duplicate_groups = outcome->duplicates.groups;
+    step.duplicate_rows = outcome->duplicates.surplus_rows;
+  }
+  log_->Info("consolidated", {{"partition", Value::Text(date.ToString())},
+                              {"run_id", Value::Text(run_id)},
+                              {"staged_rows", Value::Int(merged.staged_rows)},
+                              {"inserted", Value::Int(merged.inserted)},
+                              {"replaced", Value::Int(merged.deleted)}});
+  if (merged.staged_rows == 0) step.error = "nothing staged for " + date.ToString();
+  Finish(store_, &step, outcome->duplicate_check);
   return step;
 }
 

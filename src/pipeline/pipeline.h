@@ -85,6 +85,10 @@ class Pipeline {
   RunSummary AggregateDate(CivilDay date, const std::string& run_id, const RunOptions& options);
   RunSummary SummarizeAsOf(CivilDay as_of, const std::string& run_id, const RunOptions& options);
 
+  // Merges the staged predictions of `date` into player_prop_predictions under the
+  // consolidation/D lock, in one fenced transaction (spec/operations.md §9).
+  RunSummary Consolidate(CivilDay date, const std::string& run_id, const RunOptions& options);
+
   std::string NewRunId() const;
 
  private:
