@@ -62,6 +62,29 @@ void Sample(std::vector<std::string>* samples, const std::string& id) {
 
 }  // namespace
 
+Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) {
+  Selection sel;
+  const std::string day = date.ToString();
+  std::map<SourceKey, const Row*> kept;
+  for (const Row& p : predictions) {
+    if (Str(p, pred::game_date) != day) continue;
+    if (Bool(p, pred::is_active) == false || !p[pred::invalidation_reason].is_null()) continue;
+    ++sel.predictions_found;
+    auto line = Real(p, pred::line_value);
+    SourceKey key{Str(p, pred::player_lookup), Str(p, pred::game_id), Str(p, pred::system_id),
+                  line.has_value(), line ? RoundHalfAway(*line, 2) : 0.0};
+    auto [it, inserted] = kept.emplace(key, &p);
+    if (!inserted) {
+      ++sel.source_duplicates;
+      const Row* loser = Newer(p, *it->second) ? it->second : &p;
+      Sample(&sel.duplicate_samples, Str(*loser, pred::prediction_id));
+      if (loser == it->second) it->second = &p;
+    }
+  }
+  for (const auto& [key, row] : kept) sel.kept.push_back(row);
+  return sel;
+}
+
 GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
                       const std::vector<Row>& actuals, const std::vector<Row>& injuries,
                       const GradeOptions& options) {
@@ -70,22 +93,10 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
   const std::string day = date.ToString();
 
   // §2 step 1 and step 2: selection, then source de-duplication.
-  std::map<SourceKey, const Row*> kept;
-  for (const Row& p : predictions) {
-    if (Str(p, pred::game_date) != day) continue;
-    if (Bool(p, pred::is_active) == false || !p[pred::invalidation_reason].is_null()) continue;
-    ++st.predictions_found;
-    auto line = Real(p, pred::line_value);
-    SourceKey key{Str(p, pred::player_lookup), Str(p, pred::game_id), Str(p, pred::system_id),
-                  line.has_value(), line ? RoundHalfAway(*line, 2) : 0.0};
-    auto [it, inserted] = kept.emplace(key, &p);
-    if (!inserted) {
-      ++st.source_duplicates;
-      const Row* loser = Newer(p, *it->second) ? it->second : &p;
-      Sample(&st.source_duplicate_samples, Str(*loser, pred::prediction_id));
-      if (loser == it->second) it->second = &p;
-    }
-  }
+  Selection selection = SelectPredictions(date, predictions);
+  st.predictions_found = selection.predictions_found;
+  st.source_duplicates = selection.source_duplicates;
+  st.source_duplicate_samples = selection.duplicate_samples;
 
   std::unordered_map<ActualKey, const Row*, ActualKeyHash> actual_by_key;
   for (const Row& a : actuals) {
@@ -105,14 +116,14 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
     if (!inserted && at > Str(*it->second, inj::reported_at)) it->second = &r;
   }
 
-  if (kept.empty()) {
+  if (selection.kept.empty()) {
     result.outcome = GradeOutcome::kNoPredictions;
     return result;
   }
 
   int64_t err_count = 0, abs_sum = 0, signed_sum = 0, correct = 0, incorrect = 0;
-  result.rows.reserve(kept.size());
-  for (const auto& [key, pp_row] : kept) {
+  result.rows.reserve(selection.kept.size());
+  for (const Row* pp_row : selection.kept) {
     const Row& p = *pp_row;
     auto ait = actual_by_key.find({Str(p, pred::game_id), Str(p, pred::player_lookup)});
     if (ait == actual_by_key.end()) {

@@ -55,6 +55,17 @@ struct GradeResult {
   std::vector<Row> rows;  // prediction_accuracy rows in catalogue column order
 };
 
+// §2 steps 1 and 2 alone: the predictions of D that are graded (active, not invalidated, one
+// per business key: the latest created_at, then the greatest prediction_id), in key order.
+// `found` and `source_duplicates` (may be null) receive §3.7's counts.
+struct Selection {
+  std::vector<const Row*> kept;
+  int64_t predictions_found = 0;
+  int64_t source_duplicates = 0;
+  std::vector<std::string> duplicate_samples;  // up to 5 dropped prediction ids
+};
+Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions);
+
 // `predictions`, `actuals`, `injuries` are rows of D in the catalogue column order (pred::,
 // act::, inj::). Rows of other dates are ignored.
 GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,

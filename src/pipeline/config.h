@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "checks/checks.h"
 #include "lock/lock_policy.h"
 #include "safety/remediation.h"
 
@@ -38,14 +39,6 @@ struct AlertsConfig {
   std::string ca_file;                // Default: "" (system bundle)
 };
 
-struct ChecksConfig {
-  int expected_systems = 6;
-  int64_t daily_predictions_min = 300;
-  int64_t daily_predictions_max = 5000;
-  double stale_hours_warn = 30;
-  double stale_hours_fail = 48;
-  double duplicate_trend_warn_ratio = 1.10;
-};
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";

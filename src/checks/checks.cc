@@ -1,0 +1,423 @@
+#include "checks/checks.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/strings.h"
+#include "common/table_catalog.h"
+#include "common/value_text.h"
+#include "grading/grader.h"
+#include "grading/rules.h"
+#include "pipeline/consolidation.h"
+#include "safety/circuit_breaker.h"
+#include "safety/remediation.h"
+
+namespace propgrade {
+
+std::string_view CheckStatusName(CheckStatus s) {
+  return s == CheckStatus::kPass ? "pass" : s == CheckStatus::kWarn ? "warn" : "fail";
+}
+
+int CheckReport::count(CheckStatus s) const {
+  return static_cast<int>(std::count_if(checks.begin(), checks.end(),
+                                        [s](const CheckResult& c) { return c.status == s; }));
+}
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+class Suite {
+ public:
+  Suite(Store* store, Clock* clock, const CheckOptions& o, CivilDay yesterday)
+      : store_(store), clock_(clock), o_(o), yesterday_(yesterday) {}
+
+  // The dates of the window, oldest first.
+  std::vector<CivilDay> Window() const {
+    std::vector<CivilDay> days;
+    for (int i = o_.days - 1; i >= 0; --i) days.push_back(yesterday_.AddDays(-i));
+    return days;
+  }
+
+  StatusOr<std::vector<Row>> Partition(const TableDef& t, CivilDay d) {
+    return store_->ReadPartition(t, d.ToString());
+  }
+
+  // Sums the post-write duplicate counts of `tables` over the window.
+  StatusOr<CheckResult> Duplicates(const std::string& name, std::vector<const TableDef*> tables) {
+    CheckResult r{name};
+    int64_t groups = 0, rows = 0;
+    json per = json::object();
+    for (const TableDef* t : tables) {
+      for (CivilDay d : Window()) {
+        ASSIGN_OR_RETURN(DuplicateCount c, store_->CountDuplicates(*t, d.ToString()));
+        groups += c.groups;
+        rows += c.surplus_rows;
+        if (c.groups > 0) per[t->name + " " + d.ToString()] = {{"groups", c.groups}, {"rows", c.surplus_rows},
+                                                             {"sample_keys", c.sample_keys}};
+      }
+    }
+    r.value = static_cast<double>(groups);
+    r.threshold = "> 0 fails";
+    r.status = groups > 0 ? CheckStatus::kFail : CheckStatus::kPass;
+    r.summary = std::to_string(groups) + " duplicate key groups (" + std::to_string(rows) +
+                " surplus rows) in the last " + std::to_string(o_.days) + " days";
+    r.details_json = Dump({{"surplus_rows", rows}, {"partitions", per}});
+    return r;
+  }
+
+  StatusOr<CheckResult> SourceDuplicates() {
+    CheckResult r{"source_duplicates"};
+    int64_t surplus = 0;
+    json per = json::object();
+    for (CivilDay d : Window()) {
+      ASSIGN_OR_RETURN(std::vector<Row> rows, Partition(tables::Predictions(), d));
+      grading::Selection sel = grading::SelectPredictions(d, rows);
+      surplus += sel.source_duplicates;
+      if (sel.source_duplicates > 0) {
+        per[d.ToString()] = {{"surplus_rows", sel.source_duplicates}, {"sample", sel.duplicate_samples}};
+      }
+    }
+    r.value = static_cast<double>(surplus);
+    r.threshold = "> 0 warns";
+    r.status = surplus > 0 ? CheckStatus::kWarn : CheckStatus::kPass;
+    r.summary = std::to_string(surplus) +
+                " predictions share a business key with another (graded once each)";
+    r.details_json = Dump({{"dates", per}});
+    return r;
+  }
+
+  StatusOr<CheckResult> PredictionVolume() {
+    CheckResult r{"prediction_volume"};
+    ASSIGN_OR_RETURN(std::vector<Row> rows, Partition(tables::Predictions(), yesterday_));
+    std::set<std::string> ids;
+    for (const Row& p : rows) ids.insert(FormatCell(p[pred::prediction_id]));
+    int64_t n = static_cast<int64_t>(ids.size());
+    r.value = static_cast<double>(n);
+    r.threshold = "[" + std::to_string(o_.thresholds.daily_predictions_min) + ", " +
+                  std::to_string(o_.thresholds.daily_predictions_max) + "]";
+    bool inside = n >= o_.thresholds.daily_predictions_min && n <= o_.thresholds.daily_predictions_max;
+    r.status = inside ? CheckStatus::kPass : CheckStatus::kWarn;
+    r.summary = std::to_string(n) + " predictions for " + yesterday_.ToString();
+    r.details_json = Dump({{"date", yesterday_.ToString()}});
+    return r;
+  }
+
+  StatusOr<CheckResult> Ungraded() {
+    CheckResult r{"ungraded_predictions"};
+    int64_t total = 0;
+    double worst_share = 0;
+    json per = json::object(), sample = json::array();
+    std::map<std::string, std::string> last_status;  // date → latest grading status
+    ScanSpec runs_spec;
+    runs_spec.partition_from = Window().front().ToString();
+    runs_spec.partition_to = yesterday_.ToString();
+    runs_spec.columns = {"game_date", "processor", "status", "finished_at"};
+    std::map<std::string, std::string> last_finish;
+    RETURN_IF_ERROR(store_->Scan(tables::GradingRuns(), runs_spec, [&](Row&& row) {
+      if (FormatCell(row[1]) != "grading") return OkStatus();
+      std::string d = FormatCell(row[0]), at = FormatCell(row[3]);
+      if (at >= last_finish[d]) {
+        last_finish[d] = at;
+        last_status[d] = FormatCell(row[2]);
+      }
+      return OkStatus();
+    }));
+    for (CivilDay d : Window()) {
+      ASSIGN_OR_RETURN(std::vector<Row> actuals, Partition(tables::Actuals(), d));
+      if (actuals.empty()) continue;  // only dates that have box scores
+      ASSIGN_OR_RETURN(std::vector<Row> preds, Partition(tables::Predictions(), d));
+      ASSIGN_OR_RETURN(std::vector<Row> graded, Partition(tables::Accuracy(), d));
+      std::set<std::string> graded_ids, played;
+      for (const Row& g : graded) graded_ids.insert(FormatCell(g[acc::prediction_id]));
+      for (const Row& a : actuals) {
+        played.insert(FormatCell(a[act::game_id]) + "|" + FormatCell(a[act::player_lookup]));
+      }
+      grading::Selection sel = grading::SelectPredictions(d, preds);
+      std::map<std::string, int64_t> reasons;
+      int64_t missing = 0;
+      for (const Row* p : sel.kept) {
+        std::string id = FormatCell((*p)[pred::prediction_id]);
+        if (graded_ids.count(id)) continue;
+        std::string reason;
+        if (!played.count(FormatCell((*p)[pred::game_id]) + "|" + FormatCell((*p)[pred::player_lookup]))) {
+          reason = "no actual row for the player";
+        } else if (!last_status.count(d.ToString())) {
+          reason = "not graded yet";
+        } else if (last_status[d.ToString()] != "success") {
+          reason = "last grading run ended " + last_status[d.ToString()];
+        } else {
+          reason = "graded before this prediction arrived";
+        }
+        ++reasons[reason];
+        ++missing;
+        if (sample.size() < 10) sample.push_back({{"date", d.ToString()}, {"prediction_id", id}, {"reason", reason}});
+      }
+      if (missing > 0) {
+        json why = json::object();
+        for (const auto& [reason, n] : reasons) why[reason] = n;
+        per[d.ToString()] = {{"ungraded", missing}, {"kept", sel.kept.size()}, {"reasons", why}};
+        worst_share = std::max(worst_share, static_cast<double>(missing) / std::max<size_t>(1, sel.kept.size()));
+      }
+      total += missing;
+    }
+    r.value = static_cast<double>(total);
+    r.threshold = "> 0 warns; > 5% of a date fails";
+    r.status = worst_share > 0.05 ? CheckStatus::kFail : total > 0 ? CheckStatus::kWarn : CheckStatus::kPass;
+    r.summary = std::to_string(total) + " gradable predictions have no graded row";
+    r.details_json = Dump({{"dates", per}, {"sample", sample}});
+    return r;
+  }
+
+  StatusOr<CheckResult> ConfidenceScale() {
+    CheckResult r{"confidence_scale"};
+    ScanSpec spec;
+    spec.partition_from = Window().front().ToString();
+    spec.partition_to = yesterday_.ToString();
+    spec.columns = {"prediction_id", "confidence_score"};
+    int64_t bad = 0;
+    json sample = json::array();
+    RETURN_IF_ERROR(store_->Scan(tables::Accuracy(), spec, [&](Row&& row) {
+      auto c = row[1].ToReal();
+      if (c && (*c < 0 || *c > 1)) {
+        ++bad;
+        if (sample.size() < 5) sample.push_back(FormatCell(row[0]));
+      }
+      return OkStatus();
+    }));
+    r.value = static_cast<double>(bad);
+    r.threshold = "> 0 fails";
+    r.status = bad > 0 ? CheckStatus::kFail : CheckStatus::kPass;
+    r.summary = std::to_string(bad) + " graded confidences outside [0, 1]";
+    r.details_json = Dump({{"sample", sample}});
+    return r;
+  }
+
+  StatusOr<CheckResult> Freshness() {
+    CheckResult r{"freshness"};
+    ASSIGN_OR_RETURN(std::vector<std::string> dates, store_->ListPartitions(tables::Predictions()));
+    std::string newest;
+    for (size_t i = dates.size() > 3 ? dates.size() - 3 : 0; i < dates.size(); ++i) {
+      ScanSpec spec;
+      spec.partition = dates[i];
+      spec.columns = {"created_at"};
+      RETURN_IF_ERROR(store_->Scan(tables::Predictions(), spec, [&](Row&& row) {
+        newest = std::max(newest, FormatCell(row[0]));
+        return OkStatus();
+      }));
+    }
+    r.threshold = "warn >= " + FormatDouble(o_.thresholds.stale_hours_warn) + " h, fail >= " +
+                  FormatDouble(o_.thresholds.stale_hours_fail) + " h";
+    auto at = ParseTimestampMicros(newest);
+    if (!at) {
+      r.status = CheckStatus::kFail;
+      r.summary = "no predictions at all";
+      r.details_json = "{}";
+      return r;
+    }
+    double hours = (clock_->NowMicros() - *at) / 3.6e9;
+    r.value = grading::RoundHalfAway(hours, 1);
+    r.status = hours >= o_.thresholds.stale_hours_fail   ? CheckStatus::kFail
+               : hours >= o_.thresholds.stale_hours_warn ? CheckStatus::kWarn
+                                                          : CheckStatus::kPass;
+    r.summary = "the newest prediction is " + FormatDouble(*r.value) + " h old";
+    r.details_json = Dump({{"newest_created_at", newest}});
+    return r;
+  }
+
+  StatusOr<CheckResult> SystemCoverage() {
+    CheckResult r{"system_coverage"};
+    std::set<std::string> systems;
+    for (int i = 0; i < 3; ++i) {
+      ScanSpec spec;
+      spec.partition = yesterday_.AddDays(-i).ToString();
+      spec.columns = {"system_id"};
+      RETURN_IF_ERROR(store_->Scan(tables::Predictions(), spec, [&](Row&& row) {
+        systems.insert(FormatCell(row[0]));
+        return OkStatus();
+      }));
+    }
+    r.value = static_cast<double>(systems.size());
+    r.threshold = ">= " + std::to_string(o_.thresholds.expected_systems);
+    r.status = static_cast<int>(systems.size()) >= o_.thresholds.expected_systems ? CheckStatus::kPass
+                                                                                 : CheckStatus::kWarn;
+    r.summary = std::to_string(systems.size()) + " systems predicted in the last 3 days";
+    r.details_json = Dump({{"systems", std::vector<std::string>(systems.begin(), systems.end())}});
+    return r;
+  }
+
+  StatusOr<CheckResult> DuplicateTrend() {
+    CheckResult r{"duplicate_trend"};
+    // Daily duplicate rate (surplus rows / rows written) per table, from the post-write checks
+    // recorded in grading_runs, by partition date.
+    ScanSpec spec;
+    spec.partition_from = yesterday_.AddDays(-13).ToString();
+    spec.partition_to = yesterday_.ToString();
+    spec.columns = {"game_date", "processor", "rows_written", "duplicate_rows"};
+    std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>> sums;  // table→day
+    RETURN_IF_ERROR(store_->Scan(tables::GradingRuns(), spec, [&](Row&& row) {
+      auto rows = row[2].ToInt(), dups = row[3].ToInt();
+      if (!rows || *rows <= 0) return OkStatus();
+      auto& s = sums[FormatCell(row[1])][FormatCell(row[0])];
+      s.first += dups.value_or(0);
+      s.second += *rows;
+      return OkStatus();
+    }));
+    const std::string split = yesterday_.AddDays(-6).ToString();
+    json per = json::object();
+    bool warn = false;
+    double worst = 0;
+    for (const auto& [table, days] : sums) {
+      double last = 0, prev = 0;
+      int n_last = 0, n_prev = 0;
+      for (const auto& [day, s] : days) {
+        double rate = static_cast<double>(s.first) / static_cast<double>(s.second);
+        if (day >= split) {
+          last += rate;
+          ++n_last;
+        } else {
+          prev += rate;
+          ++n_prev;
+        }
+      }
+      last = n_last ? last / n_last : 0;
+      prev = n_prev ? prev / n_prev : 0;
+      bool grew = prev > 0 ? last / prev > o_.thresholds.duplicate_trend_warn_ratio : last > 0;
+      warn = warn || grew;
+      if (prev > 0) worst = std::max(worst, last / prev);
+      per[table] = {{"last_7_days", last}, {"previous_7_days", prev}, {"grew", grew}};
+    }
+    r.value = worst;
+    r.threshold = "week over week > " + FormatDouble(o_.thresholds.duplicate_trend_warn_ratio) +
+                  ", or from 0 to more, warns";
+    r.status = warn ? CheckStatus::kWarn : CheckStatus::kPass;
+    r.summary = warn ? "the duplicate rate grew week over week" : "no growth in the duplicate rate";
+    r.details_json = Dump({{"processors", per}});
+    return r;
+  }
+
+  StatusOr<CheckResult> LockHealth() {
+    CheckResult r{"lock_health"};
+    ScanSpec spec;
+    spec.range_column = "at";
+    spec.partition_from = FormatTimestampMicros(clock_->NowMicros() - 24LL * 3600 * 1000000);
+    spec.columns = {"event", "key"};
+    std::map<std::string, int64_t> events;
+    int64_t total = 0;
+    RETURN_IF_ERROR(store_->Scan(tables::LockEvents(), spec, [&](Row&& row) {
+      std::string e = FormatCell(row[0]);
+      if (e == "acquire_timeout" || e == "lock_lost" || e == "fenced_out" || e == "force_released") {
+        ++events[e];
+        ++total;
+      }
+      return OkStatus();
+    }));
+    r.value = static_cast<double>(total);
+    r.threshold = "> 0 warns";
+    r.status = total > 0 ? CheckStatus::kWarn : CheckStatus::kPass;
+    r.summary = std::to_string(total) + " lock timeouts, losses or force-releases in 24 h";
+    json e = json::object();
+    for (const auto& [k, v] : events) e[k] = v;
+    r.details_json = Dump({{"events", e}});
+    return r;
+  }
+
+  StatusOr<CheckResult> OrphanedStaging() {
+    CheckResult r{"orphaned_staging"};
+    ASSIGN_OR_RETURN(OrphanReport o, FindOrphanedBatches(store_, clock_, 24LL * 3600 * 1000000));
+    r.value = static_cast<double>(o.batches.size());
+    r.threshold = "> 0 warns";
+    r.status = o.batches.empty() ? CheckStatus::kPass : CheckStatus::kWarn;
+    r.summary = std::to_string(o.batches.size()) + " staged batches older than 24 h never consolidated";
+    r.details_json = Dump({{"batches", o.batches}, {"rows", o.rows}});
+    return r;
+  }
+
+  StatusOr<CheckResult> Breakers() {
+    CheckResult r{"breaker"};
+    r.threshold = "not closed warns";
+    std::vector<std::string> open;
+    if (o_.breaker) {
+      ASSIGN_OR_RETURN(std::vector<BreakerStatus> all, o_.breaker->List());
+      for (const BreakerStatus& b : all) {
+        if (b.state != BreakerState::kClosed) {
+          open.push_back(b.name + " " + std::string(BreakerStateName(b.state)));
+        }
+      }
+    }
+    r.value = static_cast<double>(open.size());
+    r.status = open.empty() ? CheckStatus::kPass : CheckStatus::kWarn;
+    r.summary = open.empty() ? "every circuit breaker is closed" : "not closed: " + Join(open, ", ");
+    r.details_json = Dump({{"not_closed", open}});
+    return r;
+  }
+
+ private:
+  Store* store_;
+  Clock* clock_;
+  const CheckOptions& o_;
+  CivilDay yesterday_;
+};
+
+}  // namespace
+
+StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& options) {
+  if (options.days < 1) return InvalidArgumentError("--days must be at least 1");
+  CheckReport report;
+  report.checked_at_micros = clock->NowMicros();
+  ASSIGN_OR_RETURN(CivilDay today, TodayInZone(options.timezone, report.checked_at_micros));
+  report.yesterday = today.AddDays(-1);
+  Suite suite(store, clock, options, report.yesterday);
+  using Fn = std::function<StatusOr<CheckResult>()>;
+  const std::vector<std::pair<const char*, Fn>> checks = {
+      {"accuracy_duplicates", [&] { return suite.Duplicates("accuracy_duplicates", {&tables::Accuracy()}); }},
+      {"source_duplicates", [&] { return suite.SourceDuplicates(); }},
+      {"aggregate_duplicates",
+       [&] { return suite.Duplicates("aggregate_duplicates", {&tables::DailyPerformance(), &tables::Summary()}); }},
+      {"prediction_volume", [&] { return suite.PredictionVolume(); }},
+      {"ungraded_predictions", [&] { return suite.Ungraded(); }},
+      {"confidence_scale", [&] { return suite.ConfidenceScale(); }},
+      {"freshness", [&] { return suite.Freshness(); }},
+      {"system_coverage", [&] { return suite.SystemCoverage(); }},
+      {"duplicate_trend", [&] { return suite.DuplicateTrend(); }},
+      {"lock_health", [&] { return suite.LockHealth(); }},
+      {"orphaned_staging", [&] { return suite.OrphanedStaging(); }},
+      {"breaker", [&] { return suite.Breakers(); }},
+  };
+  for (const auto& [name, fn] : checks) {
+    auto result = fn();
+    if (result.ok()) {
+      report.checks.push_back(std::move(result).value());
+    } else {
+      CheckResult broken{name};
+      broken.status = CheckStatus::kFail;
+      broken.summary = "the check itself failed: " + result.status().message();
+      broken.details_json = Dump({{"error", result.status().message()}});
+      report.checks.push_back(std::move(broken));
+    }
+  }
+  return report;
+}
+
+Status RecordCheckResults(Store* store, const CheckReport& report) {
+  std::vector<Row> rows;
+  std::string at = FormatTimestampMicros(report.checked_at_micros);
+  for (const CheckResult& c : report.checks) {
+    Row row(checkcol::kNumColumns);
+    row[checkcol::checked_at] = Value::Text(at);
+    row[checkcol::name] = Value::Text(c.name);
+    row[checkcol::status] = Value::Text(std::string(CheckStatusName(c.status)));
+    row[checkcol::value] = Value::OptReal(c.value);
+    row[checkcol::threshold] = Value::Text(c.threshold);
+    row[checkcol::details_json] = Value::Text(c.details_json);
+    rows.push_back(std::move(row));
+  }
+  return store->Append(tables::CheckResults(), rows);
+}
+
+}  // namespace propgrade
