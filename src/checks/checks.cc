@@ -99,8 +99,8 @@ class Suite {
     for (const Row& p : rows) ids.insert(FormatCell(p[pred::prediction_id]));
     int64_t n = static_cast<int64_t>(ids.size());
     r.value = static_cast<double>(n);
-    r.threshold = "[" + std::to_string(o_.thresholds.daily_predictions_min) + ", " +
-                  std::to_string(o_.thresholds.daily_predictions_max) + "]";
+    r.threshold = "outside [" + std::to_string(o_.thresholds.daily_predictions_min) + ", " +
+                  std::to_string(o_.thresholds.daily_predictions_max) + "] warns";
     bool inside = n >= o_.thresholds.daily_predictions_min && n <= o_.thresholds.daily_predictions_max;
     r.status = inside ? CheckStatus::kPass : CheckStatus::kWarn;
     r.summary = std::to_string(n) + " predictions for " + yesterday_.ToString();

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "cli/context.h"
 #include "common/civil_date.h"
@@ -14,6 +15,8 @@
 #include "lock/sweeper.h"
 #include "safety/lock_events.h"
 #include "safety/remediation.h"
+#include "checks/checks.h"
+#include "pipeline/consolidation.h"
 #include "common/ids.h"
 #include "io/table_file.h"
 #include "pipeline/reports.h"
@@ -551,6 +554,140 @@ int Breaker(const GlobalOptions& g, const std::string& action, const std::string
     std::cout << "\n";
   }
   return open ? static_cast<int>(ExitCode::kProblems) : 0;
+}
+
+}  // namespace propgrade::cli
+
+namespace propgrade::cli {
+
+int Check(const GlobalOptions& g, const CheckArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (a.format != "table" && a.format != "json") {
+    return ctx->Fail(InvalidArgumentError("--format must be table or json"));
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  CheckOptions options;
+  options.days = a.days;
+  options.thresholds = ctx->config().checks;
+  options.timezone = ctx->config().timezone;
+  options.breaker = &ctx->breaker();
+  CLI_ASSIGN_OR_FAIL(CheckReport report, RunChecks(store, &ctx->clock(), options), ctx);
+  Status recorded = RecordCheckResults(store, report);
+  if (!recorded.ok()) {
+    ctx->log().Error("check_results_not_recorded", {{"error", Value::Text(recorded.message())}});
+  }
+  for (const CheckResult& c : report.checks) {
+    ctx->metrics().Set("check_failures", {c.name}, c.status == CheckStatus::kFail ? 1 : 0);
+    if (c.status == CheckStatus::kPass) continue;
+    bool trend = c.name == "duplicate_trend";
+    Alert alert = MakeAlert(trend ? "duplicate_trend" : "check_failed", "", "",
+                            c.name + " " + std::string(CheckStatusName(c.status)) + ": " + c.summary,
+                            {{"check", Value::Text(c.name)},
+                             {"status", Value::Text(std::string(CheckStatusName(c.status)))},
+                             {"value", Value::OptReal(c.value)},
+                             {"threshold", Value::Text(c.threshold)}});
+    if (!trend) alert.severity = c.status == CheckStatus::kFail ? Severity::kCritical : Severity::kWarning;
+    alert.subject = "check/" + c.name;
+    ctx->alerts().Raise(std::move(alert));
+  }
+  int fails = report.count(CheckStatus::kFail), warns = report.count(CheckStatus::kWarn);
+  if (a.format == "json") {
+    std::string out = "{\"checks\": [";
+    for (size_t i = 0; i < report.checks.size(); ++i) {
+      const CheckResult& c = report.checks[i];
+      out += (i ? ",\n  " : "\n  ") +
+             JsonObject({"name", "status", "value", "threshold", "summary"},
+                        {Value::Text(c.name), Value::Text(std::string(CheckStatusName(c.status))),
+                         Value::OptReal(c.value), Value::Text(c.threshold), Value::Text(c.summary)});
+      out.pop_back();
+      out += ",\"details\":" + c.details_json + "}";
+    }
+    out += "\n], \"summary\": " +
+           JsonObject({"checked_at", "yesterday", "days", "pass", "warn", "fail"},
+                      {Value::Text(FormatTimestampMicros(report.checked_at_micros)),
+                       Value::Text(report.yesterday.ToString()), Value::Int(a.days),
+                       Value::Int(report.count(CheckStatus::kPass)), Value::Int(warns),
+                       Value::Int(fails)}) +
+           "}\n";
+    std::cout << out;
+  } else {
+    const char* no_color = std::getenv("NO_COLOR");
+    bool color = IsTty(1) && !(no_color && *no_color);
+    auto paint = [&](CheckStatus s) {
+      std::string name(CheckStatusName(s));
+      if (!color) return name;
+      const char* code = s == CheckStatus::kPass ? "32" : s == CheckStatus::kWarn ? "33" : "31";
+      return std::string("\033[") + code + "m" + name + "\033[0m";
+    };
+    std::cout << "data-quality checks up to " << report.yesterday.ToString() << " (last " << a.days
+              << " days)\n";
+    for (const CheckResult& c : report.checks) {
+      std::string name = c.name + std::string(std::max<size_t>(1, 22 - c.name.size()), ' ');
+      std::cout << name << paint(c.status) << std::string(c.status == CheckStatus::kPass ? 2 : 2, ' ')
+                << c.summary << "  [" << c.threshold << "]\n";
+    }
+    std::cout << report.checks.size() << " checks: " << report.count(CheckStatus::kPass)
+              << " pass, " << warns << " warn, " << fails << " fail\n";
+  }
+  if (fails > 0 || (a.strict && warns > 0)) return static_cast<int>(ExitCode::kProblems);
+  return 0;
+}
+
+int Stage(const GlobalOptions& g, const StageArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (a.batch.empty()) return ctx->Fail(InvalidArgumentError("--batch ID is required"));
+  CLI_ASSIGN_OR_FAIL(FileFormat format, ResolveFileFormat(a.format, a.file), ctx);
+  CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(tables::Predictions(), a.file, format, ReadOptions{}), ctx);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  int64_t now = ctx->clock().NowMicros();
+  std::vector<Row> rows;
+  std::set<std::string> dates;
+  for (const Row& p : file.rows) {
+    rows.push_back(ToStagingRow(a.batch, now, p));
+    dates.insert(FormatCell(p[pred::game_date]));
+  }
+  CLI_ASSIGN_OR_FAIL(int64_t staged, store->StageBatch(a.batch, rows, a.replace), ctx);
+  ctx->log().Info("batch_staged", {{"batch_id", Value::Text(a.batch)},
+                                   {"rows", Value::Int(staged)},
+                                   {"dates", Value::Int(static_cast<int64_t>(dates.size()))}});
+  std::cout << "staged " << staged << " predictions as batch " << a.batch << " ("
+            << dates.size() << " date" << (dates.size() == 1 ? "" : "s") << ": "
+            << *dates.begin() << (dates.size() > 1 ? " .. " + *dates.rbegin() : "") << ")\n";
+  return 0;
+}
+
+int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_orphans) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (date.empty() && !cleanup_orphans) {
+    return ctx->Fail(InvalidArgumentError("give --date D, --cleanup-orphans, or both"));
+  }
+  int code = 0;
+  if (cleanup_orphans) {
+    CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+    std::string run_id = NewRunId(ctx->clock().NowMicros());
+    CLI_ASSIGN_OR_FAIL(OrphanReport cleaned,
+                       CleanupOrphanedBatches(store, &ctx->clock(), 24LL * 3600 * 1000000, run_id), ctx);
+    ctx->log().Info("orphans_quarantined", {{"rows", Value::Int(cleaned.rows)},
+                                            {"batches", Value::Text(Join(cleaned.batches, ","))}});
+    std::cout << "moved " << cleaned.rows << " rows of " << cleaned.batches.size()
+              << " orphaned batches to remediation_quarantine\n";
+  }
+  if (!date.empty()) {
+    CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", date), ctx);
+    CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+    RunOptions options;
+    options.trigger_source = "cli";
+    RunSummary s = pipeline->Consolidate(d, pipeline->NewRunId(), options);
+    std::cout << s.ToText() << "\n";
+    code = static_cast<int>(s.exit_code());
+  }
+  return code;
 }
 
 }  // namespace propgrade::cli

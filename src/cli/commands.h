@@ -76,6 +76,23 @@ struct DedupeArgs {
 };
 int Dedupe(const GlobalOptions& g, const DedupeArgs& a);
 
+struct CheckArgs {
+  int days = 7;
+  std::string format = "table";  // table or json
+  bool strict = false;           // warnings exit 1 too
+};
+int Check(const GlobalOptions& g, const CheckArgs& a);
+
+struct StageArgs {
+  std::string file;
+  std::string batch;
+  std::string format;
+  bool replace = false;
+};
+int Stage(const GlobalOptions& g, const StageArgs& a);
+
+int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_orphans);
+
 // `propgrade breaker status | reset NAME`
 int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name);
 

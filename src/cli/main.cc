@@ -162,6 +162,34 @@ int main(int argc, char** argv) {
   breset->callback([&] { code = Breaker(g, "reset", breaker_name); });
   breaker->footer("Examples:\n  propgrade breaker status\n  propgrade breaker reset grading");
 
+  CheckArgs ck;
+  auto* check = app.add_subcommand("check", "the data-quality suite (12 checks; results stored in check_results)");
+  check->add_option("--days", ck.days, "the window: the last N dates up to yesterday (default 7)");
+  check->add_option("--format", ck.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+  check->add_flag("--strict", ck.strict, "warnings exit 1 too");
+  check->footer("Examples:\n  propgrade check\n  propgrade check --days 14 --format json --strict\n"
+                "Exit: 0 all pass (warnings allowed unless --strict), 1 a check failed.");
+  check->callback([&] { code = Check(g, ck); });
+
+  StageArgs st;
+  std::string stage_kind;
+  auto* stage = app.add_subcommand("stage", "stage a prediction worker's output as one batch (all or nothing)");
+  stage->add_option("kind", stage_kind, "predictions")->required()->check(CLI::IsMember({"predictions"}));
+  stage->add_option("file", st.file, "the worker's CSV or JSONL file")->required();
+  stage->add_option("--batch", st.batch, "the batch id (unique; a staged id is refused unless --replace)")->required();
+  stage->add_option("--format", st.format, "csv or jsonl (default: from the extension)");
+  stage->add_flag("--replace", st.replace, "swap out a batch already staged under this id");
+  stage->footer("Example:\n  propgrade stage predictions worker-3.csv --batch 2026-01-16-worker-3");
+  stage->callback([&] { code = Stage(g, st); });
+
+  std::string consolidate_date;
+  bool cleanup_orphans = false;
+  auto* consolidate = app.add_subcommand("consolidate", "merge the staged predictions of a date into player_prop_predictions (one row per business key)");
+  consolidate->add_option("--date", consolidate_date, "the date to consolidate (YYYY-MM-DD)");
+  consolidate->add_flag("--cleanup-orphans", cleanup_orphans, "move batches staged over 24 h ago and never consolidated into remediation_quarantine");
+  consolidate->footer("Examples:\n  propgrade consolidate --date 2026-01-16\n  propgrade consolidate --cleanup-orphans");
+  consolidate->callback([&] { code = Consolidate(g, consolidate_date, cleanup_orphans); });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -202,12 +205,45 @@ TEST_F(CliTest, LocksCommands) {
   EXPECT_EQ(Cli({"locks", "reset-fence", "player_archetypes", "x", "--reason", "r"}).exit_code, 2);
 }
 
-TEST_F(CliTest, DemoGradesAGeneratedSeason) {
-  CommandResult r = Cli({"demo", "--today", "2026-01-10", "--seed", "3"});
+TEST_F(CliTest, DemoGradesAGeneratedSeasonThatPassesTheChecks) {
+  CommandResult r = Cli({"demo", "--seed", "3"});  // the season ends yesterday
   ASSERT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
   EXPECT_NE(r.out.find("accuracy report"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 duplicate rows"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("catboost_v8"), std::string::npos);
+
+  // The data-quality suite passes; the demo's deliberate source duplicates warn.
+  CommandResult check = Cli({"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("source_duplicates     warn"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("12 checks: 11 pass, 1 warn, 0 fail"), std::string::npos) << check.out;
+  CommandResult before = Cli({"check", "--format", "json"});
+  auto report = nlohmann::json::parse(before.out);
+  int64_t duplicates_before = 0;
+  for (const auto& c : report["checks"]) {
+    if (c["name"] == "source_duplicates") duplicates_before = c["value"].get<int64_t>();
+  }
+  // A duplicated source file: 50 of yesterday's predictions again, under new ids and older.
+  std::string yesterday = report["summary"]["yesterday"];
+  CommandResult rows = Cli({"export", "player_prop_predictions", "--date", yesterday, "--format", "jsonl"});
+  std::istringstream lines(rows.out);
+  std::string line, csv = "prediction_id,game_date,game_id,player_lookup,system_id,line_value,created_at\n";
+  for (int i = 0; i < 50 && std::getline(lines, line); ++i) {
+    auto p = nlohmann::json::parse(line);
+    csv += p["prediction_id"].get<std::string>() + "-dup," + p["game_date"].get<std::string>() +
+           "," + p["game_id"].get<std::string>() + "," + p["player_lookup"].get<std::string>() +
+           "," + p["system_id"].get<std::string>() + "," +
+           (p["line_value"].is_null() ? "" : p["line_value"].dump()) + ",2000-01-01T00:00:00Z\n";
+  }
+  ASSERT_EQ(Cli({"import", "predictions", Write("dup.csv", csv)}).exit_code, 0);
+  CommandResult after = Cli({"check", "--format", "json"});
+  EXPECT_EQ(after.exit_code, 0) << "warnings alone exit 0";
+  for (const auto& c : nlohmann::json::parse(after.out)["checks"]) {
+    if (c["name"] != "source_duplicates") continue;
+    EXPECT_EQ(c["status"], "warn");
+    EXPECT_EQ(c["value"].get<int64_t>(), duplicates_before + 50);
+  }
+  EXPECT_EQ(Cli({"check", "--strict"}).exit_code, 1) << "--strict: warnings exit 1";
 }
 
 }  // namespace
