@@ -263,7 +263,13 @@ class Suite {
     RETURN_IF_ERROR(store_->Scan(tables::GradingRuns(), spec, [&](Row&& row) {
       auto rows = row[2].ToInt(), dups = row[3].ToInt();
       if (!rows || *rows <= 0) return OkStatus();
-      auto& s = sums[FormatCell(row[1])][FormatCell(row[0])];
+      const std::string processor = FormatCell(row[1]);
+      const std::string table = processor == "grading"             ? "prediction_accuracy"
+                                : processor == "daily_performance" ? "system_daily_performance"
+                                : processor == "performance_summary"
+                                    ? "prediction_performance_summary"
+                                    : "player_prop_predictions";
+      auto& s = sums[table][FormatCell(row[0])];
       s.first += dups.value_or(0);
       s.second += *rows;
       return OkStatus();
@@ -297,7 +303,7 @@ class Suite {
                   ", or from 0 to more, warns";
     r.status = warn ? CheckStatus::kWarn : CheckStatus::kPass;
     r.summary = warn ? "the duplicate rate grew week over week" : "no growth in the duplicate rate";
-    r.details_json = Dump({{"processors", per}});
+    r.details_json = Dump({{"tables", per}});
     return r;
   }
 
