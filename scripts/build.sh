@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds propgrade (Release, -O2) into build/release. Usage: scripts/build.sh [preset]
+# The dashboard is compiled in: web/node_modules (uPlot, from npm) is installed first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-release}
+if [[ ! -f web/node_modules/uplot/dist/uPlot.iife.min.js ]]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+fi
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"

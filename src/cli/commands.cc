@@ -12,7 +12,8 @@
 #include "common/strings.h"
 #include "common/value_text.h"
 #include "io/demo_season.h"
-#include "lock/sweeper.h"
+#include "safety/upkeep.h"
+#include "server/server.h"
 #include "safety/lock_events.h"
 #include "safety/remediation.h"
 #include "checks/checks.h"
@@ -425,33 +426,19 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
     return 0;
   }
   if (a.action == "sweep") {
-    CLI_ASSIGN_OR_FAIL(std::vector<StuckLock> stuck,
-                       SweepStuckLocks(locks, clock, ctx->config().lock_policy), ctx);
+    UpkeepDeps upkeep;
+    upkeep.locks = locks;
+    upkeep.store = store;
+    upkeep.clock = clock;
+    upkeep.policy = &ctx->config().lock_policy;
+    upkeep.alerts = &ctx->alerts();
+    upkeep.metrics = &ctx->metrics();
+    upkeep.log = &ctx->log();
+    CLI_ASSIGN_OR_FAIL(std::vector<StuckLock> stuck, SweepAndReport(upkeep), ctx);
     for (const StuckLock& s : stuck) {
-      char held[32];
-      std::snprintf(held, sizeof held, "%.0f", s.held_seconds);
-      std::string detail = std::string("held ") + held + " s by " + s.lock.holder_id;
-      Status recorded = RecordLockEvent(
-          store, clock,
-          {s.lock.key, s.released ? "force_released" : "stuck", s.lock.holder_id, s.lock.token,
-           std::nullopt, s.held_seconds, s.released ? "stuck: " + detail : detail});
-      if (!recorded.ok()) return ctx->Fail(recorded);
-      if (s.released) ctx->metrics().Inc("lock_force_released_total");
-      Alert alert = MakeAlert(
-          "stuck_lock", "", "",
-          (s.released ? "force-released stuck lock " : "lock held too long: ") + s.lock.key +
-              " (" + detail + ")",
-          {{"key", Value::Text(s.lock.key)},
-           {"holder_id", Value::Text(s.lock.holder_id)},
-           {"token", Value::OptInt(s.lock.token)},
-           {"held_seconds", Value::Real(s.held_seconds)},
-           {"force_released", Value::Bool(s.released)}});
-      alert.subject = s.lock.key;
-      ctx->alerts().Raise(std::move(alert));
-      std::cout << (s.released ? "force-released " : "stuck ") << s.lock.key << " (" << detail
-                << ")\n";
+      std::cout << (s.released ? "force-released " : "stuck ") << s.lock.key << " (held "
+                << std::lround(s.held_seconds) << " s by " << s.lock.holder_id << ")\n";
     }
-    ctx->metrics().Set("locks_stuck", {}, static_cast<double>(stuck.size()));
     if (stuck.empty()) std::cout << "no stuck locks\n";
     return stuck.empty() ? 0 : static_cast<int>(ExitCode::kProblems);
   }
@@ -554,6 +541,44 @@ int Breaker(const GlobalOptions& g, const std::string& action, const std::string
     std::cout << "\n";
   }
   return open ? static_cast<int>(ExitCode::kProblems) : 0;
+}
+
+int Serve(const GlobalOptions& g, const ServeArgs& a) {
+  // The signal token (g.cancel) stops the server; the pipeline gets its own, which the server
+  // cancels only when the shutdown grace period ends.
+  CancelToken run_cancel;
+  GlobalOptions runs = g;
+  runs.cancel = &run_cancel;
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(runs));
+  Context* ctx = owned.get();
+  server::ServerOptions options;
+  options.listen = a.listen.empty() ? ctx->config().server.listen : a.listen;
+  options.token = ReadSecret(ctx->config().server.token_env, "");
+  options.static_dir = a.static_dir;
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  server::ServerDeps deps;
+  deps.pipeline = pipeline;
+  deps.store_factory = ctx->store_factory();
+  deps.lock_factory = ctx->lock_factory();
+  deps.breaker = &ctx->breaker();
+  deps.config = &ctx->config();
+  deps.clock = &ctx->clock();
+  deps.log = &ctx->log();
+  deps.metrics = &ctx->metrics();
+  deps.alerts = &ctx->alerts();
+  deps.stop = g.cancel;
+  deps.run_cancel = &run_cancel;
+  std::unique_ptr<server::Server> http;
+  CLI_ASSIGN_OR_FAIL(http, server::Server::Create(std::move(deps), options), ctx);
+  Status bound = http->Bind();
+  if (!bound.ok()) return ctx->Fail(bound);
+  auto hp = server::ParseListen(options.listen);
+  std::cout << "propgrade: serving on http://" << hp->first << ":" << http->port()
+            << "/ (dashboard /, trigger POST /v1/runs, /healthz, /readyz, /metrics"
+            << (options.token.empty() ? "; no token: loopback only" : "") << ")" << std::endl;
+  int still_running = http->Run();
+  return still_running == 0 ? 0 : static_cast<int>(ExitCode::kRefused);
 }
 
 }  // namespace propgrade::cli

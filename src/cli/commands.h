@@ -93,6 +93,13 @@ int Stage(const GlobalOptions& g, const StageArgs& a);
 
 int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_orphans);
 
+// `propgrade serve`: the HTTP service until SIGTERM/SIGINT.
+struct ServeArgs {
+  std::string listen;      // "" = config server.listen
+  std::string static_dir;  // "" = the embedded dashboard
+};
+int Serve(const GlobalOptions& g, const ServeArgs& a);
+
 // `propgrade breaker status | reset NAME`
 int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name);
 

@@ -134,6 +134,16 @@ Alerter& Context::alerts() {
   return *alerts_;
 }
 
+StoreFactory Context::store_factory() const {
+  std::string url = config_.db;
+  StoreOptions options = store_options();
+  return [url, options] { return Store::Open(url, options); };
+}
+
+LockFactory Context::lock_factory() const {
+  return [this](Store* store) { return OpenLocks(store); };
+}
+
 StatusOr<Pipeline*> Context::pipeline() {
   if (pipeline_) return pipeline_.get();
   PipelineDeps deps;
@@ -145,10 +155,8 @@ StatusOr<Pipeline*> Context::pipeline() {
     if (!l.ok() && l.status().code() != StatusCode::kUnavailable) return l.status();
     deps.locks = l.ok() ? *l : nullptr;
   }
-  std::string url = config_.db;
-  StoreOptions options = store_options();
-  deps.store_factory = [url, options] { return Store::Open(url, options); };
-  deps.lock_factory = [this](Store* store) { return OpenLocks(store); };
+  deps.store_factory = store_factory();
+  deps.lock_factory = lock_factory();
   deps.config = &config_;
   deps.clock = &RealClock();
   deps.log = log_.get();

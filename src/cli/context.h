@@ -40,6 +40,9 @@ class Context {
   StatusOr<LockService*> locks();
   // The alerter (its ledger is the store when the store opens).
   Alerter& alerts();
+  // Fresh connections to the configured store / lock service (one per worker).
+  StoreFactory store_factory() const;
+  LockFactory lock_factory() const;
   // A pipeline; fails only on configuration errors, not on an unreachable database.
   StatusOr<Pipeline*> pipeline();
 

@@ -162,6 +162,20 @@ int main(int argc, char** argv) {
   breset->callback([&] { code = Breaker(g, "reset", breaker_name); });
   breaker->footer("Examples:\n  propgrade breaker status\n  propgrade breaker reset grading");
 
+  ServeArgs sv;
+  auto* serve = app.add_subcommand("serve", "HTTP service: run triggers (single flight per date), health, metrics, the dashboard; sweeps stuck locks");
+  serve->add_option("--listen", sv.listen, "host:port (config server.listen; default 127.0.0.1:8080; port 0 = any free port)");
+  serve->add_option("--static-dir", sv.static_dir, "serve the dashboard from this directory (laid out as web/) instead of the embedded copy");
+  serve->footer(
+      "Examples:\n"
+      "  propgrade serve                                   # http://127.0.0.1:8080/\n"
+      "  PROPGRADE_TRIGGER_TOKEN=$(cat /etc/propgrade/token) propgrade serve --listen 0.0.0.0:8080\n"
+      "  curl -X POST -H 'Authorization: Bearer TOKEN' -d '{\"target_date\":\"yesterday\"}' \\\n"
+      "       'http://127.0.0.1:8080/v1/runs?wait=true'\n"
+      "Without a token (the variable named by server.token_env) only loopback addresses are allowed.\n"
+      "SIGTERM: stop accepting, finish running runs (60 s grace), then exit 0.");
+  serve->callback([&] { code = Serve(g, sv); });
+
   CheckArgs ck;
   auto* check = app.add_subcommand("check", "the data-quality suite (12 checks; results stored in check_results)");
   check->add_option("--days", ck.days, "the window: the last N dates up to yesterday (default 7)");

@@ -91,6 +91,61 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+}  // namespace
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve(4 * ((bytes.size() + 2) / 3));
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t n = static_cast<unsigned char>(bytes[i]) << 16;
+    size_t left = bytes.size() - i;
+    if (left > 1) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    if (left > 2) n |= static_cast<unsigned char>(bytes[i + 2]);
+    out += kBase64[(n >> 18) & 63];
+    out += kBase64[(n >> 12) & 63];
+    out += left > 1 ? kBase64[(n >> 6) & 63] : '=';
+    out += left > 2 ? kBase64[n & 63] : '=';
+  }
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    int pad = 0;
+    uint32_t n = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      char c = text[i + k];
+      if (c == '=' && last && k >= 2) {
+        ++pad;
+        n <<= 6;
+        continue;
+      }
+      int v = Base64Value(c);
+      if (v < 0 || pad > 0) return std::nullopt;  // bad character, or data after padding
+      n = (n << 6) | static_cast<uint32_t>(v);
+    }
+    out += static_cast<char>((n >> 16) & 255);
+    if (pad < 2) out += static_cast<char>((n >> 8) & 255);
+    if (pad < 1) out += static_cast<char>(n & 255);
+  }
+  return out;
+}
+
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0, n = s.size();
   while (i < n) {

@@ -26,6 +26,12 @@ std::optional<int64_t> ParseInt64(std::string_view s);
 // Lower-case hex of the bytes.
 std::string HexEncode(std::string_view bytes);
 
+// Standard base64 (RFC 4648 §4, with padding).
+std::string Base64Encode(std::string_view bytes);
+// Strict: the standard alphabet, length a multiple of 4, padding only at the end; nullopt
+// otherwise.
+std::optional<std::string> Base64Decode(std::string_view text);
+
 // True when `s` is valid UTF-8.
 bool IsValidUtf8(std::string_view s);
 

@@ -1,4 +1,5 @@
 #include "common/strings.h"
+#include "common/hash.h"
 
 #include <gtest/gtest.h>
 
@@ -31,6 +32,28 @@ TEST(StringsTest, ParseFiniteDoubleRejectsNanInfAndGarbage) {
   }
   EXPECT_EQ(ParseInt64("42"), 42);
   EXPECT_FALSE(ParseInt64("4.2").has_value());
+}
+
+TEST(StringsTest, Base64RoundTripsAndRejectsMalformedText) {
+  for (const std::string& s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar", std::string("\0\xff", 2)}) {
+    std::string encoded = Base64Encode(s);
+    EXPECT_EQ(Base64Decode(encoded), s) << encoded;
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(Base64Decode("eyJhIjoxfQ=="), "{\"a\":1}");
+  for (const char* bad : {"Zm9", "Zm9v!", "Zm=v", "Z===", "Zm8=Zm9v", "Zm9v\n", "%%%%"}) {
+    EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
+  }
+}
+
+TEST(HashTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("s3cret-token", "s3cret-token"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret-tokeN"));
+  EXPECT_FALSE(ConstantTimeEquals("s3cret-token", "s3cret"));
+  EXPECT_FALSE(ConstantTimeEquals("", "x"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(StringsTest, Utf8Validation) {

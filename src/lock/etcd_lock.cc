@@ -4,7 +4,6 @@
 // with the smallest create_revision holds the lock, the others wait their turn (FIFO), and the
 // holder's create_revision is its fencing token (revisions only grow, so tokens do).
 // Expiry is judged by etcd: a holder that stops renewing loses its key with its lease.
-#include <openssl/evp.h>
 
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -20,29 +19,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kPrefix = "/propgrade/locks/";
-
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(n);
-  return out;
-}
-
-std::string Unbase64(std::string_view in) {
-  if (in.empty()) return "";
-  std::string out(3 * in.size() / 4 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  if (n < 0) return "";
-  size_t pad = 0;
-  if (in.size() >= 1 && in[in.size() - 1] == '=') ++pad;
-  if (in.size() >= 2 && in[in.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
-}
 
 // The end of the key range holding every key with `prefix`.
 std::string PrefixEnd(std::string prefix) {
@@ -74,7 +50,7 @@ class EtcdLockService final : public LockService {
 
   // Learns the cluster id (the fence namespace) and proves an endpoint answers.
   Status Connect() {
-    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(kPrefix)}, {"limit", 1}}));
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64Encode(kPrefix)}, {"limit", 1}}));
     return OkStatus();
   }
 
@@ -89,8 +65,8 @@ class EtcdLockService final : public LockService {
     int64_t own_revision = 0;
     int64_t last_keepalive = 0;
     auto owner_range = [&] {
-      return json{{"key", Base64(prefix)},
-                  {"range_end", Base64(PrefixEnd(prefix))},
+      return json{{"key", Base64Encode(prefix)},
+                  {"range_end", Base64Encode(PrefixEnd(prefix))},
                   {"sort_order", "ASCEND"},
                   {"sort_target", "CREATE"},
                   {"limit", 1}};
@@ -105,11 +81,11 @@ class EtcdLockService final : public LockService {
         lease_id = g.value("ID", "");
         if (lease_id.empty()) return UnavailableError("etcd granted no lease");
         own_key = prefix + lease_id;
-        json put = {{"key", Base64(own_key)},
-                    {"value", Base64(Value(options_.clock->NowMicros()))},
+        json put = {{"key", Base64Encode(own_key)},
+                    {"value", Base64Encode(Value(options_.clock->NowMicros()))},
                     {"lease", lease_id}};
         ASSIGN_OR_RETURN(json t, Call("/v3/kv/txn",
-                                      {{"compare", json::array({{{"key", Base64(own_key)},
+                                      {{"compare", json::array({{{"key", Base64Encode(own_key)},
                                                                  {"target", "CREATE"},
                                                                  {"result", "EQUAL"},
                                                                  {"create_revision", "0"}}})},
@@ -134,7 +110,7 @@ class EtcdLockService final : public LockService {
         return UnavailableError("our etcd key for " + key + " vanished while waiting");
       }
       const json& first = owner["kvs"][0];
-      if (Unbase64(first.value("key", "")) != own_key) {
+      if (Base64Decode(first.value("key", "")).value_or("") != own_key) {
         *holder = HolderOf(first);
         return std::optional<Lease>();
       }
@@ -145,8 +121,8 @@ class EtcdLockService final : public LockService {
       lease.handle = lease_id;
       if (waited) {
         // Record when the lock was taken (the key keeps its create_revision).
-        RETURN_IF_ERROR(Call("/v3/kv/put", {{"key", Base64(own_key)},
-                                            {"value", Base64(Value(now))},
+        RETURN_IF_ERROR(Call("/v3/kv/put", {{"key", Base64Encode(own_key)},
+                                            {"value", Base64Encode(Value(now))},
                                             {"lease", lease_id}})
                             .status());
       }
@@ -167,7 +143,7 @@ class EtcdLockService final : public LockService {
     std::string own_key = std::string(kPrefix) + lease->key + "/" + lease->handle;
     bool held = false;
     if (*alive) {
-      ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(own_key)}}));
+      ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64Encode(own_key)}}));
       held = Int(r, "count") > 0 && Int(r["kvs"][0], "create_revision") == lease->token;
     }
     if (!held) {
@@ -188,8 +164,8 @@ class EtcdLockService final : public LockService {
 
   StatusOr<bool> ForceRelease(const std::string& key) override {
     const std::string prefix = std::string(kPrefix) + key + "/";
-    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(prefix)},
-                                                   {"range_end", Base64(PrefixEnd(prefix))},
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64Encode(prefix)},
+                                                   {"range_end", Base64Encode(PrefixEnd(prefix))},
                                                    {"sort_order", "ASCEND"},
                                                    {"sort_target", "CREATE"},
                                                    {"limit", 1}}));
@@ -205,14 +181,14 @@ class EtcdLockService final : public LockService {
   }
 
   StatusOr<std::vector<LockInfo>> List() override {
-    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64(kPrefix)},
-                                                   {"range_end", Base64(PrefixEnd(kPrefix))},
+    ASSIGN_OR_RETURN(json r, Call("/v3/kv/range", {{"key", Base64Encode(kPrefix)},
+                                                   {"range_end", Base64Encode(PrefixEnd(kPrefix))},
                                                    {"sort_order", "ASCEND"},
                                                    {"sort_target", "CREATE"}}));
     std::map<std::string, LockInfo> locks;
     int64_t now = options_.clock->NowMicros();
     for (const json& kv : r.value("kvs", json::array())) {
-      std::string full = Unbase64(kv.value("key", ""));
+      std::string full = Base64Decode(kv.value("key", "")).value_or("");
       std::string rest = full.substr(std::string(kPrefix).size());
       size_t slash = rest.rfind('/');
       if (slash == std::string::npos) continue;
@@ -225,7 +201,7 @@ class EtcdLockService final : public LockService {
       LockInfo& info = it->second;
       info.key = key;
       info.token = Int(kv, "create_revision");
-      auto value = json::parse(Unbase64(kv.value("value", "")), nullptr, false);
+      auto value = json::parse(Base64Decode(kv.value("value", "")).value_or(""), nullptr, false);
       if (value.is_object()) {
         info.holder_id = value.value("holder", "");
         info.acquired_at_micros = value.value("since", int64_t{0});
@@ -249,7 +225,7 @@ class EtcdLockService final : public LockService {
   }
 
   static std::string HolderOf(const json& kv) {
-    auto value = json::parse(Unbase64(kv.value("value", "")), nullptr, false);
+    auto value = json::parse(Base64Decode(kv.value("value", "")).value_or(""), nullptr, false);
     std::string holder = value.is_object() ? value.value("holder", "") : "";
     return holder + " (token " + std::to_string(Int(kv, "create_revision")) + ")";
   }

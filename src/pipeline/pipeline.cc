@@ -11,6 +11,7 @@
 #include "grading/performance_summary.h"
 #include "pipeline/consolidation.h"
 #include "safety/safe_writer.h"
+#include "safety/upkeep.h"
 
 namespace propgrade {
 
@@ -196,17 +197,8 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
     if (t.ok()) {
       if (d_.metrics) d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(t->to));
       if (store) {
-        Row mirror(breakercol::kNumColumns);
-        mirror[breakercol::name] = Value::Text(step->processor);
-        mirror[breakercol::state] = Value::Text(std::string(BreakerStateName(t->to)));
-        mirror[breakercol::consecutive_failures] = Value::Int(t->status.consecutive_failures);
-        if (t->status.opened_at_micros) {
-          mirror[breakercol::opened_at] = Value::Text(FormatTimestampMicros(t->status.opened_at_micros));
-        }
-        mirror[breakercol::updated_at] = Value::Text(FormatTimestampMicros(t->status.updated_at_micros));
-        store->Import(tables::CircuitBreakers(), {mirror}, {}, "breaker", ImportMode::kUpsert)
-            .status()
-            .IgnoreError();  // a mirror for the dashboard; the file is the truth
+        // A mirror for the dashboard; the breaker's file is the truth.
+        MirrorBreaker(store, t->status).IgnoreError();
       }
       if (t->opened()) {
         Alert open = MakeAlert("circuit_open", "", "",
@@ -439,9 +431,13 @@ void Pipeline::DoAggregations(DateRun* run, const RunOptions& options) {
 }
 
 DateRun Pipeline::RunDate(CivilDay date, const RunOptions& options) {
+  return RunDate(date, NewRunId(), options);
+}
+
+DateRun Pipeline::RunDate(CivilDay date, const std::string& run_id, const RunOptions& options) {
   DateRun run;
   run.date = date;
-  run.run_id = NewRunId();
+  run.run_id = run_id;
   run.steps.push_back(GradeDate(date, run.run_id, options));
   DoAggregations(&run, options);
   return run;

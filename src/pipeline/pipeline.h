@@ -71,6 +71,9 @@ class Pipeline {
 
   // Grading, then (when it ended success and options.aggregate) the two aggregations.
   DateRun RunDate(CivilDay date, const RunOptions& options);
+  // The same under a run id the caller chose (the HTTP service answers with it before the run
+  // starts).
+  DateRun RunDate(CivilDay date, const std::string& run_id, const RunOptions& options);
 
   // Many dates: grading with up to `jobs` dates at once, then the aggregations in date order.
   // `progress` (may be empty) is called after each date completes, from the calling thread.

@@ -173,6 +173,22 @@ StatusOr<std::vector<BreakerStatus>> CircuitBreaker::List() {
   return out;
 }
 
+StatusOr<std::vector<BreakerTransition>> CircuitBreaker::Tick() {
+  std::vector<BreakerTransition> out;
+  RETURN_IF_ERROR(Update([&](std::vector<BreakerStatus>* all) {
+    int64_t now = clock_->NowMicros();
+    for (BreakerStatus& b : *all) {
+      if (b.state != BreakerState::kOpen || now - b.opened_at_micros < open_micros_) continue;
+      b.state = BreakerState::kHalfOpen;
+      b.trial_started_micros = 0;
+      b.updated_at_micros = now;
+      out.push_back({BreakerState::kOpen, BreakerState::kHalfOpen, b});
+    }
+    return OkStatus();
+  }));
+  return out;
+}
+
 Status CircuitBreaker::Reset(const std::string& name) {
   return Update([&](std::vector<BreakerStatus>* all) {
     for (BreakerStatus& b : *all) {

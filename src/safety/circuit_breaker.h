@@ -54,6 +54,10 @@ class CircuitBreaker {
   // How an allowed run ended.
   StatusOr<BreakerTransition> Record(const std::string& name, RunStatus status);
   StatusOr<std::vector<BreakerStatus>> List();
+  // The half-open timer: moves every OPEN breaker whose open_seconds have passed to HALF_OPEN
+  // with its trial slot free, so status, metrics and the dashboard show it before the next run
+  // (`propgrade serve` calls it on a schedule). Returns the transitions made.
+  StatusOr<std::vector<BreakerTransition>> Tick();
   // Back to CLOSED with no failures (`propgrade breaker reset NAME`). NotFound when unknown.
   Status Reset(const std::string& name);
 

@@ -18,6 +18,23 @@ class CircuitBreakerTest : public ::testing::Test {
   CircuitBreaker breaker_{file_, 3, 300, &clock_};
 };
 
+TEST_F(CircuitBreakerTest, TickHalfOpensOnlyAfterTheWaitAndLeavesTheTrialFree) {
+  for (int i = 0; i < 3; ++i) breaker_.Record("grading", RunStatus::kUnavailable);
+  clock_.AdvanceSeconds(299);
+  EXPECT_TRUE(breaker_.Tick()->empty());
+  EXPECT_EQ(breaker_.List()->at(0).state, BreakerState::kOpen);
+  clock_.AdvanceSeconds(1);
+  auto moved = breaker_.Tick();
+  ASSERT_EQ(moved->size(), 1u);
+  EXPECT_EQ(moved->at(0).status.name, "grading");
+  EXPECT_EQ(moved->at(0).to, BreakerState::kHalfOpen);
+  EXPECT_TRUE(breaker_.Tick()->empty());  // once
+  auto trial = breaker_.Allow("grading");
+  EXPECT_TRUE(trial->allowed);
+  EXPECT_EQ(trial->state, BreakerState::kHalfOpen);
+  EXPECT_FALSE(breaker_.Allow("grading")->allowed);
+}
+
 TEST_F(CircuitBreakerTest, OpensAfterConsecutiveFailuresAndHalfOpensAfterTheWait) {
   EXPECT_TRUE(breaker_.Allow("grading")->allowed);
   EXPECT_EQ(breaker_.Record("grading", RunStatus::kUnavailable)->to, BreakerState::kClosed);

@@ -145,6 +145,8 @@ class Store {
   virtual std::string DisplayName() const = 0;
   // Creates or migrates the schema; idempotent. Open already does this.
   virtual Status Migrate() = 0;
+  // A round trip to the database (readiness probes): Unavailable when it does not answer.
+  virtual Status Ping() = 0;
 
   // Loads file rows in one transaction (all or nothing). `line_numbers` (same length as rows,
   // or empty) and `source` name the offending line in errors.

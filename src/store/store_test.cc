@@ -72,6 +72,7 @@ TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   EXPECT_TRUE(store->Migrate().ok());
+  EXPECT_TRUE(store->Ping().ok());
   store.reset();
   auto again = Open();
   ASSERT_NE(again, nullptr);

@@ -543,6 +543,12 @@ class PostgresStore final : public Store {
     return FenceTokenLocked(ns, t.name, partition);
   }
 
+  Status Ping() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    return conn_->Exec("SELECT 1", {}).status();
+  }
+
  private:
   Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
     if (!spec.fence_token) return OkStatus();

@@ -486,6 +486,11 @@ class SqliteStore final : public Store {
     return FenceTokenLocked(ns, t.name, partition);
   }
 
+  Status Ping() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Exec("SELECT count(*) FROM sqlite_master");
+  }
+
  private:
   // Resets a statement when the scope ends, so it holds no read lock.
   struct Reset {

@@ -1,0 +1,114 @@
+// The HTTP service of `propgrade serve` (spec/operations.md §4), on cpp-httplib:
+//   POST /v1/runs            trigger a run (JSON or Pub/Sub push); single flight per date
+//   GET  /v1/runs/{id}       one run's summary (404 when unknown)
+//   GET  /v1/runs?date=D     the date's runs, newest first
+//   GET  /healthz, /readyz   liveness; readiness (store, lock service, breakers)
+//   GET  /metrics            Prometheus text format 0.0.4
+//   GET  /, /assets/...      the dashboard; GET /api/... the JSON it draws
+// Every /v1 call needs `Authorization: Bearer <token>` when a token is set (compared in
+// constant time); without a token only a loopback address may be listened on. Bodies over
+// max_body_bytes get 413; errors are {"error": {"code", "message"}}; every request is logged
+// (method, path, status, duration; never headers). In the background the server sweeps stuck
+// locks and runs the breakers' half-open timer. Shutdown (a cancelled `stop` token) stops
+// accepting, abandons queued runs, lets running ones finish for the grace period, then
+// cancels them (a step in flight commits or writes nothing). Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/cancel.h"
+#include "common/status.h"
+#include "observe/log.h"
+#include "observe/metrics.h"
+#include "pipeline/config.h"
+#include "pipeline/pipeline.h"
+#include "safety/alerter.h"
+#include "safety/circuit_breaker.h"
+#include "server/run_registry.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace propgrade::server {
+
+// What the server works with. Pointers must outlive the server; `alerts` may be null.
+struct ServerDeps {
+  Pipeline* pipeline = nullptr;  // runs the triggered dates
+  StoreFactory store_factory;    // the server's own connection (reads, upkeep), opened lazily
+  LockFactory lock_factory;      // its lock service, opened lazily
+  CircuitBreaker* breaker = nullptr;
+  const Config* config = nullptr;
+  Clock* clock = nullptr;
+  Logger* log = nullptr;
+  Metrics* metrics = nullptr;
+  Alerter* alerts = nullptr;
+  CancelToken* stop = nullptr;        // cancelled (e.g. on SIGTERM): shut down
+  CancelToken* run_cancel = nullptr;  // the pipeline's token: cancelled when the grace ends
+};
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port or [v6]:port; port 0 = any free port
+  std::string token;       // the bearer token of /v1; "" = none (loopback only)
+  std::string static_dir;  // "" = the embedded dashboard; else files laid out as web/
+  int max_parallel_runs = 2;
+  int threads = 32;  // HTTP worker threads (?wait=true callers hold one each)
+  size_t max_body_bytes = 1 << 20;
+  int io_timeout_seconds = 30;  // read and write timeouts
+  double sweep_every_seconds = 60;
+  double breaker_tick_seconds = 5;
+  double shutdown_grace_seconds = 60;
+};
+
+// Splits "host:port" / "[::1]:port". InvalidArgument when malformed.
+StatusOr<std::pair<std::string, int>> ParseListen(std::string_view listen);
+// 127.0.0.0/8, ::1 and localhost.
+bool IsLoopbackHost(std::string_view host);
+
+class Server {
+ public:
+  // Checks the options: a well-formed listen address, and a token unless it is loopback.
+  static StatusOr<std::unique_ptr<Server>> Create(ServerDeps deps, ServerOptions options);
+  ~Server();
+
+  // Binds the listen address (Unavailable when it cannot); port() is then the bound port.
+  Status Bind();
+  int port() const { return port_; }
+  // After Bind(): serves until deps.stop is cancelled or Stop() is called, then drains the
+  // runs (see the file comment). Returns
+  // how many runs were still running when the grace period ended (0 = a clean stop).
+  int Run();
+  void Stop();
+
+  RunRegistry& runs() { return *runs_; }
+
+ private:
+  Server(ServerDeps deps, ServerOptions options);
+  void Routes();
+  void Upkeep();
+  StatusOr<Store*> ReadStore();
+  StatusOr<LockService*> Locks();
+
+  ServerDeps d_;
+  ServerOptions o_;
+  std::string host_;
+  int port_ = 0;
+  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<RunRegistry> runs_;
+
+  std::mutex open_mu_;  // guards store_ and locks_
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<LockService> locks_;
+
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  std::atomic<bool> stopping_{false};
+  bool listen_done_ = false;  // guarded by stop_mu_
+};
+
+}  // namespace propgrade::server
