@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cmath>
@@ -25,6 +26,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+constexpr int kListenBacklog = 1024;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -205,6 +207,13 @@ void Server::Routes() {
   h.set_keep_alive_timeout(5);
   int threads = std::max(4, o_.threads);
   h.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // cpp-httplib 0.11 listens with a backlog of 5, which drops bursts of connections (100
+  // triggers at once): remember the socket and listen again with a deep backlog after binding.
+  h.set_socket_options([this](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
+  });
   h.set_default_headers({{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-store"}});
 
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -477,6 +486,7 @@ Status Server::Bind() {
     return UnavailableError("cannot listen on " + o_.listen +
                             " (the address is in use, or not this machine's)");
   }
+  if (listen_fd_ >= 0) ::listen(listen_fd_, kListenBacklog);
   return OkStatus();
 }
 

@@ -98,6 +98,7 @@ class Server {
   ServerOptions o_;
   std::string host_;
   int port_ = 0;
+  int listen_fd_ = -1;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<RunRegistry> runs_;
 
