@@ -4,8 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-release}
-if [[ ! -f web/node_modules/uplot/dist/uPlot.iife.min.js ]]; then
-  (cd web && npm ci --no-audit --no-fund --loglevel=error)
-fi
+source scripts/lib/deps.sh
+install_npm_deps web
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"

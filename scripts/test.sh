@@ -11,6 +11,7 @@ trap stop_servers EXIT
 
 start=$(date +%s)
 install_deps
+install_npm_deps
 echo "== build (release)"
 scripts/build.sh release
 
@@ -20,7 +21,7 @@ start_postgres RESTART
 start_etcd
 start_etcd_cluster
 
-echo "== unit, integration and reliability tests (release)"
+echo "== unit, integration, reliability and browser tests (release)"
 ctest --preset release -j2 --timeout 1800
 
 # The unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer, less the
@@ -31,7 +32,7 @@ if [ "${PROPGRADE_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (asan)"
   scripts/build.sh asan
   echo "== unit and integration tests (asan)"
-  ctest --preset asan -j2 --timeout 1800 -E 'Demo' -LE reliability
+  ctest --preset asan -j2 --timeout 1800 -E 'Demo' -LE 'reliability|browser'
 fi
 
 echo "== all suites passed in $(( $(date +%s) - start )) s"

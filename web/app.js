@@ -280,6 +280,14 @@
     }, [x, rows, groups]);
   }
 
+  /** A wait in seconds, readable from microseconds to minutes: "0.25 ms", "12 ms", "3.4 s". */
+  function fmtWait(v) {
+    if (v === 0) return '0';
+    if (v < 0.001) return (v * 1000).toFixed(2) + ' ms';
+    if (v < 1) return parseFloat((v * 1000).toPrecision(3)) + ' ms';
+    return v.toFixed(v < 10 ? 1 : 0) + ' s';
+  }
+
   function renderLockWaits(lw) {
     // A scatter: one point per lock acquisition, one series per processor. uPlot wants one
     // shared, sorted x array, so each point gets its own index and the other series are null there.
@@ -297,7 +305,7 @@
       series.push({
         label: proc, stroke: colour, paths: () => null, // points only, no line
         points: { show: true, size: 6, stroke: colour, fill: colour },
-        value: (u, v) => (v == null ? '—' : v.toFixed(3) + ' s'),
+        value: (u, v) => (v == null ? '—' : fmtWait(v)),
       });
     });
     for (const p of points) max = Math.max(max, num(p.wait_seconds) || 0);
@@ -313,8 +321,8 @@
         x: { time: true },
         y: { range: () => [0, max > 0 ? max * 1.15 : 1] },
       },
-      axes: [TIME_AXIS, { size: 60, label: 'seconds', labelSize: 18,
-                   values: (u, splits) => splits.map((v) => (v < 1 ? v.toFixed(2) : v.toFixed(1))) }],
+      axes: [TIME_AXIS, { size: 64, label: 'wait', labelSize: 18,
+                   values: (u, splits) => splits.map(fmtWait) }],
     }, data);
   }
 

@@ -8,6 +8,7 @@ PROPGRADE_BUILD_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev openssl
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus
+  nodejs npm chromium fonts-dejavu-core
 )
 
 install_deps() {
@@ -22,4 +23,21 @@ install_deps() {
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The npm packages: uPlot for the dashboard (web/, compiled into the binary) and playwright-core
+# for the browser test (tests/browser/; it drives Debian's chromium and downloads no browser).
+# Usage: install_npm_deps [dir...] (default: both), from the repository root.
+install_npm_deps() {
+  local dir dirs=("$@")
+  [ ${#dirs[@]} -eq 0 ] && dirs=(web tests/browser)
+  for dir in "${dirs[@]}"; do
+    [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
+    if ! command -v npm >/dev/null; then
+      echo "npm is missing: apt-get install nodejs npm (scripts/test.sh installs every dependency)" >&2
+      return 1
+    fi
+    echo "npm ci in $dir"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  done
 }
