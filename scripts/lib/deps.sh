@@ -8,7 +8,7 @@ PROPGRADE_BUILD_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev openssl
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus
-  nodejs npm chromium fonts-dejavu-core
+  chromium fonts-dejavu-core
 )
 
 install_deps() {
@@ -33,10 +33,9 @@ install_npm_deps() {
   [ ${#dirs[@]} -eq 0 ] && dirs=(web tests/browser)
   for dir in "${dirs[@]}"; do
     [ -d "$dir/node_modules" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && continue
-    if ! command -v npm >/dev/null; then
-      echo "npm is missing: apt-get install nodejs npm (scripts/test.sh installs every dependency)" >&2
-      return 1
-    fi
+    # Node and npm: the machine's own when present (playwright-core wants Node >= 20),
+    # else Debian's.
+    command -v npm >/dev/null || install_deps nodejs npm
     echo "npm ci in $dir"
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   done
