@@ -3,6 +3,7 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -157,6 +158,10 @@ StatusOr<std::unique_ptr<Server>> Server::Create(ServerDeps deps, ServerOptions 
     if (!probe) {
       return InvalidArgumentError("--static-dir " + options.static_dir + " has no index.html");
     }
+  }
+  if (options.sweep_every_seconds <= 0) {
+    options.sweep_every_seconds =
+        std::clamp(deps.config->lock_policy.stuck_alert_after_seconds / 4, 1.0, 60.0);
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(deps), std::move(options)));
   server->host_ = hp.first;

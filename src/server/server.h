@@ -60,7 +60,8 @@ struct ServerOptions {
   int threads = 32;  // HTTP worker threads (?wait=true callers hold one each)
   size_t max_body_bytes = 1 << 20;
   int io_timeout_seconds = 30;  // read and write timeouts
-  double sweep_every_seconds = 60;
+  // The stuck-lock sweep's period; 0 = a quarter of stuck_alert_after_seconds, within 1..60 s.
+  double sweep_every_seconds = 0;
   double breaker_tick_seconds = 5;
   double shutdown_grace_seconds = 60;
 };

@@ -308,6 +308,60 @@ TEST_F(ServerTest, ReadinessReportsAnUnreachableStoreWhileHealthStaysUp) {
   EXPECT_EQ(json::parse(text)["status"], "unavailable");
 }
 
+TEST_F(ServerTest, TheBreakerTimerHalfOpensWithoutARun) {
+  std::ofstream(config_) << "[breaker]\nstate_file = \"" << dir_.path()
+                         << "/breakers.json\"\nfailure_threshold = 1\nopen_seconds = 1\n";
+  db_ = "postgresql://propgrade@127.0.0.1:1/nothing";
+  Start();
+  auto [status, text] = Trigger(R"({"target_date": "2025-02-01"})", "?wait=true");
+  EXPECT_EQ(status, 503) << text;
+  auto ready = json::parse(Client().Get("/readyz")->body);
+  EXPECT_NE(ready.dump().find("breaker grading is open"), std::string::npos) << ready.dump();
+  std::string state, body;
+  for (int i = 0; i < 150 && state != "half_open"; ++i) {  // the timer ticks every 5 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    body = Client().Get("/api/breakers")->body;
+    const json breakers = json::parse(body)["breakers"];
+    for (const auto& b : breakers) {
+      if (b["name"] == "grading") state = b["state"].get<std::string>();
+    }
+  }
+  EXPECT_EQ(state, "half_open") << body;
+}
+
+TEST_F(ServerTest, TheSweeperFreesAStuckLockForTheNextRunAndFencesTheStuckHolder) {
+  std::ofstream(config_) << "[breaker]\nstate_file = \"" << dir_.path()
+                         << "/breakers.json\"\n[lock_policy]\nstuck_alert_after_seconds = 1\n"
+                            "stuck_release_after_seconds = 2\n";
+  Start();
+  auto stuck = HoldLock(kDate, 8000);  // holds grading/2025-02-01 for 8 s, then writes
+  // A second run waits for the lock; the server's sweep frees it after 2 s.
+  auto next = std::make_unique<Child>(Args({"grade", "--date", kDate, "--no-aggregate"}));
+  CommandResult second = next->Wait();
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+  CommandResult first = stuck->Wait();
+  EXPECT_EQ(first.exit_code, 3) << first.err;
+  EXPECT_NE(first.err.find("fenced_out"), std::string::npos) << first.err;
+  EXPECT_EQ(testing::SqliteQuery(path_, "SELECT event FROM lock_events WHERE key = "
+                                        "'grading/2025-02-01' AND event = 'force_released'")
+                .size(),
+            1u);
+  // The partition holds the second run's rows once: no duplicates, nothing lost.
+  EXPECT_EQ(testing::SqliteQuery(path_, "SELECT count(*) - count(DISTINCT prediction_id || "
+                                        "system_id) FROM prediction_accuracy"),
+            (std::multiset<std::string>{"0"}));
+  EXPECT_EQ(testing::SqliteQuery(path_, "SELECT count(*) FROM prediction_accuracy"),
+            (std::multiset<std::string>{"1339"}));
+  for (int i = 0; i < 50; ++i) {  // the alerter records asynchronously
+    if (!testing::SqliteQuery(path_, "SELECT type FROM alerts WHERE type = 'stuck_lock'").empty()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(
+      testing::SqliteQuery(path_, "SELECT type FROM alerts WHERE type = 'stuck_lock'").empty());
+}
+
 TEST_F(ServerTest, RefusesNonLoopbackWithoutAToken) {
   CommandResult r = Cli({"serve", "--listen", "0.0.0.0:0"}, {{"PROPGRADE_TRIGGER_TOKEN", ""}});
   EXPECT_EQ(r.exit_code, 2);
