@@ -32,6 +32,12 @@ using json = nlohmann::ordered_json;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+CheckResult Named(std::string name) {
+  CheckResult r;
+  r.name = std::move(name);
+  return r;
+}
+
 class Suite {
  public:
   Suite(Store* store, Clock* clock, const CheckOptions& o, CivilDay yesterday)
@@ -50,7 +56,7 @@ class Suite {
 
   // Sums the post-write duplicate counts of `tables` over the window.
   StatusOr<CheckResult> Duplicates(const std::string& name, std::vector<const TableDef*> tables) {
-    CheckResult r{name};
+    CheckResult r = Named(name);
     int64_t groups = 0, rows = 0;
     json per = json::object();
     for (const TableDef* t : tables) {
@@ -72,7 +78,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> SourceDuplicates() {
-    CheckResult r{"source_duplicates"};
+    CheckResult r = Named("source_duplicates");
     int64_t surplus = 0;
     json per = json::object();
     for (CivilDay d : Window()) {
@@ -93,7 +99,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> PredictionVolume() {
-    CheckResult r{"prediction_volume"};
+    CheckResult r = Named("prediction_volume");
     ASSIGN_OR_RETURN(std::vector<Row> rows, Partition(tables::Predictions(), yesterday_));
     std::set<std::string> ids;
     for (const Row& p : rows) ids.insert(FormatCell(p[pred::prediction_id]));
@@ -109,7 +115,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> Ungraded() {
-    CheckResult r{"ungraded_predictions"};
+    CheckResult r = Named("ungraded_predictions");
     int64_t total = 0;
     double worst_share = 0;
     json per = json::object(), sample = json::array();
@@ -175,7 +181,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> ConfidenceScale() {
-    CheckResult r{"confidence_scale"};
+    CheckResult r = Named("confidence_scale");
     ScanSpec spec;
     spec.partition_from = Window().front().ToString();
     spec.partition_to = yesterday_.ToString();
@@ -199,7 +205,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> Freshness() {
-    CheckResult r{"freshness"};
+    CheckResult r = Named("freshness");
     ASSIGN_OR_RETURN(std::vector<std::string> dates, store_->ListPartitions(tables::Predictions()));
     std::string newest;
     for (size_t i = dates.size() > 3 ? dates.size() - 3 : 0; i < dates.size(); ++i) {
@@ -231,7 +237,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> SystemCoverage() {
-    CheckResult r{"system_coverage"};
+    CheckResult r = Named("system_coverage");
     std::set<std::string> systems;
     for (int i = 0; i < 3; ++i) {
       ScanSpec spec;
@@ -252,7 +258,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> DuplicateTrend() {
-    CheckResult r{"duplicate_trend"};
+    CheckResult r = Named("duplicate_trend");
     // Daily duplicate rate (surplus rows / rows written) per table, from the post-write checks
     // recorded in grading_runs, by partition date.
     ScanSpec spec;
@@ -308,7 +314,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> LockHealth() {
-    CheckResult r{"lock_health"};
+    CheckResult r = Named("lock_health");
     ScanSpec spec;
     spec.range_column = "at";
     spec.partition_from = FormatTimestampMicros(clock_->NowMicros() - 24LL * 3600 * 1000000);
@@ -334,7 +340,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> OrphanedStaging() {
-    CheckResult r{"orphaned_staging"};
+    CheckResult r = Named("orphaned_staging");
     ASSIGN_OR_RETURN(OrphanReport o, FindOrphanedBatches(store_, clock_, 24LL * 3600 * 1000000));
     r.value = static_cast<double>(o.batches.size());
     r.threshold = "> 0 warns";
@@ -345,7 +351,7 @@ class Suite {
   }
 
   StatusOr<CheckResult> Breakers() {
-    CheckResult r{"breaker"};
+    CheckResult r = Named("breaker");
     r.threshold = "not closed warns";
     std::vector<std::string> open;
     if (o_.breaker) {
@@ -400,7 +406,7 @@ StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& 
     if (result.ok()) {
       report.checks.push_back(std::move(result).value());
     } else {
-      CheckResult broken{name};
+      CheckResult broken = Named(name);
       broken.status = CheckStatus::kFail;
       broken.summary = "the check itself failed: " + result.status().message();
       broken.details_json = Dump({{"error", result.status().message()}});

@@ -84,14 +84,22 @@ class EtcdLockService final : public LockService {
         json put = {{"key", Base64Encode(own_key)},
                     {"value", Base64Encode(Value(options_.clock->NowMicros()))},
                     {"lease", lease_id}};
-        ASSIGN_OR_RETURN(json t, Call("/v3/kv/txn",
-                                      {{"compare", json::array({{{"key", Base64Encode(own_key)},
-                                                                 {"target", "CREATE"},
-                                                                 {"result", "EQUAL"},
-                                                                 {"create_revision", "0"}}})},
-                                       {"success", json::array({{{"requestPut", put}},
-                                                                {{"requestRange", owner_range()}}})},
-                                       {"failure", json::array()}}));
+        auto joined = Call("/v3/kv/txn",
+                           {{"compare", json::array({{{"key", Base64Encode(own_key)},
+                                                      {"target", "CREATE"},
+                                                      {"result", "EQUAL"},
+                                                      {"create_revision", "0"}}})},
+                            {"success", json::array({{{"requestPut", put}},
+                                                     {{"requestRange", owner_range()}}})},
+                            {"failure", json::array()}});
+        if (!joined.ok() && joined.status().code() == StatusCode::kNotFound) {
+          // The lease expired before the txn got through (a member that did not answer cost
+          // the time): nothing was written; join again with a new lease.
+          lease_id.clear();
+          *holder = "nobody yet (our etcd lease expired before we joined the queue)";
+          return std::optional<Lease>();
+        }
+        ASSIGN_OR_RETURN(json t, std::move(joined));
         own_revision = Int(t["header"], "revision");
         last_keepalive = options_.clock->SteadyMicros();
         if (t.contains("responses") && t["responses"].size() == 2) {
@@ -101,7 +109,10 @@ class EtcdLockService final : public LockService {
         waited = true;
         if (options_.clock->SteadyMicros() - last_keepalive > ttl_seconds * 1000000 / 3) {
           ASSIGN_OR_RETURN(bool alive, KeepAlive(lease_id));
-          if (!alive) return UnavailableError("our etcd lease expired while waiting for " + key);
+          if (!alive) {  // our queued key went with it: join again at the back
+            lease_id.clear();
+            return std::optional<Lease>();
+          }
           last_keepalive = options_.clock->SteadyMicros();
         }
         ASSIGN_OR_RETURN(owner, Call("/v3/kv/range", owner_range()));

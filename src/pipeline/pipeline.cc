@@ -294,7 +294,6 @@ RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
   gopts.run_id = run_id;
   grading::GradeResult result = grading::GradeDate(date, *predictions, *actuals, *injuries, gopts);
   step.stats = result.stats;
-  const grading::GradeStats& st = result.stats;
   if (result.outcome != grading::GradeOutcome::kGraded) {
     step.status = result.outcome == grading::GradeOutcome::kNoActuals ? RunStatus::kNoActuals
                                                                       : RunStatus::kNoPredictions;

@@ -34,10 +34,10 @@ std::map<std::string, std::vector<size_t>> Groups(const TableDef& t, const std::
 
 // Whether row a should stay rather than row b (b comes later in storage order).
 bool Better(const TableDef& t, const Row& a, const Row& b, KeepPolicy keep) {
-  int time_col = &t == &tables::Accuracy() ? acc::graded_at
-                 : &t == &tables::Predictions() ? pred::created_at
-                 : &t == &tables::DailyPerformance() ? daily::computed_at
-                                                      : summ::computed_at;
+  int time_col = &t == &tables::Accuracy()           ? int{acc::graded_at}
+                 : &t == &tables::Predictions()      ? int{pred::created_at}
+                 : &t == &tables::DailyPerformance() ? int{daily::computed_at}
+                                                     : int{summ::computed_at};
   bool latest = keep == KeepPolicy::kLatest ||
                 (keep == KeepPolicy::kDefault && &t != &tables::Accuracy());
   std::string ta = FormatCell(a[time_col]), tb = FormatCell(b[time_col]);
