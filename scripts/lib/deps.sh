@@ -8,7 +8,7 @@ PROPGRADE_BUILD_PACKAGES=(
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev openssl
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus
-  chromium fonts-dejavu-core
+  chromium fonts-dejavu-core python3
 )
 
 install_deps() {

@@ -19,7 +19,7 @@ class CircuitBreakerTest : public ::testing::Test {
 };
 
 TEST_F(CircuitBreakerTest, TickHalfOpensOnlyAfterTheWaitAndLeavesTheTrialFree) {
-  for (int i = 0; i < 3; ++i) breaker_.Record("grading", RunStatus::kUnavailable);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(breaker_.Record("grading", RunStatus::kUnavailable).ok());
   clock_.AdvanceSeconds(299);
   EXPECT_TRUE(breaker_.Tick()->empty());
   EXPECT_EQ(breaker_.List()->at(0).state, BreakerState::kOpen);

@@ -87,9 +87,9 @@ TEST_F(UpkeepTest, SweepRecordsAlertsAndCountsStuckLocks) {
 }
 
 TEST_F(UpkeepTest, TickBreakersHalfOpensAndMirrorsEveryBreaker) {
-  breaker_.Record("grading", RunStatus::kUnavailable);
-  breaker_.Record("grading", RunStatus::kUnavailable);  // opens
-  breaker_.Record("daily_performance", RunStatus::kSuccess);
+  ASSERT_TRUE(breaker_.Record("grading", RunStatus::kUnavailable).ok());
+  ASSERT_TRUE(breaker_.Record("grading", RunStatus::kUnavailable).ok());  // opens
+  ASSERT_TRUE(breaker_.Record("daily_performance", RunStatus::kSuccess).ok());
   auto early = TickBreakers(Deps());
   ASSERT_TRUE(early.ok()) << early.status().ToString();
   EXPECT_TRUE(early->empty());

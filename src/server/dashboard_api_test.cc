@@ -182,7 +182,7 @@ TEST_F(DashboardApiTest, LocksAndBreakers) {
   EXPECT_TRUE(l["locks"][0]["token"].is_number());
 
   CircuitBreaker breaker(dir_.path() + "/b.json", 1, 60, &clock_);
-  breaker.Record("grading", RunStatus::kUnavailable);
+  ASSERT_TRUE(breaker.Record("grading", RunStatus::kUnavailable).ok());
   json b = Parse(BreakersJson(&breaker));
   ASSERT_EQ(b["breakers"].size(), 1u);
   EXPECT_EQ(b["breakers"][0]["state"], "open");

@@ -193,9 +193,14 @@ int RunRegistry::Shutdown(int64_t grace_micros) {
   }
   queue_.clear();
   cv_.notify_all();
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::microseconds(std::min<int64_t>(grace_micros, INT64_MAX / 4));
-  cv_.wait_until(lock, deadline, [&] { return running_ == 0; });
+  // Beyond a day counts as "wait as long as it takes" (and keeps the deadline arithmetic in
+  // range).
+  constexpr int64_t kDayMicros = int64_t{86400} * 1000000;
+  if (grace_micros >= kDayMicros) {
+    cv_.wait(lock, [&] { return running_ == 0; });
+  } else {
+    cv_.wait_for(lock, std::chrono::microseconds(grace_micros), [&] { return running_ == 0; });
+  }
   int still = running_;
   lock.unlock();
   if (still == 0) {

@@ -61,7 +61,7 @@ class RunRegistry {
 
   RunRegistry(Executor executor, IdSource new_id, Clock* clock, int max_parallel = 2,
               size_t keep_finished = 1000);
-  ~RunRegistry();  // Shutdown(0)
+  ~RunRegistry();  // Shutdown, waiting for running runs however long they take
 
   // Joins the date's queued or running run, or starts a new one. Unavailable while shutting
   // down.
@@ -76,7 +76,8 @@ class RunRegistry {
   int active() const;  // queued or running
 
   // Stops accepting runs; queued runs are abandoned (they never start, so write nothing);
-  // waits up to `grace_micros` (real time) for running ones. Returns how many still run.
+  // waits up to `grace_micros` (real time; a day or more: without limit) for running ones.
+  // Returns how many still run.
   int Shutdown(int64_t grace_micros);
 
  private:

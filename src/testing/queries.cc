@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "store/postgres/pg_conn.h"
+
 namespace propgrade::testing {
 
 std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql) {
@@ -25,6 +27,27 @@ std::multiset<std::string> SqliteQuery(const std::string& path, const std::strin
   }
   sqlite3_finalize(stmt);
   sqlite3_close(db);
+  return out;
+}
+
+std::multiset<std::string> DbQuery(const std::string& url, const std::string& sql) {
+  if (url.rfind("sqlite:", 0) == 0) return SqliteQuery(url.substr(7), sql);
+  std::multiset<std::string> out;
+  auto parsed = ParsePgUrl(url);
+  auto conn = parsed.ok() ? PgConn::Connect(*parsed)
+                          : StatusOr<std::unique_ptr<PgConn>>(parsed.status());
+  if (!conn.ok()) {
+    out.insert("ERROR: " + conn.status().message());
+    return out;
+  }
+  auto r = (*conn)->Exec(sql);
+  if (!r.ok()) {
+    out.insert("ERROR: " + r.status().message());
+    return out;
+  }
+  for (int i = 0; i < r->rows(); ++i) {
+    out.insert(r->is_null(i, 0) ? "NULL" : std::string(r->text(i, 0)));
+  }
   return out;
 }
 

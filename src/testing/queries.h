@@ -10,6 +10,10 @@ namespace propgrade::testing {
 // The first column of every row `sql` returns ("NULL" for NULL), read-only.
 std::multiset<std::string> SqliteQuery(const std::string& path, const std::string& sql);
 
+// The same for a store URL: `sqlite:PATH` through SqliteQuery, or a PostgreSQL URL (with its
+// ?schema=) through libpq; errors come back as one "ERROR: ..." row.
+std::multiset<std::string> DbQuery(const std::string& url, const std::string& sql);
+
 // An integer from the environment, or `fallback` when unset or empty.
 int EnvInt(const char* name, int fallback);
 // A string from the environment ("" when unset).

@@ -1,17 +1,21 @@
 // R8: consolidations of one date run together over staged batches that share business keys:
 // afterwards player_prop_predictions holds exactly one row per business key, the newest of
 // every key, and nothing staged for the date is left. A consolidation killed mid-way leaves its
-// batches for the next run. For the db lock and for none (the transaction alone must hold).
-// Size: PROPGRADE_RACE_PROCESSES x PROPGRADE_RACE_ROUNDS (default 4 x 20).
+// batches for the next run. For every store and lock service available (lock none too: the
+// transaction alone must hold); PostgreSQL with PROPGRADE_TEST_PG_URL, etcd with
+// PROPGRADE_TEST_ETCD. Size: PROPGRADE_RACE_PROCESSES x PROPGRADE_RACE_ROUNDS (default 4 x 20).
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "testing/pg.h"
 #include "testing/queries.h"
+#include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -21,17 +25,36 @@ namespace {
 using testing::Child;
 using testing::CommandResult;
 
+// The parameter is "<store>_<lock>": sqlite_db, sqlite_etcd, sqlite_none, postgres_db, ...
 class ConsolidationRaceTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    path_ = dir_.path() + "/r8.db";
+    const std::string param = GetParam();
+    store_ = param.substr(0, param.find('_'));
+    lock_ = param.substr(param.find('_') + 1);
+    std::string lock_url = lock_;
+    if (lock_ == "etcd") {
+      std::string e = testing::EnvString("PROPGRADE_TEST_ETCD");
+      if (e.empty()) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      lock_url = "etcd://" + e;
+    }
+    db_ = "sqlite:" + dir_.path() + "/r8.db";
+    if (store_ == "postgres") {
+      std::string pg = testing::EnvString("PROPGRADE_TEST_PG_URL");
+      if (pg.empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      schema_ = "r8_" + testing::RandomSchemaSuffix();
+      db_ = pg + "?schema=" + schema_;
+    }
     config_ = dir_.path() + "/propgrade.toml";
-    std::ofstream(config_) << "lock = \"" << GetParam() << "\"\n[lock_policy]\nttl_seconds = 2\n"
+    std::ofstream(config_) << "lock = \"" << lock_url << "\"\n[lock_policy]\nttl_seconds = 2\n"
                            << "renew_every_seconds = 0.5\nmax_wait_seconds = 60\n[breaker]\n"
                            << "state_file = \"" << dir_.path() << "/b.json\"\n";
   }
+  void TearDown() override {
+    if (!schema_.empty()) testing::DropPgSchema(std::getenv("PROPGRADE_TEST_PG_URL"), schema_);
+  }
   std::vector<std::string> Args(std::vector<std::string> a) const {
-    a.insert(a.begin(), {testing::PropgradeBinary(), "--db", "sqlite:" + path_, "--config", config_,
+    a.insert(a.begin(), {testing::PropgradeBinary(), "--db", db_, "--config", config_,
                          "--log-format", "json"});
     return a;
   }
@@ -48,19 +71,22 @@ class ConsolidationRaceTest : public ::testing::TestWithParam<std::string> {
     }
     return file;
   }
-  std::string Scalar(const std::string& sql) { return *testing::SqliteQuery(path_, sql).begin(); }
+  std::string Scalar(const std::string& sql) { return *testing::DbQuery(db_, sql).begin(); }
 
   testing::TempDir dir_;
-  std::string path_, config_;
+  std::string store_, lock_, db_, schema_, config_;
 };
 
 TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
   const int processes = testing::EnvInt("PROPGRADE_RACE_PROCESSES", 4);
   const int rounds = testing::EnvInt("PROPGRADE_RACE_ROUNDS", 20);
+  const auto started = std::chrono::steady_clock::now();
+  int64_t duplicate_groups = 0, lost = 0, rounds_run = 0;
   const std::string per_key =
       "SELECT count(*) FROM (SELECT 1 FROM player_prop_predictions WHERE game_date = '2026-01-16' "
       "GROUP BY player_lookup, game_id, system_id, round(line_value, 2) HAVING count(*) > 1)";
   for (int round = 0; round < rounds; ++round) {
+    ++rounds_run;
     for (int b = 0; b < processes; ++b) {
       CommandResult staged = testing::RunCommand(
           Args({"stage", "predictions", WriteBatch(round, b), "--batch",
@@ -75,16 +101,33 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
       CommandResult done = r->Wait();
       EXPECT_EQ(done.exit_code, 0) << "round " << round << ": " << done.err.substr(0, 2000);
     }
-    EXPECT_EQ(Scalar(per_key), "0") << "duplicate business keys after round " << round;
+    const std::string dups = Scalar(per_key);
+    EXPECT_EQ(dups, "0") << "duplicate business keys after round " << round;
+    duplicate_groups += std::atoll(dups.c_str());
     EXPECT_EQ(Scalar("SELECT count(*) FROM player_prop_predictions WHERE game_date = '2026-01-16'"),
               "120");
     // The newest staged row of every key won: the last batch of this round.
-    EXPECT_EQ(Scalar("SELECT count(*) FROM player_prop_predictions WHERE prediction_id LIKE 'r" +
-                     std::to_string(round) + "-b" + std::to_string(processes - 1) + "-%'"),
-              "120") << "round " << round;
+    const std::string newest =
+        Scalar("SELECT count(*) FROM player_prop_predictions WHERE prediction_id LIKE 'r" +
+               std::to_string(round) + "-b" + std::to_string(processes - 1) + "-%'");
+    EXPECT_EQ(newest, "120") << "round " << round;
+    lost += 120 - std::atoll(newest.c_str());
     EXPECT_EQ(Scalar("SELECT count(*) FROM prediction_staging"), "0");
     if (HasFailure()) break;
   }
+  testing::ScenarioReport r;
+  r.scenario = "R8";
+  r.title = "concurrent consolidations of one date over staged batches sharing every key";
+  r.combination = store_ + "+" + lock_;
+  r.size = std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds";
+  r.runs = rounds_run * processes;
+  r.faults = "none";
+  r.duplicate_groups = duplicate_groups;
+  r.lost_rows = lost;
+  r.outcome = "one row per business key, the newest staged one, after every round";
+  r.passed = !HasFailure();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  testing::RecordScenario(r);
 }
 
 TEST_P(ConsolidationRaceTest, R8_AKilledConsolidationLeavesItsBatchesForTheNextRun) {
@@ -105,7 +148,9 @@ TEST_P(ConsolidationRaceTest, R8_AKilledConsolidationLeavesItsBatchesForTheNextR
   EXPECT_EQ(Scalar("SELECT count(*) FROM player_prop_predictions WHERE prediction_id LIKE 'r0-b1-%'"), "120");
 }
 
-INSTANTIATE_TEST_SUITE_P(Locks, ConsolidationRaceTest, ::testing::Values("db", "none"),
+INSTANTIATE_TEST_SUITE_P(Locks, ConsolidationRaceTest,
+                         ::testing::Values("sqlite_db", "sqlite_etcd", "sqlite_none", "postgres_db",
+                                           "postgres_etcd"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

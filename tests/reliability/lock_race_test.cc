@@ -21,9 +21,10 @@
 #include <thread>
 
 #include "common/strings.h"
-#include "store/postgres/pg_conn.h"
 #include "testing/pg.h"
 #include "testing/queries.h"
+#include "testing/reliability_report.h"
+#include "testing/write_sections.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -35,53 +36,9 @@ using testing::CommandResult;
 
 using testing::EnvInt;
 using testing::SqliteQuery;
-
-// One logged visit of a write section.
-struct Section {
-  std::string key;
-  int64_t token = -1;  // -1: none
-  int64_t enter = 0;
-  int64_t exit = -1;   // -1: the process died inside
-  bool committed = false;
-};
-
-// Pairs the write_section enter/exit lines of one process's JSON-lines log.
-std::vector<Section> Sections(const std::string& log) {
-  std::vector<Section> out;
-  std::map<std::string, size_t> open;
-  std::istringstream in(log);
-  std::string line;
-  auto field = [](const std::string& l, const std::string& name) -> std::string {
-    std::string tag = "\"" + name + "\":";
-    size_t p = l.find(tag);
-    if (p == std::string::npos) return "";
-    p += tag.size();
-    size_t e = l.find_first_of(",}", p);
-    std::string v = l.substr(p, e - p);
-    if (!v.empty() && v[0] == '"') v = v.substr(1, v.size() - 2);
-    return v;
-  };
-  while (std::getline(in, line)) {
-    if (line.find("\"event\":\"write_section\"") == std::string::npos) continue;
-    std::string key = field(line, "key");
-    std::string token = field(line, "token");
-    int64_t at = ParseInt64(field(line, "at_micros")).value_or(0);
-    if (field(line, "phase") == "enter") {
-      Section s;
-      s.key = key;
-      s.token = token == "null" ? -1 : ParseInt64(token).value_or(-1);
-      s.enter = at;
-      open[key] = out.size();
-      out.push_back(s);
-    } else if (open.count(key)) {
-      Section& s = out[open[key]];
-      s.exit = at;
-      s.committed = field(line, "committed") == "true";
-      open.erase(key);
-    }
-  }
-  return out;
-}
+using testing::Section;
+using testing::Sections;
+using testing::Violations;
 
 // The parameter is "<store>_<lock>": sqlite_db, sqlite_etcd, sqlite_none, postgres_db, ...
 class LockRaceTest : public ::testing::TestWithParam<std::string> {
@@ -129,17 +86,9 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
 
   // A read of the store under test, independent of propgrade's Store code for SQLite.
   std::multiset<std::string> Query(const std::string& sql) {
-    if (store_ == "sqlite") return SqliteQuery(path_, sql);
-    std::multiset<std::string> out;
-    auto url = ParsePgUrl(db_);
-    auto conn = url.ok() ? PgConn::Connect(*url) : StatusOr<std::unique_ptr<PgConn>>(url.status());
-    EXPECT_TRUE(conn.ok()) << conn.status().ToString();
-    if (!conn.ok()) return out;
-    auto r = (*conn)->Exec(sql);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return out;
-    for (int i = 0; i < r->rows(); ++i) out.insert(r->is_null(i, 0) ? "NULL" : std::string(r->text(i, 0)));
-    return out;
+    auto rows = testing::DbQuery(db_, sql);
+    EXPECT_FALSE(rows.size() == 1 && rows.begin()->rfind("ERROR: ", 0) == 0) << *rows.begin();
+    return rows;
   }
 
   std::vector<std::string> Cli(std::vector<std::string> args) const {
@@ -161,42 +110,43 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     };
   }
 
-  // The duplicate and lost-row checkers over every partition of the date.
+  // The duplicate and lost-row checkers over every partition of the date; their findings
+  // add up in duplicates_ and lost_.
   void CheckPartitions(const std::string& when) {
     for (const auto& [name, sql] : PartitionQueries()) {
       auto got = Query(sql);
-      EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size())
-          << name << ": duplicates " << when;
-      EXPECT_EQ(got, expected_[name]) << name << ": not the expected rows " << when;
+      std::set<std::string> distinct(got.begin(), got.end());
+      duplicates_ += static_cast<int64_t>(got.size() - distinct.size());
+      const auto& want = expected_[name];
+      for (const std::string& k : want) lost_ += got.count(k) == 0;
+      for (const std::string& k : distinct) lost_ += want.count(k) == 0;
+      EXPECT_EQ(distinct.size(), got.size()) << name << ": duplicates " << when;
+      EXPECT_EQ(got, want) << name << ": not the expected rows " << when;
     }
   }
 
-  // Mutual exclusion and fence monotonicity over all sections seen so far: returns the number
-  // of overlapping pairs and of committed writes whose token did not exceed the previous one.
-  static std::pair<int, int> Violations(const std::vector<Section>& all) {
-    std::map<std::string, std::vector<const Section*>> by_key;
-    for (const Section& s : all) by_key[s.key].push_back(&s);
-    int overlaps = 0, non_increasing = 0;
-    for (auto& [key, list] : by_key) {
-      std::sort(list.begin(), list.end(),
-                [](const Section* a, const Section* b) { return a->enter < b->enter; });
-      int64_t busy_until = -1;
-      for (const Section* s : list) {
-        // A section whose process died counts as the single instant it entered.
-        if (s->enter <= busy_until) ++overlaps;
-        busy_until = std::max(busy_until, s->exit >= 0 ? s->exit : s->enter);
-      }
-      std::vector<const Section*> committed;
-      for (const Section* s : list) {
-        if (s->committed) committed.push_back(s);
-      }
-      std::sort(committed.begin(), committed.end(),
-                [](const Section* a, const Section* b) { return a->exit < b->exit; });
-      for (size_t i = 1; i < committed.size(); ++i) {
-        if (committed[i]->token <= committed[i - 1]->token) ++non_increasing;
-      }
+  // The scenario's figures for docs/RELIABILITY.md.
+  void Record(const std::string& scenario, const std::string& title, const std::string& size,
+              int64_t runs, const std::string& faults, const std::vector<Section>* sections,
+              const std::string& outcome, bool exclusion_applies = true) {
+    testing::ScenarioReport r;
+    r.scenario = scenario;
+    r.title = title;
+    r.combination = store_ + "+" + backend_;
+    r.size = size;
+    r.runs = runs;
+    r.faults = faults;
+    r.duplicate_groups = duplicates_;
+    r.lost_rows = lost_;
+    if (sections && backend_ != "none") {
+      testing::SectionViolations v = Violations(*sections);
+      if (exclusion_applies) r.overlaps = v.overlaps;
+      r.fence_violations = v.non_increasing;
     }
-    return {overlaps, non_increasing};
+    r.outcome = outcome;
+    r.passed = !HasFailure();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    testing::RecordScenario(r);
   }
 
   void CheckSections(const std::vector<Section>& all, double kill_fraction) {
@@ -228,8 +178,9 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     std::fill(doomed.begin(), doomed.begin() + std::min(kills, doomed.size()), true);
     std::shuffle(doomed.begin(), doomed.end(), rng);
     std::vector<Section> all;
-    int killed = 0;
+    int killed = 0, rounds_run = 0;
     for (int round = 0; round < rounds; ++round) {
+      ++rounds_run;
       std::vector<std::unique_ptr<Child>> children;
       std::vector<int> kill_after_ms;
       for (int p = 0; p < processes; ++p) {
@@ -274,11 +225,21 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     if (kill_fraction > 0) {
       EXPECT_GT(killed, 0) << "no run was killed: the scenario did not run";
     }
-    std::cerr << "[ " << GetParam() << " ] " << rounds << " rounds x " << processes
+    std::cerr << "[ " << GetParam() << " ] " << rounds_run << " rounds x " << processes
               << " processes, " << killed << " killed, " << all.size() << " write sections\n";
+    int64_t runs = static_cast<int64_t>(rounds_run) * processes + (kill_fraction > 0 ? rounds_run : 0);
+    Record(kill_fraction > 0 ? "R2" : "R1",
+           kill_fraction > 0 ? "concurrent grades of one date, 10% SIGKILLed at random moments"
+                             : "concurrent grades of one date",
+           std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds", runs,
+           kill_fraction > 0 ? std::to_string(killed) + " SIGKILLs" : "none", &all,
+           std::to_string(runs - killed) + " runs exited 0" +
+               (kill_fraction > 0 ? "; after each round the next run got every lock in time" : ""));
   }
 
   static constexpr const char* kDate = "2025-02-01";
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  int64_t duplicates_ = 0, lost_ = 0;  // the checkers' findings so far
   testing::TempDir dir_;
   std::string store_, backend_, lock_url_, path_, db_, schema_, config_;
   int64_t run_ms_ = 500;  // how long one grade of the date takes here
@@ -294,6 +255,10 @@ TEST_P(LockRaceTest, R2_ConcurrentGradesWithRandomKills) { Race(0.1); }
 // inside the write transaction can stop it.
 class StalledHolderTest : public LockRaceTest {
  protected:
+  // The stale holder's ending: "lock_lost" or "fenced_out" (counted in endings_).
+  std::map<std::string, int> endings_;
+  std::vector<Section> sections_;
+
   void Trial(int trial, bool fence_only) {
     std::map<std::string, std::string> env = {{"PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS", "1500"}};
     if (fence_only) env["PROPGRADE_TEST_DISABLE_LEASE_CHECK"] = "1";
@@ -312,6 +277,11 @@ class StalledHolderTest : public LockRaceTest {
     EXPECT_EQ(stale.exit_code, 3) << "trial " << trial << ": " << stale.err.substr(0, 3000);
     bool lost = stale.out.find("grading lock_lost") != std::string::npos;
     bool fenced = stale.out.find("grading fenced_out") != std::string::npos;
+    ++endings_[fenced ? "fenced_out" : lost ? "lock_lost" : "other"];
+    for (const CommandResult* r : {&second, &stale}) {
+      std::vector<Section> s = Sections(r->err);
+      sections_.insert(sections_.end(), s.begin(), s.end());
+    }
     EXPECT_TRUE(fence_only ? fenced : (lost || fenced)) << stale.out;
     // The second run's rows stand, untouched.
     EXPECT_EQ(Query("SELECT DISTINCT run_id FROM prediction_accuracy WHERE game_date = '" +
@@ -322,16 +292,32 @@ class StalledHolderTest : public LockRaceTest {
   }
 };
 
+std::string Endings(const std::map<std::string, int>& endings) {
+  std::string out;
+  for (const auto& [name, n] : endings) {
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  }
+  return "the resumed holder wrote nothing (" + out + "); the second run's rows stood";
+}
+
 TEST_P(StalledHolderTest, R3_HolderStoppedPastItsTtlWritesNothing) {
   if (backend_ == "none") GTEST_SKIP() << "no lease to lose without a lock";
   const int trials = EnvInt("PROPGRADE_R3_TRIALS", 10);
-  for (int i = 0; i < trials && !HasFailure(); ++i) Trial(i, false);
+  int done = 0;
+  for (int i = 0; i < trials && !HasFailure(); ++i, ++done) Trial(i, false);
+  Record("R3", "lock holder SIGSTOPped past its 2 s TTL, a second run completes, holder resumed",
+         std::to_string(trials) + " trials", 2 * done, std::to_string(done) + " SIGSTOPs",
+         &sections_, Endings(endings_), /*exclusion_applies=*/false);
 }
 
 TEST_P(StalledHolderTest, R3_FenceAloneRejectsTheStaleWrite) {
   if (backend_ == "none") GTEST_SKIP() << "no fence without a lock";
   const int trials = std::max(1, EnvInt("PROPGRADE_R3_TRIALS", 10) / 5);
-  for (int i = 0; i < trials && !HasFailure(); ++i) Trial(i, true);
+  int done = 0;
+  for (int i = 0; i < trials && !HasFailure(); ++i, ++done) Trial(i, true);
+  Record("R3", "as R3 with the holder's lease check switched off: the fence alone must stop it",
+         std::to_string(trials) + " trials", 2 * done, std::to_string(done) + " SIGSTOPs",
+         &sections_, Endings(endings_), /*exclusion_applies=*/false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest,
@@ -339,7 +325,8 @@ INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest,
                                            "postgres_etcd"),
                          [](const auto& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(Locks, StalledHolderTest,
-                         ::testing::Values("sqlite_db", "sqlite_etcd", "postgres_db"),
+                         ::testing::Values("sqlite_db", "sqlite_etcd", "postgres_db",
+                                           "postgres_etcd"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -2,8 +2,8 @@
 // or fails cleanly with exit 3; afterwards no partition holds duplicates or lost rows. When the
 // failures reach the breaker's threshold it opens (runs are refused) and after open_seconds its
 // trial run succeeds and closes it. Uses a cluster of its own (PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN, from
-// `start_postgres RESTART`), since restarting it would disturb other suites.
-// Size: PROPGRADE_R5_TRIALS (default 3).
+// `start_postgres RESTART`), since restarting it would disturb other suites. For the db lock
+// and etcd (PROPGRADE_TEST_ETCD). Size: PROPGRADE_R5_TRIALS (default 3).
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,6 +18,8 @@
 #include "store/postgres/pg_conn.h"
 #include "testing/pg.h"
 #include "testing/queries.h"
+#include "testing/reliability_report.h"
+#include "testing/write_sections.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -30,13 +32,14 @@ using testing::CommandResult;
 using testing::EnvInt;
 std::string Env(const char* name) { return testing::EnvString(name); }
 
-TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLost) {
+// One lock service's trials; `lock_name` is "db" or "etcd".
+void Trials(const std::string& lock_name) {
+  SCOPED_TRACE("lock " + lock_name);
+  std::string lock = lock_name == "etcd" ? "etcd://" + Env("PROPGRADE_TEST_ETCD") : lock_name;
+  const auto started = std::chrono::steady_clock::now();
   const std::string base = Env("PROPGRADE_TEST_PG_RESTART_URL");
   const std::string data = Env("PROPGRADE_TEST_PG_RESTART_DATA");
   const std::string bin = Env("PROPGRADE_TEST_PG_RESTART_BIN");
-  if (base.empty() || data.empty() || bin.empty()) {
-    GTEST_SKIP() << "PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set";
-  }
   const int trials = std::max(1, EnvInt("PROPGRADE_R5_TRIALS", 3));
   const std::string schema = "r5_" + testing::RandomSchemaSuffix();
   const std::string db = base + "?schema=" + schema;
@@ -45,8 +48,8 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
   std::ofstream(config) << "[breaker]\nfailure_threshold = 3\nopen_seconds = 2\nstate_file = \""
                         << dir.path() << "/breakers.json\"\n";
   auto cli = [&](std::vector<std::string> args) {
-    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--config", config,
-                               "--log-format", "json"});
+    args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--lock", lock,
+                               "--config", config, "--log-format", "json"});
     return args;
   };
   const std::string in = testing::GoldenDir() + "/inputs/";
@@ -84,6 +87,8 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
 
   std::mt19937 rng(7);
   int failed_cleanly = 0, succeeded = 0, breaker_opened = 0;
+  int64_t duplicate_rows = 0, lost_rows = 0, runs_started = 0;
+  std::vector<testing::Section> sections;
   for (int trial = 0; trial < trials; ++trial) {
     std::vector<std::unique_ptr<Child>> runs;
     for (int p = 0; p < 2; ++p) runs.push_back(std::make_unique<Child>(cli(range)));
@@ -93,8 +98,11 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
         {"runuser", "-u", "postgres", "--", bin + "/pg_ctl", "-D", data, "-m", "fast", "-w",
          "restart"});
     ASSERT_EQ(restart.exit_code, 0) << restart.err;
+    runs_started += static_cast<int64_t>(runs.size());
     for (auto& run : runs) {
       CommandResult r = run->Wait();
+      std::vector<testing::Section> seen = testing::Sections(r.err);
+      sections.insert(sections.end(), seen.begin(), seen.end());
       EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 3)
           << "trial " << trial << " exit " << r.exit_code << ": " << r.err.substr(0, 2000);
       ++(r.exit_code == 0 ? succeeded : failed_cleanly);
@@ -102,8 +110,11 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
     }
     for (const auto& [name, sql] : partitions) {
       auto got = query(sql);
-      EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), got.size())
-          << name << " has duplicates after trial " << trial;
+      std::set<std::string> distinct(got.begin(), got.end());
+      duplicate_rows += static_cast<int64_t>(got.size() - distinct.size());
+      for (const std::string& k : expected[name]) lost_rows += got.count(k) == 0;
+      for (const std::string& k : distinct) lost_rows += expected[name].count(k) == 0;
+      EXPECT_EQ(distinct.size(), got.size()) << name << " has duplicates after trial " << trial;
       EXPECT_EQ(got, expected[name]) << name << " lost or gained rows after trial " << trial;
     }
     // Failed steps count against the breaker; once open it refuses runs until open_seconds
@@ -117,13 +128,50 @@ TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLos
       std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     }
     CommandResult next = testing::RunCommand(cli({"grade", "--date", "2025-02-21"}));
+    ++runs_started;
     EXPECT_EQ(next.exit_code, 0) << next.out << next.err.substr(0, 2000);
+    std::vector<testing::Section> seen = testing::Sections(next.err);
+    sections.insert(sections.end(), seen.begin(), seen.end());
     EXPECT_EQ(testing::RunCommand(cli({"breaker", "status"})).exit_code, 0);  // closed again
   }
+  testing::SectionViolations v = testing::Violations(sections);
+  EXPECT_EQ(v.overlaps, 0) << "two runs were inside a write section at once";
+  EXPECT_EQ(v.non_increasing, 0) << "committed fence tokens did not strictly increase";
   std::cerr << "[ R5 postgres restart ] " << trials << " trials: " << succeeded
             << " runs succeeded, " << failed_cleanly << " failed cleanly (exit 3); the breaker "
             << "opened after " << breaker_opened << " of them and closed after its trial\n";
+  testing::ScenarioReport r;
+  r.scenario = "R5";
+  r.title = "PostgreSQL restarted (pg_ctl restart -m fast) while two 21-date grading runs write";
+  r.combination = "postgres+" + lock_name;
+  r.size = std::to_string(trials) + " trials";
+  r.runs = runs_started;
+  r.faults = std::to_string(trials) + " PostgreSQL restarts";
+  r.duplicate_groups = duplicate_rows;
+  r.lost_rows = lost_rows;
+  r.fence_violations = v.non_increasing;
+  r.overlaps = v.overlaps;
+  r.outcome = std::to_string(succeeded) + " runs succeeded, " + std::to_string(failed_cleanly) +
+              " failed cleanly (exit 3); the breaker opened " + std::to_string(breaker_opened) +
+              " times, refused runs, and closed after its half-open trial";
+  r.passed = !::testing::Test::HasFailure();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  testing::RecordScenario(r);
   testing::DropPgSchema(base.c_str(), schema);
+}
+
+// The lock services run one after the other: both restart the same server.
+TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLost) {
+  if (Env("PROPGRADE_TEST_PG_RESTART_URL").empty() || Env("PROPGRADE_TEST_PG_RESTART_DATA").empty() ||
+      Env("PROPGRADE_TEST_PG_RESTART_BIN").empty()) {
+    GTEST_SKIP() << "PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set";
+  }
+  Trials("db");
+  if (Env("PROPGRADE_TEST_ETCD").empty()) {
+    std::cerr << "PROPGRADE_TEST_ETCD is not set: the etcd half is skipped\n";
+    return;
+  }
+  Trials("etcd");
 }
 
 }  // namespace

@@ -8,12 +8,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 #include <set>
 
 #include "testing/http_receiver.h"
 #include "testing/queries.h"
+#include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -26,6 +28,7 @@ using testing::CommandResult;
 TEST(SensitivityTest, R4_ANonAtomicWriteIsCaughtFlaggedAlertedAndRemediated) {
   const int processes = testing::EnvInt("PROPGRADE_RACE_PROCESSES", 4);
   const int rounds = testing::EnvInt("PROPGRADE_RACE_ROUNDS", 20);
+  const auto started = std::chrono::steady_clock::now();
   testing::TempDir dir;
   testing::HttpReceiver receiver;
   const std::string path = dir.path() + "/r4.db";
@@ -51,6 +54,7 @@ TEST(SensitivityTest, R4_ANonAtomicWriteIsCaughtFlaggedAlertedAndRemediated) {
       "SELECT count(*) FROM (SELECT 1 FROM prediction_accuracy WHERE game_date = '2025-02-01' "
       "GROUP BY game_date, player_lookup, game_id, system_id, line_value HAVING count(*) > 1)";
   int rounds_with_duplicates = 0, rounds_run = 0;
+  int64_t duplicate_groups = 0;
   for (int round = 0; round < rounds; ++round) {
     ++rounds_run;
     std::vector<std::unique_ptr<Child>> children;
@@ -62,8 +66,9 @@ TEST(SensitivityTest, R4_ANonAtomicWriteIsCaughtFlaggedAlertedAndRemediated) {
       CommandResult r = c->Wait();
       EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.err.substr(0, 2000);
     }
-    if (*testing::SqliteQuery(path, dup_sql).begin() != "0") ++rounds_with_duplicates;
-    if (rounds_with_duplicates >= 3) break;  // proven; no need to run every round
+    int64_t groups = std::atoll(testing::SqliteQuery(path, dup_sql).begin()->c_str());
+    duplicate_groups += groups;
+    if (groups > 0) ++rounds_with_duplicates;
   }
   // The checker found what the non-atomic write let through.
   EXPECT_GT(rounds_with_duplicates, 0) << "no duplicates in " << rounds_run
@@ -99,6 +104,22 @@ TEST(SensitivityTest, R4_ANonAtomicWriteIsCaughtFlaggedAlertedAndRemediated) {
   std::cerr << "[ R4 ] " << rounds_with_duplicates << " of " << rounds_run
             << " rounds left duplicates; " << alerts << " alerts; " << quarantined
             << " rows quarantined\n";
+  testing::ScenarioReport r;
+  r.scenario = "R4";
+  r.title = "sensitivity: non-atomic write (DELETE and INSERT in separate transactions), no "
+            "lock, unique keys off; the checker must find duplicates";
+  r.combination = "sqlite+none";
+  r.size = std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds";
+  r.runs = static_cast<int64_t>(rounds_run) * processes;
+  r.faults = "non-atomic write with a 100 ms gap (TEST_ switch)";
+  r.duplicate_groups = duplicate_groups;  // expected > 0: the harness can fail
+  r.outcome = "duplicates found in " + std::to_string(rounds_with_duplicates) + " of " +
+              std::to_string(rounds_run) + " rounds; flagged in grading_runs and duplicate_audit; " +
+              std::to_string(alerts) + " duplicates_detected alerts received; dedupe quarantined " +
+              std::to_string(quarantined) + " rows and verified 0 left";
+  r.passed = !::testing::Test::HasFailure();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  testing::RecordScenario(r);
 }
 
 }  // namespace
