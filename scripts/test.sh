@@ -35,4 +35,12 @@ if [ "${PROPGRADE_SKIP_ASAN:-0}" != 1 ]; then
   ctest --preset asan -j2 --timeout 1800 -E 'Demo' -LE 'reliability|browser'
 fi
 
+# The fuzzers (clang, libFuzzer, ASan + UBSan) briefly over their seeds; tests/reliability/run.sh
+# --full runs them for 5 minutes each. PROPGRADE_FUZZ_SECONDS=0 skips this stage.
+fuzz_seconds="${PROPGRADE_FUZZ_SECONDS:-15}"
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzzers (${fuzz_seconds} s each)"
+  tests/fuzz/run.sh --seconds "$fuzz_seconds"
+fi
+
 echo "== all suites passed in $(( $(date +%s) - start )) s"

@@ -9,6 +9,7 @@ PROPGRADE_BUILD_PACKAGES=(
   libgtest-dev libgmock-dev openssl
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus
   chromium fonts-dejavu-core python3
+  clang libclang-rt-14-dev e2fsprogs util-linux
 )
 
 install_deps() {

@@ -202,7 +202,9 @@ TEST_F(ChecksTest, DuplicateTrendWarnsWhenTheRateGrows) {
 }
 
 TEST_F(ChecksTest, LockTroubleInTheLastDayWarns) {
-  ASSERT_TRUE(RecordLockEvent(store_.get(), &clock_, {"grading/2026-01-16", "acquire_timeout"}).ok());
+  ASSERT_TRUE(RecordLockEvent(store_.get(), &clock_,
+                              {"grading/2026-01-16", "acquire_timeout", "", std::nullopt,
+                               std::nullopt, std::nullopt, ""}).ok());
   ExpectOnly("lock_health", CheckStatus::kWarn);
   clock_.AdvanceSeconds(25 * 3600);  // a day later it has aged out (freshness now fails too)
   EXPECT_EQ(Run()["lock_health"].status, CheckStatus::kPass);

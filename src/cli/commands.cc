@@ -53,6 +53,20 @@ StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value
   return *d;
 }
 
+// A lock key is PROCESSOR/YYYY-MM-DD (lowercase letters and _ before the slash).
+StatusOr<std::string> ParseLockKey(const std::string& key) {
+  size_t slash = key.find('/');
+  bool name_ok = slash != std::string::npos && slash > 0;
+  for (size_t i = 0; name_ok && i < slash; ++i) {
+    name_ok = key[i] == '_' || (key[i] >= 'a' && key[i] <= 'z');
+  }
+  if (!name_ok || !CivilDay::Parse(key.substr(slash + 1))) {
+    return InvalidArgumentError("lock key '" + key +
+                                "' is not PROCESSOR/YYYY-MM-DD (e.g. grading/2026-01-16)");
+  }
+  return key;
+}
+
 const TableDef* ImportTable(const std::string& kind) {
   if (kind == "predictions") return &tables::Predictions();
   if (kind == "actuals") return &tables::Actuals();
@@ -376,6 +390,11 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
   if ((a.action == "release" || a.action == "reset-fence") && a.reason.empty()) {
     return ctx->Fail(InvalidArgumentError(a.action + " needs --reason (it is recorded)"));
   }
+  // Keys and partitions are checked before anything is opened or recorded.
+  Status valid = a.action == "release"       ? ParseLockKey(a.key).status()
+                 : a.action == "reset-fence" ? ParseDateFlag("PARTITION", a.partition).status()
+                                             : OkStatus();
+  if (!valid.ok()) return ctx->Fail(valid);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   CLI_ASSIGN_OR_FAIL(LockService * locks, ctx->locks(), ctx);
   Clock* clock = &ctx->clock();
@@ -692,6 +711,10 @@ int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_or
   if (date.empty() && !cleanup_orphans) {
     return ctx->Fail(InvalidArgumentError("give --date D, --cleanup-orphans, or both"));
   }
+  std::optional<CivilDay> day;  // checked before anything changes
+  if (!date.empty()) {
+    CLI_ASSIGN_OR_FAIL(day, ParseDateFlag("--date", date), ctx);
+  }
   int code = 0;
   if (cleanup_orphans) {
     CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
@@ -703,12 +726,11 @@ int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_or
     std::cout << "moved " << cleaned.rows << " rows of " << cleaned.batches.size()
               << " orphaned batches to remediation_quarantine\n";
   }
-  if (!date.empty()) {
-    CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", date), ctx);
+  if (day) {
     CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
     RunOptions options;
     options.trigger_source = "cli";
-    RunSummary s = pipeline->Consolidate(d, pipeline->NewRunId(), options);
+    RunSummary s = pipeline->Consolidate(*day, pipeline->NewRunId(), options);
     std::cout << s.ToText() << "\n";
     code = static_cast<int>(s.exit_code());
   }

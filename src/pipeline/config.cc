@@ -4,10 +4,12 @@
 #define TOML_SHARED_LIB 1
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "common/civil_date.h"
 
@@ -56,7 +58,11 @@ class Reader {
       }
     } else if constexpr (std::is_integral_v<T>) {
       if (node->is_integer()) {
-        *out = static_cast<T>(*node->value<int64_t>());
+        const int64_t v = *node->value<int64_t>();
+        if (!std::in_range<T>(v)) {
+          return InvalidArgumentError(source_ + ": key '" + prefix + key + "' is out of range");
+        }
+        *out = static_cast<T>(v);
         return OkStatus();
       }
     } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -191,9 +197,40 @@ void ApplyEnvironment(const EnvLookup& env, Config* c) {
   if (const char* v = env("PROPGRADE_LOCK"); v && *v) c->lock = v;
 }
 
+namespace {
+
+// The longest duration a config may give (about 31 years): in microseconds it fits int64.
+constexpr double kMaxConfigSeconds = 1e9;
+
+// A duration is a finite number of seconds in [0, kMaxConfigSeconds] (NaN fails too).
+Status CheckSeconds(double seconds, std::string_view key) {
+  if (seconds >= 0 && seconds <= kMaxConfigSeconds) return OkStatus();
+  return InvalidArgumentError(std::string(key) + " must be a number of seconds from 0 to 1e9");
+}
+
+Status CheckFinite(double value, std::string_view key) {
+  if (std::isfinite(value)) return OkStatus();
+  return InvalidArgumentError(std::string(key) + " must be a finite number");
+}
+
+}  // namespace
+
 Status ValidateConfig(const Config& c) {
   RETURN_IF_ERROR(ValidateTimeZone(c.timezone));
   const LockPolicy& lp = c.lock_policy;
+  RETURN_IF_ERROR(CheckSeconds(lp.ttl_seconds, "lock_policy.ttl_seconds"));
+  RETURN_IF_ERROR(CheckSeconds(lp.max_wait_seconds, "lock_policy.max_wait_seconds"));
+  RETURN_IF_ERROR(CheckSeconds(lp.renew_every_seconds, "lock_policy.renew_every_seconds"));
+  RETURN_IF_ERROR(
+      CheckSeconds(lp.stuck_alert_after_seconds, "lock_policy.stuck_alert_after_seconds"));
+  RETURN_IF_ERROR(
+      CheckSeconds(lp.stuck_release_after_seconds, "lock_policy.stuck_release_after_seconds"));
+  RETURN_IF_ERROR(CheckSeconds(c.breaker.open_seconds, "breaker.open_seconds"));
+  RETURN_IF_ERROR(CheckSeconds(c.alerts.min_interval_seconds, "alerts.min_interval_seconds"));
+  RETURN_IF_ERROR(CheckFinite(c.checks.stale_hours_warn, "checks.stale_hours_warn"));
+  RETURN_IF_ERROR(CheckFinite(c.checks.stale_hours_fail, "checks.stale_hours_fail"));
+  RETURN_IF_ERROR(
+      CheckFinite(c.checks.duplicate_trend_warn_ratio, "checks.duplicate_trend_warn_ratio"));
   if (lp.on_lock_timeout != "fail" && lp.on_lock_timeout != "proceed") {
     return InvalidArgumentError("lock_policy.on_lock_timeout must be \"fail\" or \"proceed\"");
   }

@@ -68,7 +68,8 @@ StatusOr<Config> ParseConfig(std::string_view toml_text, std::string_view source
 StatusOr<Config> LoadConfigFile(const std::string& path);
 // Applies PROPGRADE_DB, PROPGRADE_LOCK over the file's values.
 void ApplyEnvironment(const EnvLookup& env, Config* config);
-// Checks values that do not depend on the file's syntax (time zone, policy words, ranges).
+// Checks values that do not depend on the file's syntax (time zone, policy words, ranges;
+// every number finite, every duration 0 to 1e9 seconds).
 Status ValidateConfig(const Config& config);
 
 }  // namespace propgrade

@@ -70,6 +70,40 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_FALSE(tz.ok());
 }
 
+// Found by tests/fuzz/config_fuzzer: NaN, infinite or huge numbers were accepted and reached
+// the int64 microsecond conversions of the lock, breaker and alert code.
+TEST(ConfigTest, RejectsNumbersThatAreNotFiniteOrDurationsOutOfRange) {
+  for (const char* text : {"[lock_policy]\nttl_seconds = nan\n",
+                           "[lock_policy]\nttl_seconds = inf\n",
+                           "[lock_policy]\nmax_wait_seconds = 1e300\n",
+                           "[lock_policy]\nstuck_alert_after_seconds = -1\n",
+                           "[lock_policy]\nstuck_release_after_seconds = nan\n",
+                           "[breaker]\nopen_seconds = inf\n",
+                           "[alerts]\nmin_interval_seconds = 1e19\n",
+                           "[checks]\nstale_hours_warn = +inf\n",
+                           "[checks]\nstale_hours_fail = nan\n",
+                           "[checks]\nduplicate_trend_warn_ratio = -nan\n"}) {
+    auto c = ParseConfig(text, "p.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(c.status().message().rfind("p.toml: ", 0), 0u) << c.status().message();
+  }
+  auto edge = ParseConfig("[lock_policy]\nmax_wait_seconds = 1e9\nstuck_release_after_seconds = 0\n",
+                          "p.toml");
+  EXPECT_TRUE(edge.ok()) << edge.status().ToString();
+}
+
+// An integer that does not fit its field is an error, not silently cut (4294967297 became 1).
+TEST(ConfigTest, RejectsIntegersOutOfTheirFieldsRange) {
+  auto threshold = ParseConfig("[breaker]\nfailure_threshold = 4294967297\n", "p.toml");
+  ASSERT_FALSE(threshold.ok());
+  EXPECT_NE(threshold.status().message().find("breaker.failure_threshold"), std::string::npos);
+  auto systems = ParseConfig("[checks]\nexpected_systems = -4294967290\n", "p.toml");
+  EXPECT_FALSE(systems.ok());
+  auto rows = ParseConfig("[remediation]\nmax_rows = 9223372036854775807\n", "p.toml");
+  EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Config c;
   std::map<std::string, std::string> env = {{"PROPGRADE_DB", "sqlite:/tmp/x.db"}};

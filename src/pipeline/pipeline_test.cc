@@ -204,7 +204,9 @@ TEST_F(PipelineTest, SummarySeesRowsRewrittenByAnotherProcess) {
                                   ImportMode::kUpsert).ok());
   clock_.AdvanceSeconds(5);
   Pipeline other(Deps(other_store.get()));
-  other.RunDate(*CivilDay::Parse("2026-01-15"), RunOptions{.aggregate = false});
+  RunOptions no_aggregation;
+  no_aggregation.aggregate = false;
+  other.RunDate(*CivilDay::Parse("2026-01-15"), no_aggregation);
   // This pipeline's cache must notice when summarizing the 16th again.
   RunSummary s = pipeline_->SummarizeAsOf(*CivilDay::Parse("2026-01-16"), "r", RunOptions{});
   ASSERT_EQ(s.status, RunStatus::kSuccess) << s.error;

@@ -84,7 +84,7 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
   int64_t duplicate_groups = 0, lost = 0, rounds_run = 0;
   const std::string per_key =
       "SELECT count(*) FROM (SELECT 1 FROM player_prop_predictions WHERE game_date = '2026-01-16' "
-      "GROUP BY player_lookup, game_id, system_id, round(line_value, 2) HAVING count(*) > 1)";
+      "GROUP BY player_lookup, game_id, system_id, round(line_value * 100) HAVING count(*) > 1) AS d";
   for (int round = 0; round < rounds; ++round) {
     ++rounds_run;
     for (int b = 0; b < processes; ++b) {

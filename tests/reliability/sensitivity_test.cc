@@ -52,7 +52,7 @@ TEST(SensitivityTest, R4_ANonAtomicWriteIsCaughtFlaggedAlertedAndRemediated) {
   }
   const std::string dup_sql =
       "SELECT count(*) FROM (SELECT 1 FROM prediction_accuracy WHERE game_date = '2025-02-01' "
-      "GROUP BY game_date, player_lookup, game_id, system_id, line_value HAVING count(*) > 1)";
+      "GROUP BY game_date, player_lookup, game_id, system_id, line_value HAVING count(*) > 1) AS d";
   int rounds_with_duplicates = 0, rounds_run = 0;
   int64_t duplicate_groups = 0;
   for (int round = 0; round < rounds; ++round) {

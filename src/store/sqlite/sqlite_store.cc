@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -19,18 +20,65 @@ namespace {
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
 constexpr int kSchemaVersion = 4;
 
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+bool IsStorageFault(int rc) {
   switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return UnavailableError(msg + " (another writer held the database past the busy timeout)");
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_PERM:
     case SQLITE_NOLFS:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// What an operator should check after a storage fault on the database file at `path`: the
+// file or its directory not writable, or the disk full (judged by the free space now).
+std::string StorageHint(int rc, const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const std::string writable = "check that " + path +
+                               " and its directory are writable by this user, not immutable "
+                               "(chattr +i) and not on a read-only mount";
+  switch (rc & 0xff) {
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return writable;
+    case SQLITE_CANTOPEN:
+      return "cannot open the database or create its -wal/-shm/-journal file beside it: " +
+             writable;
+    default:
+      break;
+  }
+  std::error_code ec;
+  std::filesystem::space_info space = std::filesystem::space(dir, ec);
+  if (!ec && space.available < (1u << 20)) {
+    return "the disk holding " + dir + " is full: " + std::to_string(space.available / 1024) +
+           " KiB free";
+  }
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return "the disk holding " + dir + " is full, or the database reached its size limit";
+  }
+  return "the disk holding " + dir + " may be full, failing or read-only";
+}
+
+// `what` failed with SQLite's `rc`. Storage faults are Unavailable (exit 3) and their message
+// names the database file (`path`, or the connection's file) and what to check.
+Status SqliteError(sqlite3* db, int rc, std::string_view what, std::string path = "") {
+  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (IsStorageFault(rc)) {
+    if (path.empty() && db) {
+      const char* file = sqlite3_db_filename(db, "main");
+      path = file ? file : "";
+    }
+    return UnavailableError("sqlite:" + path + ": " + msg + " (" + StorageHint(rc, path) + ")");
+  }
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return UnavailableError(msg + " (another writer held the database past the busy timeout)");
     case SQLITE_AUTH:
       return UnavailableError(msg);
     case SQLITE_CORRUPT:
@@ -508,6 +556,7 @@ class SqliteStore final : public Store {
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
+      if (IsStorageFault(rc)) msg += " (" + StorageHint(rc, path_) + ")";
       Status s = SqliteError(nullptr, rc, "");
       return Status(s.code(), "sqlite:" + path_ + ": " + msg);
     }
@@ -879,13 +928,14 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
-    Status s = SqliteError(db, rc, "opening sqlite:" + path);
+    Status s = SqliteError(db, rc, "opening", path);
     sqlite3_close_v2(db);
     return s;
   }
   if (sqlite3_db_readonly(db, "main") == 1) {
     sqlite3_close_v2(db);
-    return UnavailableError("sqlite:" + path + " is read-only");
+    return UnavailableError("sqlite:" + path + " is read-only (" +
+                            StorageHint(SQLITE_READONLY, path) + ")");
   }
   auto store = std::make_unique<SqliteStore>(db, path, options);
   RETURN_IF_ERROR(store->Configure());
