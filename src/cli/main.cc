@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   std::optional<int> report_days;
   auto* report = app.add_subcommand("report", "read-only accuracy reports");
   report->add_option("kind", report_kind, "accuracy | calibration | players | systems")->required();
-  report->add_option("--days", report_days, "the last N graded dates (default: all)");
+  report->add_option("--days", report_days, "the last N graded dates, 1 to 36600 (default: all)")
+      ->check(CLI::Range(1, 36600));
   report->add_option("--format", report_format, "table, json or csv");
   report->footer("Examples:\n  propgrade report accuracy --days 30\n"
                  "  propgrade report calibration --format csv > calibration.csv");
@@ -178,7 +179,8 @@ int main(int argc, char** argv) {
 
   CheckArgs ck;
   auto* check = app.add_subcommand("check", "the data-quality suite (12 checks; results stored in check_results)");
-  check->add_option("--days", ck.days, "the window: the last N dates up to yesterday (default 7)");
+  check->add_option("--days", ck.days, "the window: the last N dates up to yesterday, 1 to 36600 (default 7)")
+      ->check(CLI::Range(1, 36600));
   check->add_option("--format", ck.format, "table or json")->check(CLI::IsMember({"table", "json"}));
   check->add_flag("--strict", ck.strict, "warnings exit 1 too");
   check->footer("Examples:\n  propgrade check\n  propgrade check --days 14 --format json --strict\n"

@@ -214,7 +214,7 @@ StatusOr<std::string> RunsJson(Store* store, int limit) {
   std::vector<std::string> columns = {"run_id",       "processor",    "partition",
                                       "status",       "started_at",   "finished_at",
                                       "rows_written", "duplicate_rows", "lock_wait_seconds",
-                                      "trigger_source", "error"};
+                                      "trigger_source", "error", "correlation_id"};
   ASSIGN_OR_RETURN(std::vector<Row> rows,
                    Newest(store, tables::GradingRuns(), "started_at", columns,
                           static_cast<size_t>(std::max(limit, 0))));

@@ -150,8 +150,13 @@ class PostgresStore final : public Store {
                           .status());
       RETURN_IF_ERROR(
           conn_->Exec("ALTER TABLE propgrade_stage ADD COLUMN propgrade_ord BIGINT").status());
-      std::vector<std::string> cols;
       int id_col = t.generated_id ? 0 : -1;
+      if (id_col == 0) {  // LIKE copies NOT NULL but not the identity: the table assigns ids
+        RETURN_IF_ERROR(conn_->Exec("ALTER TABLE propgrade_stage ALTER COLUMN " +
+                                    Q(t.columns[0].name) + " DROP NOT NULL")
+                            .status());
+      }
+      std::vector<std::string> cols;
       for (size_t i = 0; i < t.columns.size(); ++i) {
         if (static_cast<int>(i) != id_col) cols.push_back(Q(t.columns[i].name));
       }
@@ -181,7 +186,9 @@ class PostgresStore final : public Store {
         for (int i = 0; i < merged.rows(); ++i) counts.inserted += merged.text(i, 0) == "t";
         counts.replaced = static_cast<int64_t>(rows.size()) - counts.inserted;
       } else {
-        bool unique = !t.key_uniqueness_configurable || options_.enforce_unique_keys;
+        // Generated ids are unique by construction (and NULL in the stage).
+        bool unique = !t.generated_id &&
+                      (!t.key_uniqueness_configurable || options_.enforce_unique_keys);
         if (unique) {
           // Name the first row whose key repeats an earlier row of the file or a stored row.
           std::string keys = KeyExprList(t);
