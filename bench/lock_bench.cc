@@ -4,7 +4,7 @@
 //   etcd:         lease grant + txn + lease revoke
 //   db (PostgreSQL): two single-row write statements (autocommit)
 // Usage: propgrade_lock_bench --db PATH [--pg URL] [--etcd HOST:PORT] [--iterations N]
-// Prints one markdown row per backend: median microseconds of each and their ratio.
+// Prints one JSON line per backend (bench/README.md): median microseconds of each.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_json.h"
 #include "common/civil_date.h"
 #include "common/http_client.h"
 #include "lock/lock_service.h"
@@ -37,8 +38,18 @@ double MedianMicros(int iterations, const std::function<void()>& fn) {
   return t[t.size() / 2];
 }
 
+// P5's target: acquire + release within 1.5x the minimal backend sequence.
 void PrintRow(const char* backend, const char* minimum, double ours, double base) {
-  std::printf("| %s | %.0f | %s | %.0f | %.2f |\n", backend, ours, minimum, base, ours / base);
+  bench::Measurement m;
+  m.id = "P5";
+  m.workload = std::string("uncontended acquire + release, ") + backend;
+  m.ours = ours;
+  m.compare = minimum;
+  m.theirs = base;
+  m.unit = "us";
+  m.target = "<= 1.5x";
+  m.met = ours <= 1.5 * base;
+  bench::Print(m);
 }
 
 std::string B64(const std::string& s) {
@@ -78,8 +89,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", store.status().ToString().c_str());
     return 3;
   }
-  std::printf("| backend | acquire + release (median µs) | minimum sequence | minimum (median µs) | ratio |\n");
-  std::printf("|---|---|---|---|---|\n");
 
   // db: our lock against two bare single-row write transactions on the same file.
   LockOptions lo;

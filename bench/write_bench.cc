@@ -5,6 +5,7 @@
 //                statement (sorted by key)
 //   PostgreSQL:  psql -1: DELETE the partition, \copy the same rows from a CSV file
 // Usage: propgrade_write_bench --db URL [--predictions 10000] [--repeats 5]
+// Prints JSON lines (bench/README.md): P3 (SQLite) or P7 and the insert-path comparison.
 // PostgreSQL URLs must not carry ?schema= (psql gets the same database).
 #include <sqlite3.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_json.h"
 #include "common/civil_date.h"
 #include "common/table_catalog.h"
 #include "common/value_text.h"
@@ -252,12 +254,29 @@ int main(int argc, char** argv) {
         }
         (*conn)->Exec("COMMIT").status().IgnoreError();
       });
-      std::printf("| postgres insert path | %zu rows | COPY: %.1f ms | multi-row INSERT (%zu rows/statement): %.1f ms | %.2f |\n",
-                  graded.size(), copy_ms, per_statement, insert_ms, insert_ms / copy_ms);
+      bench::Measurement m;
+      m.id = "P7-insert-path";
+      m.workload = "multi-row INSERT, " + std::to_string(per_statement) + " rows per statement";
+      m.ours = insert_ms;
+      m.compare = "COPY FROM STDIN through libpq (the store's choice)";
+      m.theirs = copy_ms;
+      m.target = "informational";
+      m.met = true;
+      m.extra = {{"rows", graded.size()}};
+      bench::Print(m);
     }
   }
-  std::printf("| %s | %lld rows | %.1f ms (%.0f rows/s) | %s | %.1f ms (%.0f rows/s) | %.2f |\n",
-              (*store)->backend().data(), static_cast<long long>(rows), ours, rows / ours * 1000,
-              raw_name, raw, rows / raw * 1000, ours / raw);
+  bench::Measurement m;
+  m.id = postgres ? "P7" : "P3";
+  m.workload = "re-grade one date of " + std::to_string(n) + " predictions (" +
+               std::string((*store)->backend()) + ")";
+  m.ours = ours;
+  m.compare = raw_name;
+  m.theirs = raw;
+  m.target = postgres ? "<= 2x" : "<= 1.5x";
+  m.met = ours <= (postgres ? 2.0 : 1.5) * raw;
+  m.extra = {{"rows", rows}, {"ours_rows_per_s", rows / ours * 1000},
+             {"theirs_rows_per_s", rows / raw * 1000}};
+  bench::Print(m);
   return 0;
 }

@@ -1,0 +1,2 @@
+add_executable(propgrade_compute_bench compute_bench.cc)
+target_link_libraries(propgrade_compute_bench PRIVATE propgrade_core nlohmann_json::nlohmann_json)
