@@ -53,6 +53,23 @@ StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value
   return *d;
 }
 
+// --from A --to B: every date from A to B inclusive (at most ten years).
+StatusOr<std::vector<CivilDay>> ParseDateRange(const std::string& from_flag,
+                                               const std::string& to_flag) {
+  if (from_flag.empty() || to_flag.empty()) {
+    return InvalidArgumentError("--from and --to go together");
+  }
+  ASSIGN_OR_RETURN(CivilDay from, ParseDateFlag("--from", from_flag));
+  ASSIGN_OR_RETURN(CivilDay to, ParseDateFlag("--to", to_flag));
+  if (to < from) return InvalidArgumentError("--to is before --from");
+  if (to.days_since_epoch() - from.days_since_epoch() > 3660) {
+    return InvalidArgumentError("--from/--to spans more than ten years");
+  }
+  std::vector<CivilDay> dates;
+  for (CivilDay d = from; d <= to; d = d.AddDays(1)) dates.push_back(d);
+  return dates;
+}
+
 // A lock key is PROCESSOR/YYYY-MM-DD (lowercase letters and _ before the slash).
 StatusOr<std::string> ParseLockKey(const std::string& key) {
   size_t slash = key.find('/');
@@ -222,16 +239,7 @@ int Grade(const GlobalOptions& g, const GradeArgs& a) {
                        TodayInZone(ctx->config().timezone, ctx->clock().NowMicros()), ctx);
     dates.push_back(today.AddDays(-1));
   } else {
-    if (a.from.empty() || a.to.empty()) {
-      return ctx->Fail(InvalidArgumentError("--from and --to go together"));
-    }
-    CLI_ASSIGN_OR_FAIL(CivilDay from, ParseDateFlag("--from", a.from), ctx);
-    CLI_ASSIGN_OR_FAIL(CivilDay to, ParseDateFlag("--to", a.to), ctx);
-    if (to < from) return ctx->Fail(InvalidArgumentError("--to is before --from"));
-    if (to.days_since_epoch() - from.days_since_epoch() > 3660) {
-      return ctx->Fail(InvalidArgumentError("--from/--to spans more than ten years"));
-    }
-    for (CivilDay d = from; d <= to; d = d.AddDays(1)) dates.push_back(d);
+    CLI_ASSIGN_OR_FAIL(dates, ParseDateRange(a.from, a.to), ctx);
   }
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
   RunOptions options;
@@ -260,8 +268,26 @@ int SingleStep(const GlobalOptions& g, const std::string& flag, const std::strin
 
 }  // namespace
 
-int Aggregate(const GlobalOptions& g, const std::string& date) {
-  return SingleStep(g, "--date", date, true);
+int Aggregate(const GlobalOptions& g, const std::string& date, const std::string& from,
+              const std::string& to) {
+  if (from.empty() && to.empty() && !date.empty()) return SingleStep(g, "--date", date, true);
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  Context* ctx = owned.get();
+  if (!date.empty() || (from.empty() && to.empty())) {
+    return ctx->Fail(InvalidArgumentError("give --date D, or --from A --to B"));
+  }
+  CLI_ASSIGN_OR_FAIL(std::vector<CivilDay> dates, ParseDateRange(from, to), ctx);
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  RunOptions options;
+  options.trigger_source = "cli";
+  int code = 0;
+  for (CivilDay d : dates) {
+    RunSummary s = pipeline->AggregateDate(d, pipeline->NewRunId(), options);
+    std::cout << s.ToText() << "\n";
+    code = std::max(code, static_cast<int>(s.exit_code()));
+  }
+  return code;
 }
 
 int Summarize(const GlobalOptions& g, const std::string& as_of) {

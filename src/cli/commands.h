@@ -51,7 +51,9 @@ struct DemoArgs {
 int Init(const GlobalOptions& g);
 int Import(const GlobalOptions& g, const ImportArgs& a);
 int Grade(const GlobalOptions& g, const GradeArgs& a);
-int Aggregate(const GlobalOptions& g, const std::string& date);
+// --date D, or --from A --to B (each date in order; the exit code is the worst).
+int Aggregate(const GlobalOptions& g, const std::string& date, const std::string& from,
+              const std::string& to);
 int Summarize(const GlobalOptions& g, const std::string& as_of);
 int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> days,
            const std::string& format);

@@ -78,11 +78,14 @@ int main(int argc, char** argv) {
                 "  propgrade grade --yesterday --format json");
   grade->callback([&] { code = Grade(g, gr); });
 
-  std::string agg_date;
-  auto* aggregate = app.add_subcommand("aggregate", "recompute system_daily_performance for one date");
-  aggregate->add_option("--date", agg_date, "the date (YYYY-MM-DD)")->required();
-  aggregate->footer("Example:\n  propgrade aggregate --date 2026-01-16");
-  aggregate->callback([&] { code = Aggregate(g, agg_date); });
+  std::string agg_date, agg_from, agg_to;
+  auto* aggregate = app.add_subcommand("aggregate", "recompute system_daily_performance for a date or a range");
+  aggregate->add_option("--date", agg_date, "the date (YYYY-MM-DD)");
+  aggregate->add_option("--from", agg_from, "first date of a range");
+  aggregate->add_option("--to", agg_to, "last date of a range (inclusive)");
+  aggregate->footer("Examples:\n  propgrade aggregate --date 2026-01-16\n"
+                    "  propgrade aggregate --from 2025-10-21 --to 2026-04-12");
+  aggregate->callback([&] { code = Aggregate(g, agg_date, agg_from, agg_to); });
 
   std::string as_of;
   auto* summarize = app.add_subcommand("summarize", "recompute the prediction_performance_summary snapshot as of a date");

@@ -115,6 +115,21 @@ TEST_F(CliTest, ImportingTwiceAndRegradingNeverDuplicates) {
   EXPECT_EQ(CountLines(runs.out), 9);  // three runs of three steps
 }
 
+TEST_F(CliTest, AggregateTakesADateOrARange) {
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16", "--no-aggregate"}).exit_code, 0);
+  EXPECT_EQ(CountLines(Cli({"export", "system_daily_performance"}).out), 1);  // header only
+  CommandResult range = Cli({"aggregate", "--from", "2026-01-15", "--to", "2026-01-17"});
+  ASSERT_EQ(range.exit_code, 0) << range.err;
+  EXPECT_EQ(CountLines(range.out), 3) << range.out;  // one summary line per date
+  EXPECT_NE(range.out.find("2026-01-16 daily_performance success rows=1"), std::string::npos)
+      << range.out;
+  EXPECT_EQ(CountLines(Cli({"export", "system_daily_performance"}).out), 2);
+  EXPECT_EQ(Cli({"aggregate"}).exit_code, 2);
+  EXPECT_EQ(Cli({"aggregate", "--from", "2026-01-17", "--to", "2026-01-15"}).exit_code, 2);
+  EXPECT_EQ(Cli({"aggregate", "--date", "2026-01-16", "--from", "2026-01-15"}).exit_code, 2);
+}
+
 TEST_F(CliTest, ADateWithoutActualsDeletesNothing) {
   LoadSmallDate();
   ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
