@@ -1,7 +1,13 @@
 // The `db` lock backend on PostgreSQL: the lease table `locks` in the store's database, each
 // operation one statement, expiry judged by the server's clock (clock_timestamp()), tokens from
 // the sequence propgrade_lock_token (strictly increasing for every key).
+//
+// A row naming this service's holder id for a key it holds no lease on is an orphan: an
+// acquisition whose commit went through while its answer was lost (the server restarted), or
+// a release that could not reach the server. Acquire takes such a row over at once, with a new
+// token, instead of waiting out its TTL; fencing makes that safe.
 #include <mutex>
+#include <set>
 
 #include "common/strings.h"
 #include "lock/backends.h"
@@ -52,6 +58,7 @@ class PostgresLockService final : public LockService {
 
   Status Release(const Lease& lease) override {
     std::lock_guard<std::mutex> lock(mu_);
+    held_.erase(lease.key);  // given up either way: a row left behind is an orphan
     RETURN_IF_ERROR(conn_->EnsureConnected());
     return conn_
         ->Exec("UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = $1 AND token = "
@@ -98,8 +105,9 @@ class PostgresLockService final : public LockService {
                                             std::string* holder) {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    // One statement: take the key when it is free or its lease has run out by the server's
-    // clock; a new token either way.
+    // One statement: take the key when it is free, its lease has run out by the server's
+    // clock, or it is this service's orphan; a new token either way.
+    const bool orphan_ok = held_.count(key) == 0;
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Exec("INSERT INTO locks AS l (key, holder_id, token, acquired_at, expires_at, "
@@ -109,8 +117,10 @@ class PostgresLockService final : public LockService {
                     "excluded.holder_id, token = excluded.token, acquired_at = "
                     "excluded.acquired_at, expires_at = excluded.expires_at, renewed_at = "
                     "excluded.renewed_at WHERE l.holder_id IS NULL OR l.expires_at <= "
-                    "clock_timestamp() RETURNING token",
-                    {key, options_.holder_id, std::to_string(ttl_micros)}));
+                    "clock_timestamp() OR (l.holder_id = excluded.holder_id AND $4) "
+                    "RETURNING token",
+                    {key, options_.holder_id, std::to_string(ttl_micros),
+                     orphan_ok ? "true" : "false"}));
     if (r.rows() == 0) {
       ASSIGN_OR_RETURN(PgResult h, conn_->Exec("SELECT holder_id, token FROM locks WHERE key = $1",
                                                {key}));
@@ -124,12 +134,14 @@ class PostgresLockService final : public LockService {
     lease.acquired_at_micros = options_.clock->NowMicros();
     lease.expires_at_micros = lease.acquired_at_micros + ttl_micros;
     lease.handle = std::to_string(ttl_micros);
+    held_.insert(key);
     return std::optional<Lease>(std::move(lease));
   }
 
   std::mutex mu_;
   std::unique_ptr<PgConn> conn_;
   LockOptions options_;
+  std::set<std::string> held_;  // keys with a lease handed out and not released; guarded by mu_
 };
 
 }  // namespace
