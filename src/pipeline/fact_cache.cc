@@ -30,7 +30,8 @@ Status FactCache::LoadRange(Store* store, CivilDay from, CivilDay to,
   return OkStatus();
 }
 
-Status FactCache::Refresh(Store* store, CivilDay from, CivilDay to) {
+Status FactCache::Refresh(Store* store, CivilDay from, CivilDay to, bool keep_earlier) {
+  if (keep_earlier && !empty_ && from > covered_from_) from = covered_from_;
   // Versions first: a write that lands while we read makes the recorded version stale, so the
   // day is read again next time rather than missed.
   ASSIGN_OR_RETURN(auto versions,

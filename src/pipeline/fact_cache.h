@@ -18,8 +18,11 @@ namespace propgrade {
 class FactCache {
  public:
   // After this, table() holds exactly the store's facts for every day of [from, to] (and
-  // possibly other cached days, which the aggregations filter out by date).
-  Status Refresh(Store* store, CivilDay from, CivilDay to);
+  // possibly other cached days, which the aggregations filter out by date). Cached days before
+  // `from` are forgotten, unless `keep_earlier`: then the cache extends from its first day to
+  // `to` (the daily step between two summaries must not make the next window read the season
+  // again).
+  Status Refresh(Store* store, CivilDay from, CivilDay to, bool keep_earlier = false);
   const grading::FactTable& table() const { return table_; }
   // Number of accuracy rows read from the store so far (for tests and benchmarks).
   int64_t rows_read() const { return rows_read_; }

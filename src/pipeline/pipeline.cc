@@ -309,7 +309,7 @@ RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
   std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kDaily, date, run_id, options);
   if (!Ready(&step, store_)) return step;
-  Status refreshed = cache_.Refresh(store_, date, date);
+  Status refreshed = cache_.Refresh(store_, date, date, /*keep_earlier=*/true);
   if (!refreshed.ok()) {
     Finish(store_, &step, refreshed.WithContext("reading prediction_accuracy"));
     return step;
