@@ -24,6 +24,11 @@ start_etcd_cluster
 echo "== unit, integration, reliability and browser tests (release)"
 ctest --preset release -j2 --timeout 1800
 
+# Every benchmark once at a tiny size (golden inputs): proves they run; no time assertions.
+# The report goes to build/release/bench/PERFORMANCE.md; bench/run.sh runs them in full.
+echo "== benchmarks (tiny)"
+python3 bench/run_all.py --build build/release --out build/release/bench --tiny
+
 # The unit and integration suites under AddressSanitizer + UndefinedBehaviorSanitizer, less the
 # demo-season ones that only repeat the release run 30x slower (the reliability suite drives
 # the same binary through timing-sensitive faults: release only). PROPGRADE_SKIP_ASAN=1 skips
