@@ -302,11 +302,8 @@ class Bench:
         if os.environ.get("PROPGRADE_TEST_ETCD"):
             backends.append(("etcd", ["--etcd", os.environ["PROPGRADE_TEST_ETCD"]]))
         for backend, extra in backends:
-            # etcd waiters poll with back-off (up to 5 s), so a hand-over takes seconds: 8 x 200
-            # would take about an hour. Fewer acquisitions until waiters watch the queue.
-            count = (1 if self.a.tiny else min(n, 10)) if backend == "etcd" else n
             for line in self.program("propgrade_lock_contention_bench", "--backend", backend,
-                                     *extra, "--processes", 8, "--acquisitions", count):
+                                     *extra, "--processes", 8, "--acquisitions", n):
                 self.emit(line)
 
     # --- P8: HTTP ---------------------------------------------------------------------------

@@ -12,6 +12,23 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// The body and the condition of a streamed read (HttpRequestOptions::stop_when).
+struct Stream {
+  std::string* body;
+  const std::function<bool(std::string_view)>* stop_when;
+  bool stopped = false;
+};
+
+size_t AppendUntil(char* data, size_t size, size_t n, void* out) {
+  auto* s = static_cast<Stream*>(out);
+  s->body->append(data, size * n);
+  if ((*s->stop_when)(*s->body)) {
+    s->stopped = true;
+    return 0;  // ends the transfer (CURLE_WRITE_ERROR)
+  }
+  return size * n;
+}
+
 // scheme://host[:port] of a URL: what error messages may show.
 std::string Origin(const std::string& url) {
   size_t scheme = url.find("://");
@@ -47,8 +64,14 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Append);
-    curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+    Stream stream{&response.body, &options.stop_when};
+    if (options.stop_when) {
+      curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &AppendUntil);
+      curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &stream);
+    } else {
+      curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &Append);
+      curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response.body);
+    }
     curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout_ms));
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
@@ -56,7 +79,10 @@ class CurlHttpClient final : public HttpClient {
     if (!options.ca_file.empty()) curl_easy_setopt(curl_, CURLOPT_CAINFO, options.ca_file.c_str());
     CURLcode rc = curl_easy_perform(curl_);
     curl_slist_free_all(headers);
-    if (rc != CURLE_OK) {
+    const bool stream_ended = options.stop_when &&
+                              ((rc == CURLE_WRITE_ERROR && stream.stopped) ||
+                               (rc == CURLE_OPERATION_TIMEDOUT && !response.body.empty()));
+    if (rc != CURLE_OK && !stream_ended) {
       return UnavailableError("POST " + Origin(url) + ": " + curl_easy_strerror(rc));
     }
     long status = 0;

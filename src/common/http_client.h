@@ -4,8 +4,10 @@
 // errors). Thread-safe: calls on one client are serialised.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -23,6 +25,10 @@ struct HttpRequestOptions {
   int timeout_ms = 5000;          // the whole request. Default: 5 s
   std::vector<std::pair<std::string, std::string>> headers;
   std::string ca_file;            // HTTPS trust store; empty = the system bundle
+  // A streamed response (e.g. an etcd watch): when set, the body is read until this returns
+  // true for the body so far, or until timeout_ms passes; either way the call succeeds with
+  // the body read (and the connection is closed).
+  std::function<bool(std::string_view body)> stop_when;
 };
 
 class HttpClient {

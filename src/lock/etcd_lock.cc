@@ -5,6 +5,7 @@
 // holder's create_revision is its fencing token (revisions only grow, so tokens do).
 // Expiry is judged by etcd: a holder that stops renewing loses its key with its lease.
 
+#include <algorithm>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,7 @@ class EtcdLockService final : public LockService {
     lease.holder_id = options_.holder_id;
     std::string lease_id, own_key;
     int64_t own_revision = 0;
+    int64_t seen_revision = 0;  // the store revision of our latest look at the queue
     int64_t last_keepalive = 0;
     auto owner_range = [&] {
       return json{{"key", Base64Encode(prefix)},
@@ -101,6 +103,7 @@ class EtcdLockService final : public LockService {
         }
         ASSIGN_OR_RETURN(json t, std::move(joined));
         own_revision = Int(t["header"], "revision");
+        seen_revision = own_revision;
         last_keepalive = options_.clock->SteadyMicros();
         if (t.contains("responses") && t["responses"].size() == 2) {
           owner = t["responses"][1].value("response_range", json::object());
@@ -116,6 +119,7 @@ class EtcdLockService final : public LockService {
           last_keepalive = options_.clock->SteadyMicros();
         }
         ASSIGN_OR_RETURN(owner, Call("/v3/kv/range", owner_range()));
+        if (owner.contains("header")) seen_revision = Int(owner["header"], "revision");
       }
       if (!owner.contains("kvs") || owner["kvs"].empty()) {
         return UnavailableError("our etcd key for " + key + " vanished while waiting");
@@ -139,9 +143,13 @@ class EtcdLockService final : public LockService {
       }
       return std::optional<Lease>(lease);
     };
-    // Wake at least three times per TTL so our waiting key's lease is kept alive.
-    auto acquired =
-        PollAcquire(options_.clock, key, max_wait_micros, try_once, ttl_seconds * 1000000 / 3);
+    // Waiters watch the queue and wake when a key in it goes (a release, a revoke, an expiry),
+    // at least three times per TTL so our waiting key's lease is kept alive.
+    auto wait_for_change = [&](int64_t max_micros) {
+      return !lease_id.empty() && WatchForDelete(prefix, seen_revision, max_micros);
+    };
+    auto acquired = PollAcquire(options_.clock, key, max_wait_micros, try_once,
+                                ttl_seconds * 1000000 / 3, wait_for_change);
     if (!acquired.ok() && !lease_id.empty()) {
       Call("/v3/lease/revoke", {{"ID", lease_id}}).status().IgnoreError();  // leave the queue
     }
@@ -248,6 +256,32 @@ class EtcdLockService final : public LockService {
   }
 
   // POSTs to the first endpoint that answers, starting with the last one that did.
+  // Blocks until a key under `prefix` is deleted after `revision`, or `max_micros` pass.
+  // False when the watch could not be made (the caller backs off instead). Uses its own
+  // connection: a watch must not hold up the keep-alives of other leases.
+  bool WatchForDelete(const std::string& prefix, int64_t revision, int64_t max_micros) {
+    size_t e;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      e = current_;
+    }
+    json request = {{"create_request",
+                     {{"key", Base64Encode(prefix)},
+                      {"range_end", Base64Encode(PrefixEnd(prefix))},
+                      {"start_revision", std::to_string(revision + 1)},
+                      {"filters", json::array({"NOPUT"})}}}};
+    HttpRequestOptions options;
+    options.timeout_ms = static_cast<int>(std::clamp<int64_t>(max_micros / 1000, 1, 60000));
+    bool canceled = false;
+    options.stop_when = [&](std::string_view body) {
+      canceled = body.find("\"canceled\":true") != std::string_view::npos;
+      return canceled || body.find("\"events\"") != std::string_view::npos;
+    };
+    auto watched = NewCurlHttpClient()->Post("http://" + endpoints_[e] + "/v3/watch",
+                                             request.dump(), "application/json", options);
+    return watched.ok() && watched->status == 200 && !canceled;
+  }
+
   StatusOr<json> Call(const std::string& path, const json& body) {
     std::string text = body.dump();
     std::string last_error;

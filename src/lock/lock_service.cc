@@ -22,7 +22,8 @@ int64_t BackoffMicros(int attempt) {
 }
 
 StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wait_micros,
-                            const TryAcquireFn& try_once, int64_t max_sleep_micros) {
+                            const TryAcquireFn& try_once, int64_t max_sleep_micros,
+                            const WaitForChangeFn& wait_for_change) {
   const int64_t start = clock->SteadyMicros();
   std::string holder;
   for (int attempt = 0;; ++attempt) {
@@ -39,8 +40,9 @@ StatusOr<Lease> PollAcquire(Clock* clock, const std::string& key, int64_t max_wa
                                        std::to_string(waited / 1000000) + " s",
                                    StatusReason::kLockTimeout);
     }
-    clock->SleepMicros(
-        std::min({BackoffMicros(attempt), max_sleep_micros, max_wait_micros - waited}));
+    const int64_t budget = std::min(max_sleep_micros, max_wait_micros - waited);
+    if (wait_for_change && wait_for_change(budget)) continue;
+    clock->SleepMicros(std::min(BackoffMicros(attempt), budget));
   }
 }
 
