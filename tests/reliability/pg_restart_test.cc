@@ -45,7 +45,10 @@ void Trials(const std::string& lock_name) {
   const std::string db = base + "?schema=" + schema;
   testing::TempDir dir;
   const std::string config = dir.path() + "/propgrade.toml";
-  std::ofstream(config) << "[breaker]\nfailure_threshold = 3\nopen_seconds = 2\nstate_file = \""
+  // A run cut off by the restart cannot give its lock back (the server is down); its lease
+  // then lasts its TTL: 2 s here, as in the other scenarios, not the default 300.
+  std::ofstream(config) << "[lock_policy]\nttl_seconds = 2\nrenew_every_seconds = 0.5\n"
+                        << "[breaker]\nfailure_threshold = 3\nopen_seconds = 2\nstate_file = \""
                         << dir.path() << "/breakers.json\"\n";
   auto cli = [&](std::vector<std::string> args) {
     args.insert(args.begin(), {testing::PropgradeBinary(), "--db", db, "--lock", lock,
