@@ -1,7 +1,11 @@
-// One measurement of the bench/README.md contract, printed as a JSON line on stdout.
+// One measurement of the bench/README.md contract, printed as a JSON line on stdout, and the
+// timing helpers the benchmark programs share.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <vector>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -18,6 +22,19 @@ struct Measurement {
   bool met = false;
   nlohmann::json extra = nlohmann::json::object();
 };
+
+// Milliseconds on the steady clock.
+inline double NowMs() {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The median (the upper one of an even count); `v` must not be empty.
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 inline void Print(const Measurement& m) {
   nlohmann::json j = {{"id", m.id},         {"workload", m.workload}, {"ours", m.ours},

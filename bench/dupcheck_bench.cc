@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_json.h"
 #include "common/civil_date.h"
 #include "common/table_catalog.h"
 #include "store/sql_text.h"
@@ -32,16 +33,8 @@ using namespace propgrade;
 
 constexpr int kSystems = 20;  // rows of one day = players × kSystems
 
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::Median;
+using bench::NowMs;
 
 // Partition `index` (0-based) of a filled table: consecutive days from 2000-01-01.
 std::string DayOf(int index) { return CivilDay::Parse("2000-01-01")->AddDays(index).ToString(); }

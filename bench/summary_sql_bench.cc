@@ -31,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_json.h"
 #include "common/civil_date.h"
 #include "common/table_catalog.h"
 #include "grading/performance_summary.h"
@@ -43,16 +44,8 @@ namespace {
 
 using namespace propgrade;
 
-double NowMs() {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+using bench::Median;
+using bench::NowMs;
 
 // One slice as the naive queries compute it. Counts are exact; rates and means are SQLite's
 // doubles (NULL when the denominator is empty).
