@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -58,16 +59,19 @@ class ConsolidationRaceTest : public ::testing::TestWithParam<std::string> {
                          "--log-format", "json"});
     return a;
   }
-  // Batch b of round r: 120 players x 1 system, every batch with the same keys, created at
-  // r:b o'clock, so the last batch of the latest round must win every key.
+  // Batch b of round r: 120 players x 1 system, every batch with the same keys, created r
+  // minutes and b seconds after midnight (r < 1440, b < 60), so the last batch of the latest
+  // round must win every key.
   std::string WriteBatch(int round, int b) {
+    char created_at[32];
+    std::snprintf(created_at, sizeof created_at, "2026-01-16T%02d:%02d:%02dZ", round / 60,
+                  round % 60, b);
     std::string file = dir_.path() + "/batch-" + std::to_string(round) + "-" + std::to_string(b) + ".csv";
     std::ofstream out(file);
     out << "prediction_id,game_date,game_id,player_lookup,system_id,predicted_points,line_value,created_at\n";
     for (int p = 0; p < 120; ++p) {
       out << "r" << round << "-b" << b << "-p" << p << ",2026-01-16,20260116_LAL_BOS,player" << p
-          << ",ensemble_v1," << (10 + b) << "," << (10.5 + p % 7) << ",2026-01-16T"
-          << (round < 10 ? "0" : "") << round % 24 << ":" << (b < 10 ? "0" : "") << b << ":00Z\n";
+          << ",ensemble_v1," << (10 + b) << "," << (10.5 + p % 7) << "," << created_at << "\n";
     }
     return file;
   }
