@@ -16,6 +16,7 @@
 
 #include "testing/pg.h"
 #include "testing/queries.h"
+#include "testing/write_sections.h"
 #include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -86,6 +87,7 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
   const int rounds = testing::EnvInt("PROPGRADE_RACE_ROUNDS", 20);
   const auto started = std::chrono::steady_clock::now();
   int64_t duplicate_groups = 0, lost = 0, rounds_run = 0;
+  std::vector<testing::Section> sections;  // every consolidation's write section
   const std::string per_key =
       "SELECT count(*) FROM (SELECT 1 FROM player_prop_predictions WHERE game_date = '2026-01-16' "
       "GROUP BY player_lookup, game_id, system_id, round(line_value * 100) HAVING count(*) > 1) AS d";
@@ -104,6 +106,8 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
     for (auto& r : runs) {
       CommandResult done = r->Wait();
       EXPECT_EQ(done.exit_code, 0) << "round " << round << ": " << done.err.substr(0, 2000);
+      std::vector<testing::Section> seen = testing::Sections(done.err);
+      sections.insert(sections.end(), seen.begin(), seen.end());
     }
     const std::string dups = Scalar(per_key);
     EXPECT_EQ(dups, "0") << "duplicate business keys after round " << round;
@@ -120,6 +124,15 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
     if (HasFailure()) break;
   }
   testing::ScenarioReport r;
+  // Every consolidation enters the write section once (an empty one too).
+  EXPECT_EQ(static_cast<int64_t>(sections.size()), rounds_run * processes);
+  if (lock_ != "none") {  // without a lock the consolidations may overlap (the key still holds)
+    testing::SectionViolations v = testing::Violations(sections);
+    EXPECT_EQ(v.overlaps, 0) << "two consolidations were inside a write section at once";
+    EXPECT_EQ(v.non_increasing, 0) << "committed fence tokens did not strictly increase";
+    r.overlaps = v.overlaps;
+    r.fence_violations = v.non_increasing;
+  }
   r.scenario = "R8";
   r.title = "concurrent consolidations of one date over staged batches sharing every key";
   r.combination = store_ + "+" + lock_;
