@@ -11,12 +11,14 @@
 
 #include <fcntl.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <vector>
 
 #include "testing/queries.h"
+#include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -169,6 +171,7 @@ class StorageFaultTest : public ::testing::Test {
     return args;
   }
   CommandResult Cli(std::vector<std::string> args) {
+    ++runs_;
     return testing::RunCommand(Args(std::move(args)));
   }
   CommandResult Grade() { return Cli({"grade", "--date", kDate}); }
@@ -218,8 +221,28 @@ class StorageFaultTest : public ::testing::Test {
               std::multiset<std::string>{"0"});
   }
 
+  // The scenario record of docs/RELIABILITY.md. The partition compared equal before and
+  // after, so nothing was duplicated or lost.
+  void Record(const std::string& title, const std::string& faults, const std::string& outcome) {
+    testing::ScenarioReport r;
+    r.scenario = "R6";
+    r.title = title;
+    r.combination = "sqlite+db";
+    r.size = "1";
+    r.faults = faults;
+    r.runs = runs_;
+    r.duplicate_groups = 0;
+    r.lost_rows = 0;
+    r.outcome = outcome;
+    r.passed = !HasFailure();
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    testing::RecordScenario(r);
+  }
+
   testing::TempDir dir_;
   std::string db_dir_, path_, config_;
+  int64_t runs_ = 0;  // propgrade processes this test started
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 TEST_F(StorageFaultTest, R6_AnImmutableDatabaseFileIsRefusedWithExit3) {
@@ -234,6 +257,9 @@ TEST_F(StorageFaultTest, R6_AnImmutableDatabaseFileIsRefusedWithExit3) {
   EXPECT_NE(imported.err.find("is read-only"), std::string::npos) << imported.err;
   frozen.Undo();
   ExpectIntactAndRecovers(before);
+  Record("the database file made immutable", "chattr +i on the file",
+         "grade and import exit 3 naming the file; the partition intact; the next run "
+         "succeeded");
 }
 
 TEST_F(StorageFaultTest, R6_AnImmutableDirectoryIsRefusedWithExit3) {
@@ -246,6 +272,9 @@ TEST_F(StorageFaultTest, R6_AnImmutableDirectoryIsRefusedWithExit3) {
   ExpectRefused(Grade(), "and its directory are writable");
   frozen.Undo();
   ExpectIntactAndRecovers(before);
+  Record("the database directory made immutable (no -wal/-shm files)", "chattr +i on the "
+         "directory", "exit 3 naming the file and its directory; the partition intact; the "
+         "next run succeeded");
 }
 
 TEST_F(StorageFaultTest, R6_AProcessWithoutWriteAccessIsRefusedWithExit3) {
@@ -273,8 +302,12 @@ TEST_F(StorageFaultTest, R6_AProcessWithoutWriteAccessIsRefusedWithExit3) {
                                std::string(kDate)}) {
     as_nobody.push_back(a);
   }
+  ++runs_;
   ExpectRefused(testing::RunCommand(as_nobody), "is read-only");
   ExpectIntactAndRecovers(before);
+  Record("the database file not writable by the process (run as nobody)", "runuser -u nobody",
+         "exit 3 naming the file and what to check; the partition intact; the next run "
+         "succeeded");
 }
 
 TEST_F(StorageFaultTest, R6_AFullDiskIsRefusedWithExit3AndTheNextRunSucceedsOnceThereIsRoom) {
@@ -313,6 +346,9 @@ TEST_F(StorageFaultTest, R6_AFullDiskIsRefusedWithExit3AndTheNextRunSucceedsOnce
   EXPECT_EQ(testing::SqliteQuery(path_, "SELECT count(*) FROM prediction_accuracy WHERE "
                                         "game_date = '2025-02-02'"),
             std::multiset<std::string>{"0"});
+  Record("the disk full (a 64 MiB tmpfs filled up)", "tmpfs nearly full, then full",
+         "exit 3 saying the disk is full, lock released, partition intact; the next run "
+         "succeeded once there was room");
 }
 
 }  // namespace
