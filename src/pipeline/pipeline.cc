@@ -224,12 +224,7 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
   log_->Log(sev, "step_finished", StepFields(*step));
 }
 
-void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
-                         RunSummary* step) {
-  if (cancel_ && cancel_->cancelled()) {
-    Finish(store, step, CancelledError("interrupted before writing"));
-    return;
-  }
+SafeWriterDeps Pipeline::WriterDeps(Store* store) {
   SafeWriterDeps deps;
   deps.store = store;
   deps.locks = locks_;
@@ -240,7 +235,16 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   deps.alerts = d_.alerts;
   deps.clock = clock_;
   deps.hooks = &hooks_;
-  SafeWriter writer(deps);
+  return deps;
+}
+
+void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
+                         RunSummary* step) {
+  if (cancel_ && cancel_->cancelled()) {
+    Finish(store, step, CancelledError("interrupted before writing"));
+    return;
+  }
+  SafeWriter writer(WriterDeps(store));
   WriteRequest request;
   request.processor = step->processor;
   request.table = &table;
@@ -368,17 +372,7 @@ RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
                                  const RunOptions& options) {
   RunSummary step = StartStep(kConsolidation, date, run_id, options);
   if (!Ready(&step, store_)) return step;
-  SafeWriterDeps deps;
-  deps.store = store_;
-  deps.locks = locks_;
-  deps.policy = &config_->lock_policy;
-  deps.remediation = config_->remediation;
-  deps.log = log_;
-  deps.metrics = d_.metrics;
-  deps.alerts = d_.alerts;
-  deps.clock = clock_;
-  deps.hooks = &hooks_;
-  SafeWriter writer(deps);
+  SafeWriter writer(WriterDeps(store_));
   WriteRequest request;
   request.processor = kConsolidation;
   request.table = &tables::Predictions();

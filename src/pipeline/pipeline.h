@@ -106,6 +106,8 @@ class Pipeline {
   bool Ready(RunSummary* step, Store* store);
   void RaiseStepAlerts(const RunSummary& step);
   void Raise(Alert alert);
+  // The SafeWriter dependencies of this pipeline, writing to `store`.
+  SafeWriterDeps WriterDeps(Store* store);
   // Writes `rows` as the partition through SafeWriter and completes `step`.
   void WriteStep(Store* store, const TableDef& table, std::vector<Row> rows, RunSummary* step);
   void Finish(Store* store, RunSummary* step, const Status& error);
