@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <map>
+#include <random>
 
 #include "common/table_catalog.h"
 #include "grading/daily_performance.h"
@@ -27,10 +30,18 @@ struct FactSpec {
 };
 
 void AddFact(FactTable* t, const FactSpec& s) {
-  Row r = {Value::Text(s.date),         Value::Text(s.system),   Value::Text(s.player),
-           Value::Text(s.game),         Value::OptText(s.team),  Value::OptReal(s.conf),
-           Value::OptText(s.rec),       Value::OptBool(s.correct), Value::Bool(s.voided),
-           Value::Bool(s.push),         Value::Bool(s.actionable), Value::OptReal(s.abs_err),
+  Row r = {Value::Text(s.date),
+           Value::Text(s.system),
+           Value::Text(s.player),
+           Value::Text(s.game),
+           Value::OptText(s.team),
+           Value::OptReal(s.conf),
+           Value::OptText(s.rec),
+           Value::OptBool(s.correct),
+           Value::Bool(s.voided),
+           Value::Bool(s.push),
+           Value::Bool(s.actionable),
+           Value::OptReal(s.abs_err),
            Value::OptReal(s.signed_err),
            s.abs_err ? Value::Bool(*s.abs_err <= 3) : Value(),
            s.abs_err ? Value::Bool(*s.abs_err <= 5) : Value()};
@@ -127,7 +138,7 @@ TEST(DailyPerformanceTest, CountsRatesAndNulls) {
   EXPECT_EQ(e[daily::high_confidence_win_rate].as_real(), 1.0);
   EXPECT_EQ(e[daily::actionable_win_rate].as_real(), 0.5);
   const Row& x = rows[1];
-  EXPECT_EQ(x[daily::win_rate].as_real(), 0.0);  // a rate of 0 is 0, not NULL
+  EXPECT_EQ(x[daily::win_rate].as_real(), 0.0);     // a rate of 0 is 0, not NULL
   EXPECT_TRUE(x[daily::under_win_rate].is_null());  // empty denominator
 }
 
@@ -186,22 +197,122 @@ TEST(SummaryTest, SlicesKeysAndThresholds) {
   EXPECT_EQ(star[summ::data_hash].as_text(), DataHash(3, 2, 6));
   EXPECT_EQ(by_key.count("ensemble_v1|season|2024-25|bench|NULL|NULL|NULL"), 0u);
   // The 7-day window starts 2024-12-31: all rows are in it.
-  EXPECT_EQ(by_key.at("ensemble_v1|rolling_7d|2025-01-06|NULL|NULL|NULL|NULL")
-                [summ::total_predictions].as_int(), 10);
+  EXPECT_EQ(
+      by_key.at("ensemble_v1|rolling_7d|2025-01-06|NULL|NULL|NULL|NULL")[summ::total_predictions]
+          .as_int(),
+      10);
 
   EXPECT_EQ(by_key.count("ensemble_v1|month|2025-01|NULL|star|NULL|NULL"), 1u);
   EXPECT_EQ(by_key.count("ensemble_v1|month|2025-01|NULL|role|NULL|NULL"), 0u);  // 4 < 5
-  EXPECT_EQ(by_key.at("ensemble_v1|month|2025-01|NULL|NULL|high|NULL")[summ::total_predictions]
-                .as_int(), 6);
+  EXPECT_EQ(
+      by_key.at("ensemble_v1|month|2025-01|NULL|NULL|high|NULL")[summ::total_predictions].as_int(),
+      6);
   EXPECT_EQ(by_key.at("ensemble_v1|month|2025-01|NULL|NULL|medium|NULL")[summ::total_predictions]
-                .as_int(), 4);
+                .as_int(),
+            4);
   EXPECT_EQ(by_key.count("ensemble_v1|month|2025-01|NULL|NULL|low|NULL"), 0u);
-  EXPECT_EQ(by_key.at("ensemble_v1|month|2025-01|NULL|NULL|NULL|home")[summ::total_predictions]
-                .as_int(), 3);
-  EXPECT_EQ(by_key.at("ensemble_v1|month|2025-01|NULL|NULL|NULL|away")[summ::total_predictions]
-                .as_int(), 3);
+  EXPECT_EQ(
+      by_key.at("ensemble_v1|month|2025-01|NULL|NULL|NULL|home")[summ::total_predictions].as_int(),
+      3);
+  EXPECT_EQ(
+      by_key.at("ensemble_v1|month|2025-01|NULL|NULL|NULL|away")[summ::total_predictions].as_int(),
+      3);
   EXPECT_EQ(result.unparseable_game_ids, 4);
   ASSERT_EQ(result.unparseable_samples.size(), 1u);
+}
+
+// The pipeline keeps one SummaryAccumulator between dates: every snapshot it computes must equal
+// a fresh one, through month and season starts, skipped dates, a re-graded day, a game id on two
+// days, changed archetypes and a rebuilt table.
+TEST(SummaryAccumulatorTest, ConsecutiveSnapshotsEqualFreshOnes) {
+  std::mt19937 rng(7);
+  auto fact_of = [&](CivilDay d, int game, int player, int system) {
+    FactSpec s;
+    s.date = d.ToString();
+    s.system = "sys" + std::to_string(system);
+    s.player = "p" + std::to_string(player);
+    std::string ymd = s.date.substr(0, 4) + s.date.substr(5, 2) + s.date.substr(8, 2);
+    s.game = ymd + "_A" + std::to_string(game) + "_H" + std::to_string(game);
+    s.team = (player % 2 ? "H" : "A") + std::to_string(game);
+    s.conf = std::uniform_int_distribution<int>(0, 3)(rng) == 0
+                 ? std::nullopt
+                 : std::optional<double>(0.4 + 0.1 * (rng() % 6));
+    s.rec = std::array<const char*, 3>{"OVER", "UNDER", "PASS"}[rng() % 3];
+    s.voided = rng() % 10 == 0;
+    s.correct = s.voided || rng() % 7 == 0 ? std::nullopt : std::optional<bool>(rng() % 2);
+    s.push = !s.voided && rng() % 20 == 0;
+    s.abs_err = s.voided ? std::nullopt : std::optional<double>((rng() % 900) / 100.0);
+    s.signed_err = s.abs_err;
+    return s;
+  };
+  auto add_day = [&](FactTable* t, CivilDay d) {
+    for (int g = 0; g < 2; ++g) {
+      for (int p = g * 6; p < g * 6 + 6; ++p) {
+        for (int sys = 0; sys < 2 + (p % 2); ++sys) AddFact(t, fact_of(d, g, p, sys));
+      }
+    }
+  };
+  std::unordered_map<std::string, std::string> archetypes = {
+      {"p1", "star"}, {"p2", "role"}, {"p3", "star"}};
+  auto check = [&](SummaryAccumulator* acc, const FactTable& t, CivilDay as_of) {
+    SummaryOptions options;
+    options.as_of = as_of;
+    options.computed_at = "T";
+    options.run_id = "R";
+    options.archetypes = &archetypes;
+    options.min_player_rows = 2;
+    options.min_archetype_rows = 3;
+    SummaryResult fresh = ComputePerformanceSummary(t, options);
+    SummaryResult kept = acc->Compute(t, options);
+    ASSERT_FALSE(fresh.rows.empty()) << as_of.ToString();
+    ASSERT_EQ(kept.rows.size(), fresh.rows.size()) << as_of.ToString();
+    for (size_t i = 0; i < fresh.rows.size(); ++i) {
+      ASSERT_EQ(kept.rows[i], fresh.rows[i])
+          << as_of.ToString() << " row " << i << " " << fresh.rows[i][summ::summary_key].as_text();
+    }
+  };
+
+  FactTable t;
+  SummaryAccumulator acc;
+  const CivilDay first = *CivilDay::Parse("2024-09-20");
+  int64_t steady_absorbed = -1;
+  for (int i = 0; i < 80; ++i) {
+    CivilDay d = first.AddDays(i);
+    add_day(&t, d);
+    if (i % 9 == 4) continue;            // a date without a summary step
+    if (d.ToString() == "2024-11-12") {  // re-grade an earlier day with other outcomes
+      int32_t day = d.AddDays(-3).days_since_epoch();
+      t.facts.erase(std::remove_if(t.facts.begin(), t.facts.end(),
+                                   [&](const AccuracyFact& f) { return f.day == day; }),
+                    t.facts.end());
+      add_day(&t, d.AddDays(-3));
+    }
+    if (d.ToString() == "2024-11-20") archetypes["p4"] = "role";  // a new assignment
+    if (d.ToString() == "2024-11-25") archetypes["p1"] = "role";  // a changed one
+    if (d.ToString() == "2024-12-02") AddFact(&t, fact_of(d.AddDays(-1), 0, 3, 0));  // late row
+    if (d.ToString() == "2024-12-05") {  // yesterday's game id again today
+      FactSpec s = fact_of(d, 0, 5, 0);
+      s.game = fact_of(d.AddDays(-1), 0, 5, 0).game;
+      AddFact(&t, s);
+    }
+    check(&acc, t, d);
+    if (d.ToString() == "2024-11-10") steady_absorbed = acc.last_absorbed();
+  }
+  // On an ordinary day the running month and season groups absorbed that day's facts only.
+  EXPECT_EQ(steady_absorbed, 2 * 30);
+
+  FactTable rebuilt;  // the same facts interned in another order
+  for (auto it = t.facts.rbegin(); it != t.facts.rend(); ++it) {
+    const AccuracyFact& f = *it;
+    FactSpec s;
+    s.date = CivilDay::FromDaysSinceEpoch(f.day).ToString();
+    s.system = t.systems.Get(f.system);
+    s.player = t.players.Get(f.player);
+    s.game = t.games.Get(f.game);
+    s.team = std::nullopt;
+    AddFact(&rebuilt, s);
+  }
+  check(&acc, rebuilt, first.AddDays(80));
 }
 
 TEST(SummaryTest, PlayerSlicesKeepTheTwoHundredLargest) {

@@ -1,5 +1,7 @@
 #include "grading/facts.h"
 
+#include <atomic>
+
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "grading/rules.h"
@@ -22,10 +24,10 @@ int64_t StringPool::Find(std::string_view s) const {
 
 const std::vector<std::string>& FactColumns() {
   static const auto* cols = new std::vector<std::string>{
-      "game_date",  "system_id",      "player_lookup",      "game_id",
-      "team_abbr",  "confidence_score", "recommendation",   "prediction_correct",
-      "is_voided",  "is_push",        "is_actionable",      "absolute_error",
-      "signed_error", "within_3_points", "within_5_points"};
+      "game_date",    "system_id",        "player_lookup",  "game_id",
+      "team_abbr",    "confidence_score", "recommendation", "prediction_correct",
+      "is_voided",    "is_push",          "is_actionable",  "absolute_error",
+      "signed_error", "within_3_points",  "within_5_points"};
   return *cols;
 }
 
@@ -36,6 +38,11 @@ Situation SituationOf(std::string_view game_id, const std::optional<std::string>
   if (*team_abbr == parts[2]) return Situation::kHome;
   if (*team_abbr == parts[1]) return Situation::kAway;
   return Situation::kNeither;
+}
+
+uint64_t FactTable::NextGeneration() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
 }
 
 Status FactTable::Add(const Row& r) {
@@ -80,4 +87,3 @@ Status FactTable::Add(const Row& r) {
 }
 
 }  // namespace propgrade::grading
-

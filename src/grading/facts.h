@@ -33,8 +33,8 @@ enum class RecClass : uint8_t { kNone, kOver, kUnder, kPassLike, kOther };
 enum class Situation : uint8_t { kNeither, kHome, kAway, kUnparseable };
 
 struct AccuracyFact {
-  int32_t day;            // game_date, days since the epoch
-  uint32_t system;        // StringPool ids
+  int32_t day;      // game_date, days since the epoch
+  uint32_t system;  // StringPool ids
   uint32_t player;
   uint32_t game;
   int32_t confidence_e4;  // stored confidence_score in ten-thousandths; -1 for NULL
@@ -42,11 +42,11 @@ struct AccuracyFact {
   int32_t signed_error_e2;
   RecClass rec;
   Situation situation;
-  int8_t correct;         // 1, 0, or -1 for NULL
+  int8_t correct;  // 1, 0, or -1 for NULL
   bool voided;
   bool push;
   bool actionable;
-  bool within3;           // false when NULL (counted only with an error)
+  bool within3;  // false when NULL (counted only with an error)
   bool within5;
 };
 inline constexpr int32_t kNullError = INT32_MIN;
@@ -55,6 +55,9 @@ inline constexpr int32_t kNullError = INT32_MIN;
 const std::vector<std::string>& FactColumns();
 
 struct FactTable {
+  // Distinct for every constructed table (copies share it): string ids keep their meaning
+  // within one generation.
+  uint64_t generation = NextGeneration();
   StringPool systems;
   StringPool players;
   StringPool games;
@@ -62,6 +65,9 @@ struct FactTable {
 
   // Appends the fact of a row holding FactColumns() in order.
   Status Add(const Row& projected_row);
+
+ private:
+  static uint64_t NextGeneration();
 };
 
 // §5.3 situation of a row: home when team_abbr is the third `_` token of game_id, away when it

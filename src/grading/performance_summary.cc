@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <unordered_map>
 
 #include "common/hash.h"
 #include "common/table_catalog.h"
@@ -92,35 +93,150 @@ std::string DataHash(int64_t hits, int64_t misses, int64_t total) {
       .substr(0, 16);
 }
 
+namespace {
+
+// One fact's contribution to a day's fingerprint (order-independent: days sum them).
+uint64_t FactHash(const AccuracyFact& f) {
+  auto mix = [](uint64_t x) {  // splitmix64 finaliser
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  uint64_t h = mix((uint64_t{f.system} << 32) | f.player);
+  h = mix(h ^ ((uint64_t{f.game} << 32) | static_cast<uint32_t>(f.confidence_e4)));
+  h = mix(h ^ ((uint64_t{static_cast<uint32_t>(f.abs_error_e2)} << 32) |
+               static_cast<uint32_t>(f.signed_error_e2)));
+  uint64_t flags =
+      static_cast<uint64_t>(f.rec) | static_cast<uint64_t>(f.situation) << 8 |
+      static_cast<uint64_t>(static_cast<uint8_t>(f.correct)) << 16 | uint64_t{f.voided} << 24 |
+      uint64_t{f.push} << 25 | uint64_t{f.actionable} << 26 | uint64_t{f.within3} << 27 |
+      uint64_t{f.within5} << 28 | static_cast<uint64_t>(static_cast<uint32_t>(f.day)) << 32;
+  return mix(h ^ flags);
+}
+
+struct DayPrint {
+  int64_t count = 0;
+  uint64_t sum = 0;
+  bool operator==(const DayPrint& o) const { return count == o.count && sum == o.sum; }
+};
+
+// The slices of every system for one period.
+struct PeriodGroups {
+  std::vector<std::unique_ptr<Group>> by_system;
+
+  // Makes room for `systems`, `players` and `archetypes` (existing tallies are kept).
+  void Grow(size_t systems, size_t players, size_t archetypes) {
+    const size_t words = (players + 63) / 64;
+    auto fit = [&](Slice& s) { s.players_seen.resize(words, 0); };
+    for (auto& g : by_system) {
+      if (!g) continue;
+      fit(g->overall);
+      g->players.resize(players);
+      for (auto& a : g->archetypes) fit(a);
+      Slice blank;
+      blank.players_seen.assign(words, 0);
+      g->archetypes.resize(archetypes, blank);
+      for (auto& t : g->tiers) fit(t);
+      for (auto& t : g->situations) fit(t);
+    }
+    while (by_system.size() < systems) {
+      auto g = std::make_unique<Group>();
+      g->overall.players_seen.assign(words, 0);
+      g->players.resize(players);
+      Slice blank;
+      blank.players_seen.assign(words, 0);
+      g->archetypes.assign(archetypes, blank);
+      for (auto& t : g->tiers) t = blank;
+      for (auto& t : g->situations) t = blank;
+      by_system.push_back(std::move(g));
+    }
+  }
+
+  // Adds the facts `order` (grouped by game) that fall on or after `start`.
+  void Absorb(const FactTable& table, const std::vector<uint32_t>& order, int32_t start,
+              const std::vector<int32_t>& archetype_of) {
+    for (uint32_t i : order) {
+      const AccuracyFact& f = table.facts[i];
+      if (f.day < start) continue;
+      int tier = f.confidence_e4 < 0       ? -1
+                 : f.confidence_e4 >= 7000 ? kHigh
+                 : f.confidence_e4 >= 5500 ? kMedium
+                                           : kLow;
+      int situation = f.situation == Situation::kHome   ? 0
+                      : f.situation == Situation::kAway ? 1
+                                                        : -1;
+      int archetype = archetype_of[f.player];
+      Group& g = *by_system[f.system];
+      g.overall.Add(f, true);
+      g.players[f.player].Add(f, false);
+      if (archetype >= 0) g.archetypes[archetype].Add(f, true);
+      if (tier >= 0) g.tiers[tier].Add(f, true);
+      if (situation >= 0) g.situations[situation].Add(f, true);
+    }
+  }
+};
+
+constexpr size_t kNumPeriods = 4;    // rolling_7d, rolling_30d, month, season (PeriodsFor order)
+constexpr size_t kFirstRunning = 2;  // month and season start on a fixed day: kept running
+
+}  // namespace
+
+// DataHash of recent (hits, misses, total) triples: many slices share one.
+class HashMemo {
+ public:
+  const std::string& Get(int64_t hits, int64_t misses, int64_t total) {
+    if (memo_.size() > 1'000'000) memo_.clear();
+    auto [it, inserted] = memo_.try_emplace({hits, misses, total});
+    if (inserted) it->second = DataHash(hits, misses, total);
+    return it->second;
+  }
+
+ private:
+  using Key = std::array<int64_t, 3>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      uint64_t h = static_cast<uint64_t>(k[0]) * 1000003u ^ static_cast<uint64_t>(k[1]) * 10007u ^
+                   static_cast<uint64_t>(k[2]);
+      return std::hash<uint64_t>()(h);
+    }
+  };
+  std::unordered_map<Key, std::string, KeyHash> memo_;
+};
+
+struct SummaryAccumulator::State {
+  HashMemo hashes;
+  const FactTable* table = nullptr;
+  uint64_t generation = 0;
+  std::vector<int32_t> archetype_of;
+  std::vector<std::string> archetype_names;
+  struct Running {
+    bool valid = false;
+    int32_t start = 0;
+    int32_t through = 0;           // the last day absorbed
+    std::vector<DayPrint> prints;  // of each day of [start, through]
+    PeriodGroups groups;
+  };
+  std::array<Running, kNumPeriods - kFirstRunning> running;
+};
+
+SummaryAccumulator::SummaryAccumulator() : state_(std::make_unique<State>()) {}
+SummaryAccumulator::~SummaryAccumulator() = default;
+
 SummaryResult ComputePerformanceSummary(const FactTable& table, const SummaryOptions& options) {
+  return SummaryAccumulator().Compute(table, options);
+}
+
+SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryOptions& options) {
   SummaryResult result;
+  State& st = *state_;
   const CivilDay a = options.as_of;
   const int32_t end = a.days_since_epoch();
   const int32_t window_start = SummaryWindowStart(a).days_since_epoch();
   const int32_t active_start = a.AddDays(-90).days_since_epoch();
   const std::vector<Period> periods = PeriodsFor(a);
-
-  // Facts of the window, grouped by game.
-  std::vector<uint32_t> order;
-  std::vector<bool> active(table.systems.size(), false);
-  for (uint32_t i = 0; i < table.facts.size(); ++i) {
-    const AccuracyFact& f = table.facts[i];
-    if (f.day < window_start || f.day > end) continue;
-    order.push_back(i);
-    if (f.day >= active_start) active[f.system] = true;
-    if (f.situation == Situation::kUnparseable) {
-      ++result.unparseable_game_ids;
-      const std::string& g = table.games.Get(f.game);
-      if (result.unparseable_samples.size() < 5 &&
-          std::find(result.unparseable_samples.begin(), result.unparseable_samples.end(), g) ==
-              result.unparseable_samples.end()) {
-        result.unparseable_samples.push_back(g);
-      }
-    }
-  }
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    return table.facts[x].game < table.facts[y].game;
-  });
+  last_absorbed_ = 0;
 
   // Archetype of each player id (-1: none).
   std::vector<std::string> archetype_names;
@@ -135,66 +251,116 @@ SummaryResult ComputePerformanceSummary(const FactTable& table, const SummaryOpt
       archetype_of[p] = aid->second;
     }
   }
+  // Running groups survive only for the same table, whose string ids keep their meaning, and
+  // the same archetype assignment of every player they have seen.
+  bool keep =
+      st.table == &table && st.generation == table.generation &&
+      st.archetype_of.size() <= archetype_of.size() &&
+      std::equal(st.archetype_of.begin(), st.archetype_of.end(), archetype_of.begin()) &&
+      st.archetype_names.size() <= archetype_names.size() &&
+      std::equal(st.archetype_names.begin(), st.archetype_names.end(), archetype_names.begin());
+  st.table = &table;
+  st.generation = table.generation;
+  st.archetype_of = archetype_of;
+  st.archetype_names = archetype_names;
 
-  const size_t player_words = (table.players.size() + 63) / 64;
-  auto new_slice = [&]() {
-    Slice s;
-    s.players_seen.assign(player_words, 0);
-    return s;
-  };
-  // groups[system * 4 + period], created for active systems only.
-  std::vector<std::unique_ptr<Group>> groups(table.systems.size() * periods.size());
-  for (size_t s = 0; s < table.systems.size(); ++s) {
-    if (!active[s]) continue;
-    for (size_t p = 0; p < periods.size(); ++p) {
-      auto g = std::make_unique<Group>();
-      g->overall = new_slice();
-      g->players.resize(table.players.size());
-      g->archetypes.assign(archetype_names.size(), new_slice());
-      for (auto& t : g->tiers) t = new_slice();
-      for (auto& t : g->situations) t = new_slice();
-      groups[s * periods.size() + p] = std::move(g);
+  // One pass over the window: active systems, unparseable ids, day fingerprints, and whether
+  // any game id spans two days (then facts are grouped by game alone, and nothing is kept).
+  std::vector<bool> active(table.systems.size(), false);
+  std::vector<DayPrint> prints(static_cast<size_t>(end - window_start + 1));
+  std::vector<int32_t> game_day(table.games.size(), INT32_MIN);
+  bool games_span_days = false;
+  for (const AccuracyFact& f : table.facts) {
+    if (f.day < window_start || f.day > end) continue;
+    if (f.day >= active_start) active[f.system] = true;
+    DayPrint& dp = prints[f.day - window_start];
+    ++dp.count;
+    dp.sum += FactHash(f);
+    int32_t& gd = game_day[f.game];
+    if (gd == INT32_MIN) {
+      gd = f.day;
+    } else if (gd != f.day) {
+      games_span_days = true;
+    }
+    if (f.situation == Situation::kUnparseable) {
+      ++result.unparseable_game_ids;
+      const std::string& g = table.games.Get(f.game);
+      if (result.unparseable_samples.size() < 5 &&
+          std::find(result.unparseable_samples.begin(), result.unparseable_samples.end(), g) ==
+              result.unparseable_samples.end()) {
+        result.unparseable_samples.push_back(g);
+      }
     }
   }
 
-  for (uint32_t i : order) {
+  // The first day each period must absorb: rolling periods start over; a running period goes
+  // on from its last day when it has the same start and every day it absorbed is unchanged.
+  std::array<int32_t, kNumPeriods> first{};
+  for (size_t p = 0; p < kNumPeriods; ++p) first[p] = periods[p].start.days_since_epoch();
+  for (size_t p = kFirstRunning; p < kNumPeriods; ++p) {
+    State::Running& run = st.running[p - kFirstRunning];
+    bool valid =
+        keep && !games_span_days && run.valid && run.start == first[p] && run.through < end;
+    for (int32_t d = first[p]; valid && d <= run.through; ++d) {
+      valid = prints[d - window_start] == run.prints[d - run.start];
+    }
+    if (valid) {
+      first[p] = run.through + 1;
+    } else {
+      run.groups = PeriodGroups();
+      run.prints.clear();
+    }
+  }
+  // The facts to absorb, grouped by game: by (day, game) when no game spans days.
+  const int32_t need_from = *std::min_element(first.begin(), first.end());
+  std::vector<uint32_t> order;
+  for (uint32_t i = 0; i < table.facts.size(); ++i) {
     const AccuracyFact& f = table.facts[i];
-    if (!active[f.system]) continue;
-    int tier = f.confidence_e4 < 0       ? -1
-               : f.confidence_e4 >= 7000 ? kHigh
-               : f.confidence_e4 >= 5500 ? kMedium
-                                         : kLow;
-    int situation = f.situation == Situation::kHome   ? 0
-                    : f.situation == Situation::kAway ? 1
-                                                      : -1;
-    int archetype = archetype_of[f.player];
-    for (size_t p = 0; p < periods.size(); ++p) {
-      if (f.day < periods[p].start.days_since_epoch()) continue;
-      Group& g = *groups[f.system * periods.size() + p];
-      g.overall.Add(f, true);
-      g.players[f.player].Add(f, false);
-      if (archetype >= 0) g.archetypes[archetype].Add(f, true);
-      if (tier >= 0) g.tiers[tier].Add(f, true);
-      if (situation >= 0) g.situations[situation].Add(f, true);
-    }
+    if (f.day >= need_from && f.day <= end) order.push_back(i);
   }
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const AccuracyFact &fx = table.facts[x], &fy = table.facts[y];
+    if (!games_span_days && fx.day != fy.day) return fx.day < fy.day;
+    return fx.game < fy.game;
+  });
 
-  const std::string as_of = a.ToString();
-  auto emit = [&](const std::string& system, const Period& period, const Slice& slice,
-                  const std::string* player, const std::string* archetype, const char* tier,
-                  const char* situation) {
+  const size_t systems = table.systems.size(), players = table.players.size();
+  std::array<const PeriodGroups*, kNumPeriods> groups{};
+  std::array<PeriodGroups, kFirstRunning> rolling;
+  for (size_t p = 0; p < kNumPeriods; ++p) {
+    PeriodGroups* target = &rolling[std::min(p, kFirstRunning - 1)];
+    if (p >= kFirstRunning) {
+      State::Running& run = st.running[p - kFirstRunning];
+      target = &run.groups;
+      run.valid = !games_span_days;
+      run.start = periods[p].start.days_since_epoch();
+      run.through = end;
+      run.prints.resize(static_cast<size_t>(end - run.start + 1));
+      for (int32_t d = first[p]; d <= end; ++d) {
+        run.prints[d - run.start] = prints[d - window_start];
+        last_absorbed_ += prints[d - window_start].count;
+      }
+    }
+    target->Grow(systems, players, archetype_names.size());
+    target->Absorb(table, order, first[p], archetype_of);
+    groups[p] = target;
+  }
+  // The texts every row of one (system, period) shares, built once per group.
+  Row base(summ::kNumColumns);
+  std::string key_prefix;
+  base[summ::as_of_date] = Value::Text(a.ToString());
+  base[summ::computed_at] = Value::Text(options.computed_at);
+  base[summ::run_id] = Value::Text(options.run_id);
+  auto emit = [&](const Slice& slice, const std::string* player, const std::string* archetype,
+                  const char* tier, const char* situation) {
     const SliceCounts& c = slice.counts;
-    Row r(summ::kNumColumns);
-    auto part = [](const char* s) { return s ? std::string(s) : std::string("NULL"); };
-    r[summ::as_of_date] = Value::Text(as_of);
-    r[summ::summary_key] = Value::Text(
-        system + "|" + period.type + "|" + period.value + "|" + (player ? *player : "NULL") +
-        "|" + (archetype ? *archetype : "NULL") + "|" + part(tier) + "|" + part(situation));
-    r[summ::system_id] = Value::Text(system);
-    r[summ::period_type] = Value::Text(period.type);
-    r[summ::period_value] = Value::Text(period.value);
-    r[summ::period_start_date] = Value::Text(period.start.ToString());
-    r[summ::period_end_date] = Value::Text(period.end.ToString());
+    Row r = base;
+    std::string key = key_prefix;
+    key.append(player ? *player : "NULL").append("|");
+    key.append(archetype ? *archetype : "NULL").append("|");
+    key.append(tier ? tier : "NULL").append("|");
+    key.append(situation ? situation : "NULL");
+    r[summ::summary_key] = Value::Text(std::move(key));
     if (player) r[summ::player_lookup] = Value::Text(*player);
     if (archetype) r[summ::archetype] = Value::Text(*archetype);
     if (tier) r[summ::confidence_tier] = Value::Text(tier);
@@ -207,7 +373,8 @@ SummaryResult ComputePerformanceSummary(const FactTable& table, const SummaryOpt
     r[summ::hits] = Value::Int(c.correct);
     r[summ::misses] = Value::Int(c.incorrect);
     r[summ::hit_rate] = Value::OptReal(Ratio(c.correct, c.correct + c.incorrect));
-    r[summ::over_hit_rate] = Value::OptReal(Ratio(c.over_correct, c.over_correct + c.over_incorrect));
+    r[summ::over_hit_rate] =
+        Value::OptReal(Ratio(c.over_correct, c.over_correct + c.over_incorrect));
     r[summ::under_hit_rate] =
         Value::OptReal(Ratio(c.under_correct, c.under_correct + c.under_incorrect));
     r[summ::mae] = Value::OptReal(ExactMean(c.abs_sum_e2, c.err_count, 2));
@@ -217,20 +384,24 @@ SummaryResult ComputePerformanceSummary(const FactTable& table, const SummaryOpt
     r[summ::avg_confidence] = Value::OptReal(ExactMean(c.conf_sum_e4, c.conf_count, 4));
     r[summ::unique_players] = Value::Int(slice.unique_players);
     r[summ::unique_games] = Value::Int(slice.unique_games);
-    r[summ::data_hash] = Value::Text(DataHash(c.correct, c.incorrect, c.total));
-    r[summ::computed_at] = Value::Text(options.computed_at);
-    r[summ::run_id] = Value::Text(options.run_id);
+    r[summ::data_hash] = Value::Text(st.hashes.Get(c.correct, c.incorrect, c.total));
     result.rows.push_back(std::move(r));
   };
 
   for (size_t s = 0; s < table.systems.size(); ++s) {
     if (!active[s]) continue;
     const std::string& system = table.systems.Get(s);
+    base[summ::system_id] = Value::Text(system);
     for (size_t p = 0; p < periods.size(); ++p) {
-      const Group& g = *groups[s * periods.size() + p];
+      const Group& g = *groups[p]->by_system[s];
       const Period& period = periods[p];
+      base[summ::period_type] = Value::Text(period.type);
+      base[summ::period_value] = Value::Text(period.value);
+      base[summ::period_start_date] = Value::Text(period.start.ToString());
+      base[summ::period_end_date] = Value::Text(period.end.ToString());
+      key_prefix = system + "|" + period.type + "|" + period.value + "|";
       if (g.overall.counts.total > 0) {
-        emit(system, period, g.overall, nullptr, nullptr, nullptr, nullptr);
+        emit(g.overall, nullptr, nullptr, nullptr, nullptr);
       }
       std::vector<uint32_t> players;
       for (uint32_t pl = 0; pl < g.players.size(); ++pl) {
@@ -245,22 +416,22 @@ SummaryResult ComputePerformanceSummary(const FactTable& table, const SummaryOpt
         players.resize(options.max_players);
       }
       for (uint32_t pl : players) {
-        emit(system, period, g.players[pl], &table.players.Get(pl), nullptr, nullptr, nullptr);
+        emit(g.players[pl], &table.players.Get(pl), nullptr, nullptr, nullptr);
       }
       for (size_t ar = 0; ar < archetype_names.size(); ++ar) {
         if (g.archetypes[ar].counts.total >= options.min_archetype_rows) {
-          emit(system, period, g.archetypes[ar], nullptr, &archetype_names[ar], nullptr, nullptr);
+          emit(g.archetypes[ar], nullptr, &archetype_names[ar], nullptr, nullptr);
         }
       }
       for (int t = 0; t < kNumTiers; ++t) {
         if (g.tiers[t].counts.total > 0) {
-          emit(system, period, g.tiers[t], nullptr, nullptr, kTierNames[t], nullptr);
+          emit(g.tiers[t], nullptr, nullptr, kTierNames[t], nullptr);
         }
       }
       static constexpr const char* kSituations[] = {"home", "away"};
       for (int si = 0; si < 2; ++si) {
         if (g.situations[si].counts.total > 0) {
-          emit(system, period, g.situations[si], nullptr, nullptr, nullptr, kSituations[si]);
+          emit(g.situations[si], nullptr, nullptr, nullptr, kSituations[si]);
         }
       }
     }

@@ -352,7 +352,7 @@ RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
   sopts.computed_at = FormatTimestampMicros(step.started_at_micros);
   sopts.run_id = run_id;
   sopts.archetypes = &archetypes;
-  grading::SummaryResult result = grading::ComputePerformanceSummary(cache_.table(), sopts);
+  grading::SummaryResult result = summaries_.Compute(cache_.table(), sopts);
   if (result.unparseable_game_ids > 0) {
     log_->Warn("input_warnings", {{"partition", Value::Text(as_of.ToString())},
                                   {"unparseable_game_ids", Value::Int(result.unparseable_game_ids)},

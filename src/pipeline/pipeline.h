@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "observe/log.h"
 #include "pipeline/config.h"
+#include "grading/performance_summary.h"
 #include "pipeline/fact_cache.h"
 #include "pipeline/run_summary.h"
 #include "lock/lock_service.h"
@@ -124,8 +125,9 @@ class Pipeline {
   Clock* clock_;
   Logger* log_;
   CancelToken* cancel_;
-  std::mutex aggregate_mu_;  // guards cache_
+  std::mutex aggregate_mu_;  // guards cache_ and summaries_
   FactCache cache_;
+  grading::SummaryAccumulator summaries_;
 };
 
 }  // namespace propgrade
