@@ -3,13 +3,12 @@
 #include <atomic>
 
 #include "common/civil_date.h"
-#include "common/strings.h"
 #include "grading/rules.h"
 
 namespace propgrade::grading {
 
 uint32_t StringPool::Intern(std::string_view s) {
-  auto it = ids_.find(std::string(s));
+  auto it = ids_.find(s);
   if (it != ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(strings_.size());
   strings_.emplace_back(s);
@@ -18,7 +17,7 @@ uint32_t StringPool::Intern(std::string_view s) {
 }
 
 int64_t StringPool::Find(std::string_view s) const {
-  auto it = ids_.find(std::string(s));
+  auto it = ids_.find(s);
   return it == ids_.end() ? -1 : it->second;
 }
 
@@ -31,9 +30,15 @@ const std::vector<std::string>& FactColumns() {
   return *cols;
 }
 
-Situation SituationOf(std::string_view game_id, const std::optional<std::string>& team_abbr) {
-  auto parts = Split(game_id, '_');
-  if (parts.size() != 3) return Situation::kUnparseable;
+Situation SituationOf(std::string_view game_id, std::optional<std::string_view> team_abbr) {
+  size_t first = game_id.find('_');
+  size_t second = first == std::string_view::npos ? first : game_id.find('_', first + 1);
+  if (second == std::string_view::npos || game_id.find('_', second + 1) != std::string_view::npos) {
+    return Situation::kUnparseable;
+  }
+  std::string_view parts[3] = {game_id.substr(0, first),
+                               game_id.substr(first + 1, second - first - 1),
+                               game_id.substr(second + 1)};
   if (!team_abbr) return Situation::kNeither;
   if (*team_abbr == parts[2]) return Situation::kHome;
   if (*team_abbr == parts[1]) return Situation::kAway;
@@ -45,6 +50,13 @@ uint64_t FactTable::NextGeneration() {
   return next.fetch_add(1);
 }
 
+namespace {
+// The text of a text value, else empty (as ToText().value_or("") without the copy).
+std::string_view TextOf(const Value& v) {
+  return v.is_text() ? std::string_view(v.as_text()) : std::string_view();
+}
+}  // namespace
+
 Status FactTable::Add(const Row& r) {
   if (r.size() != FactColumns().size()) return InternalError("fact row has the wrong width");
   AccuracyFact f{};
@@ -52,14 +64,16 @@ Status FactTable::Add(const Row& r) {
   auto day = CivilDay::Parse(r[0].as_text());
   if (!day) return DataLossError("prediction_accuracy game_date '" + r[0].as_text() + "'");
   f.day = day->days_since_epoch();
-  f.system = systems.Intern(r[1].ToText().value_or(""));
-  f.player = players.Intern(r[2].ToText().value_or(""));
-  std::string game_id = r[3].ToText().value_or("");
+  f.system = systems.Intern(TextOf(r[1]));
+  f.player = players.Intern(TextOf(r[2]));
+  std::string_view game_id = TextOf(r[3]);
   f.game = games.Intern(game_id);
-  f.situation = SituationOf(game_id, r[4].ToText());
+  f.situation = SituationOf(
+      game_id, r[4].is_text() ? std::optional<std::string_view>(r[4].as_text()) : std::nullopt);
   auto conf = r[5].ToReal();
   f.confidence_e4 = conf ? static_cast<int32_t>(ToScaledInt(*conf, 4)) : -1;
-  auto rec = r[6].ToText();
+  std::optional<std::string_view> rec;
+  if (r[6].is_text()) rec = r[6].as_text();
   if (!rec) {
     f.rec = RecClass::kNone;
   } else if (*rec == "OVER") {

@@ -25,7 +25,11 @@ class StringPool {
   int64_t Find(std::string_view s) const;
 
  private:
-  std::unordered_map<std::string, uint32_t> ids_;
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> ids_;
   std::vector<std::string> strings_;
 };
 
@@ -72,6 +76,6 @@ struct FactTable {
 
 // §5.3 situation of a row: home when team_abbr is the third `_` token of game_id, away when it
 // is the second; unparseable when game_id does not split into exactly three tokens.
-Situation SituationOf(std::string_view game_id, const std::optional<std::string>& team_abbr);
+Situation SituationOf(std::string_view game_id, std::optional<std::string_view> team_abbr);
 
 }  // namespace propgrade::grading

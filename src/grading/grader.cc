@@ -36,6 +36,19 @@ struct SourceKey {
     if (has_line != o.has_line) return has_line < o.has_line;
     return has_line && line < o.line;
   }
+  bool operator==(const SourceKey& o) const {
+    return player == o.player && game == o.game && system == o.system && has_line == o.has_line &&
+           (!has_line || line == o.line);
+  }
+};
+struct SourceKeyHash {
+  size_t operator()(const SourceKey& k) const {
+    std::hash<std::string_view> h;
+    size_t x = h(k.player) * 31 + h(k.game);
+    x = x * 31 + h(k.system);
+    // Equal keys hash alike: a missing line ignores `line`; 0.0 and -0.0 are one line.
+    return x * 31 + (k.has_line ? std::hash<double>()(k.line == 0 ? 0.0 : k.line) : 1);
+  }
 };
 
 struct ActualKey {
@@ -65,7 +78,8 @@ void Sample(std::vector<std::string>* samples, const std::string& id) {
 Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) {
   Selection sel;
   const std::string day = date.ToString();
-  std::map<SourceKey, const Row*> kept;
+  std::unordered_map<SourceKey, const Row*, SourceKeyHash> kept;
+  kept.reserve(predictions.size());
   for (const Row& p : predictions) {
     if (Str(p, pred::game_date) != day) continue;
     if (Bool(p, pred::is_active) == false || !p[pred::invalidation_reason].is_null()) continue;
@@ -81,7 +95,12 @@ Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) 
       if (loser == it->second) it->second = &p;
     }
   }
-  for (const auto& [key, row] : kept) sel.kept.push_back(row);
+  // In key order, as the grading has always emitted them.
+  std::vector<std::pair<SourceKey, const Row*>> ordered(kept.begin(), kept.end());
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  sel.kept.reserve(ordered.size());
+  for (const auto& [key, row] : ordered) sel.kept.push_back(row);
   return sel;
 }
 
@@ -123,6 +142,8 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
 
   int64_t err_count = 0, abs_sum = 0, signed_sum = 0, correct = 0, incorrect = 0;
   result.rows.reserve(selection.kept.size());
+  const Value graded_at = Value::SharedText(std::make_shared<const std::string>(options.graded_at));
+  const Value run_id = Value::SharedText(std::make_shared<const std::string>(options.run_id));
   for (const Row* pp_row : selection.kept) {
     const Row& p = *pp_row;
     auto ait = actual_by_key.find({Str(p, pred::game_id), Str(p, pred::player_lookup)});
@@ -168,7 +189,8 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
     out[acc::line_value] = Value::OptReal(RoundOpt(line, 2));
     out[acc::line_source] = p[pred::line_source];
     out[acc::has_prop_line] = Value::Bool(Bool(p, pred::has_prop_line).value_or(true));
-    out[acc::estimated_line_value] = Value::OptReal(RoundOpt(Real(p, pred::estimated_line_value), 1));
+    out[acc::estimated_line_value] =
+        Value::OptReal(RoundOpt(Real(p, pred::estimated_line_value), 1));
     out[acc::pace_adjustment] = Value::OptReal(RoundOpt(Real(p, pred::pace_adjustment), 4));
     out[acc::similarity_sample_size] = p[pred::similar_games_count];
     out[acc::model_version] = p[pred::model_version];
@@ -190,7 +212,8 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
         abs_sum += ToScaledInt(abs_err, 2);
         signed_sum += ToScaledInt(signed_err, 2);
       }
-      if (line) out[acc::actual_margin] = Value::Real(RoundHalfAway(static_cast<double>(*y) - *line, 2));
+      if (line)
+        out[acc::actual_margin] = Value::Real(RoundHalfAway(static_cast<double>(*y) - *line, 2));
       out[acc::prediction_correct] = Value::OptBool(c.correct);
       if (c.correct) ++(*c.correct ? correct : incorrect);
       out[acc::pre_game_injury_flag] = Value::Bool(false);
@@ -212,8 +235,8 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
     }
     out[acc::is_push] = Value::Bool(c.is_push);
     out[acc::is_voided] = Value::Bool(voided);
-    out[acc::graded_at] = Value::Text(options.graded_at);
-    out[acc::run_id] = Value::Text(options.run_id);
+    out[acc::graded_at] = graded_at;
+    out[acc::run_id] = run_id;
     if (c.is_push) ++st.pushes;
     result.rows.push_back(std::move(out));
   }

@@ -186,10 +186,10 @@ constexpr size_t kFirstRunning = 2;  // month and season start on a fixed day: k
 // DataHash of recent (hits, misses, total) triples: many slices share one.
 class HashMemo {
  public:
-  const std::string& Get(int64_t hits, int64_t misses, int64_t total) {
+  std::shared_ptr<const std::string> Get(int64_t hits, int64_t misses, int64_t total) {
     if (memo_.size() > 1'000'000) memo_.clear();
     auto [it, inserted] = memo_.try_emplace({hits, misses, total});
-    if (inserted) it->second = DataHash(hits, misses, total);
+    if (inserted) it->second = std::make_shared<const std::string>(DataHash(hits, misses, total));
     return it->second;
   }
 
@@ -202,7 +202,7 @@ class HashMemo {
       return std::hash<uint64_t>()(h);
     }
   };
-  std::unordered_map<Key, std::string, KeyHash> memo_;
+  std::unordered_map<Key, std::shared_ptr<const std::string>, KeyHash> memo_;
 };
 
 struct SummaryAccumulator::State {
@@ -348,9 +348,12 @@ SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryO
   // The texts every row of one (system, period) shares, built once per group.
   Row base(summ::kNumColumns);
   std::string key_prefix;
-  base[summ::as_of_date] = Value::Text(a.ToString());
-  base[summ::computed_at] = Value::Text(options.computed_at);
-  base[summ::run_id] = Value::Text(options.run_id);
+  auto shared = [](std::string text) {
+    return Value::SharedText(std::make_shared<const std::string>(std::move(text)));
+  };
+  base[summ::as_of_date] = shared(a.ToString());
+  base[summ::computed_at] = shared(options.computed_at);
+  base[summ::run_id] = shared(options.run_id);
   auto emit = [&](const Slice& slice, const std::string* player, const std::string* archetype,
                   const char* tier, const char* situation) {
     const SliceCounts& c = slice.counts;
@@ -384,21 +387,21 @@ SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryO
     r[summ::avg_confidence] = Value::OptReal(ExactMean(c.conf_sum_e4, c.conf_count, 4));
     r[summ::unique_players] = Value::Int(slice.unique_players);
     r[summ::unique_games] = Value::Int(slice.unique_games);
-    r[summ::data_hash] = Value::Text(st.hashes.Get(c.correct, c.incorrect, c.total));
+    r[summ::data_hash] = Value::SharedText(st.hashes.Get(c.correct, c.incorrect, c.total));
     result.rows.push_back(std::move(r));
   };
 
   for (size_t s = 0; s < table.systems.size(); ++s) {
     if (!active[s]) continue;
     const std::string& system = table.systems.Get(s);
-    base[summ::system_id] = Value::Text(system);
+    base[summ::system_id] = shared(system);
     for (size_t p = 0; p < periods.size(); ++p) {
       const Group& g = *groups[p]->by_system[s];
       const Period& period = periods[p];
-      base[summ::period_type] = Value::Text(period.type);
-      base[summ::period_value] = Value::Text(period.value);
-      base[summ::period_start_date] = Value::Text(period.start.ToString());
-      base[summ::period_end_date] = Value::Text(period.end.ToString());
+      base[summ::period_type] = shared(period.type);
+      base[summ::period_value] = shared(period.value);
+      base[summ::period_start_date] = shared(period.start.ToString());
+      base[summ::period_end_date] = shared(period.end.ToString());
       key_prefix = system + "|" + period.type + "|" + period.value + "|";
       if (g.overall.counts.total > 0) {
         emit(g.overall, nullptr, nullptr, nullptr, nullptr);

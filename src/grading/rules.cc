@@ -12,6 +12,23 @@ double RoundHalfAway(double v, int places) {
   if (v == 0 || !std::isfinite(v)) return v == 0 ? 0.0 : v;
   bool negative = v < 0;
   double mag = negative ? -v : v;
+  // Fast path: away from a tie the shortest decimal and the binary value round alike, and the
+  // quotient of two exact doubles is the correctly rounded decimal result. The computed
+  // product is within 1e-6 of mag·10^places below 1e9.
+  static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
+  if (places >= 0 && places <= 8) {
+    double scale = kPow10[places];
+    double t = mag * scale;
+    if (t < 1e9) {
+      double whole = std::floor(t);
+      double frac = t - whole;
+      if (std::fabs(frac - 0.5) > 1e-6) {
+        double r = (whole + (frac > 0.5 ? 1 : 0)) / scale;
+        if (r == 0) return 0.0;
+        return negative ? -r : r;
+      }
+    }
+  }
   char buf[400];
   auto res = std::to_chars(buf, buf + sizeof buf, mag, std::chars_format::fixed);
   std::string_view text(buf, res.ptr - buf);
@@ -79,9 +96,12 @@ bool IsDnp(std::optional<bool> is_dnp, std::optional<int64_t> points,
 
 std::string_view VoidReasonName(VoidReason r) {
   switch (r) {
-    case VoidReason::kInjuryConfirmed: return "dnp_injury_confirmed";
-    case VoidReason::kLateScratch: return "dnp_late_scratch";
-    case VoidReason::kUnknown: return "dnp_unknown";
+    case VoidReason::kInjuryConfirmed:
+      return "dnp_injury_confirmed";
+    case VoidReason::kLateScratch:
+      return "dnp_late_scratch";
+    case VoidReason::kUnknown:
+      return "dnp_unknown";
   }
   return "dnp_unknown";
 }

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cmath>
+#include <iomanip>
+#include <random>
+#include <string>
 
 namespace propgrade::grading {
 namespace {
@@ -27,6 +31,58 @@ TEST(RoundHalfAwayTest, RoundsTheShortestDecimalHalfAwayFromZero) {
   EXPECT_EQ(RoundHalfAway(0.00005, 4), 0.0001);
 }
 
+// The oracle: the shortest decimal text of |v|, rounded half up on its digits, parsed back.
+double RoundShortestDecimal(double v, int places) {
+  char buf[400];
+  double mag = std::fabs(v);
+  auto res = std::to_chars(buf, buf + sizeof buf, mag, std::chars_format::fixed);
+  std::string text(buf, res.ptr);
+  size_t dot = text.find('.');
+  if (dot == std::string::npos) text += ".", dot = text.size() - 1;
+  text.append(places + 1, '0');
+  std::string digits = text.substr(0, dot) + text.substr(dot + 1, places);
+  if (text[dot + 1 + places] >= '5') {
+    int i = static_cast<int>(digits.size()) - 1;
+    while (i >= 0 && digits[i] == '9') digits[i--] = '0';
+    if (i >= 0) {
+      ++digits[i];
+    } else {
+      digits.insert(digits.begin(), '1');
+    }
+  }
+  std::string out =
+      digits.substr(0, digits.size() - places) + "." + digits.substr(digits.size() - places);
+  double r = std::stod(out);
+  return r == 0 ? 0.0 : (v < 0 ? -r : r);
+}
+
+TEST(RoundHalfAwayTest, AgreesWithTheShortestDecimalOracle) {
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200000; ++i) {
+    int places = static_cast<int>(rng() % 5);
+    double v;
+    switch (i % 4) {
+      case 0:  // a tie in decimal, e.g. 12.345 at 2 places
+        v = static_cast<double>(rng() % 10000000) / std::pow(10.0, places + 1) +
+            5 / std::pow(10.0, places + 1);
+        break;
+      case 1:  // arithmetic results with long expansions
+        v = static_cast<double>(rng() % 100000) / 97.0 - 300;
+        break;
+      case 2:  // one ulp around a tie
+        v = std::nextafter(static_cast<double>(rng() % 100000) / 1000.0 + 0.0005,
+                           rng() % 2 ? 1e9 : -1e9);
+        break;
+      default:  // any magnitude
+        v = std::ldexp(static_cast<double>(rng() % (1ull << 52)),
+                       static_cast<int>(rng() % 80) - 60);
+    }
+    if (rng() % 2) v = -v;
+    ASSERT_EQ(RoundHalfAway(v, places), RoundShortestDecimal(v, places))
+        << std::setprecision(17) << v << " at " << places;
+  }
+}
+
 TEST(RoundHalfAwayTest, NegativeZeroBecomesZero) {
   double r = RoundHalfAway(-0.001, 2);
   EXPECT_EQ(r, 0.0);
@@ -35,7 +91,7 @@ TEST(RoundHalfAwayTest, NegativeZeroBecomesZero) {
 }
 
 TEST(RoundHalfAwayTest, MeansAndRatios) {
-  EXPECT_EQ(RoundedRatio(9, 16, 3), 0.563);  // 0.5625 exactly
+  EXPECT_EQ(RoundedRatio(9, 16, 3), 0.563);   // 0.5625 exactly
   EXPECT_EQ(RoundedRatio(41, 80, 3), 0.513);  // 0.5125
   EXPECT_FALSE(RoundedRatio(1, 0, 3).has_value());
   EXPECT_EQ(RoundedRatio(0, 5, 3), 0.0);  // a rate of 0 is 0, not NULL
@@ -47,11 +103,11 @@ TEST(RoundHalfAwayTest, MeansAndRatios) {
 }
 
 TEST(DnpTest, VoidingRules) {
-  EXPECT_TRUE(IsDnp(true, 12, 30.0));         // explicit flag wins
+  EXPECT_TRUE(IsDnp(true, 12, 30.0));                    // explicit flag wins
   EXPECT_TRUE(IsDnp(std::nullopt, std::nullopt, 20.0));  // no stat line
   EXPECT_TRUE(IsDnp(false, 0, 0.0));
   EXPECT_TRUE(IsDnp(false, 0, std::nullopt));
-  EXPECT_FALSE(IsDnp(false, 0, 0.2));         // played 12 seconds: not voided
+  EXPECT_FALSE(IsDnp(false, 0, 0.2));  // played 12 seconds: not voided
   EXPECT_FALSE(IsDnp(std::nullopt, 7, std::nullopt));
   EXPECT_FALSE(IsDnp(false, 25, 31.2));
 }
@@ -120,23 +176,27 @@ struct CorrectnessVector {
 
 TEST(CorrectnessTest, SpecVectors) {
   const std::vector<CorrectnessVector> vectors = {
-      {"OVER", 20.5, 25, true, false, false},    {"OVER", 20.5, 18, false, false, false},
-      {"UNDER", 20.5, 18, true, false, false},   {"UNDER", 20.5, 25, false, false, false},
+      {"OVER", 20.5, 25, true, false, false},
+      {"OVER", 20.5, 18, false, false, false},
+      {"UNDER", 20.5, 18, true, false, false},
+      {"UNDER", 20.5, 25, false, false, false},
       {"OVER", 20.0, 20, std::nullopt, true, false},
       {"PASS", 20.5, 25, std::nullopt, false, false},
       {"HOLD", 20.5, 25, std::nullopt, false, false},
       {std::nullopt, 20.5, 25, std::nullopt, false, false},
       {"OVER", std::nullopt, 25, std::nullopt, false, false},
-      {"OVER", 20.5, 21, true, false, false},    {"UNDER", 20.5, 20, true, false, false},
-      {"over", 20.5, 25, true, false, false},    {" Under ", 20.5, 18, true, false, false},
+      {"OVER", 20.5, 21, true, false, false},
+      {"UNDER", 20.5, 20, true, false, false},
+      {"over", 20.5, 25, true, false, false},
+      {" Under ", 20.5, 18, true, false, false},
       {"OVRE", 20.5, 25, std::nullopt, false, true},
-      {"   ", 20.5, 25, std::nullopt, false, true},  // blank after trimming is invalid (§7.8)
+      {"   ", 20.5, 25, std::nullopt, false, true},   // blank after trimming is invalid (§7.8)
       {"PASS", 20.0, 20, std::nullopt, true, false},  // §7.7: a push whatever the call
   };
   for (const auto& v : vectors) {
     Recommendation rec = NormalizeRecommendation(v.rec);
-    bool real = IsRealLine(v.line, std::nullopt, std::string("ACTUAL_PROP"),
-                           DefaultRealLineSources());
+    bool real =
+        IsRealLine(v.line, std::nullopt, std::string("ACTUAL_PROP"), DefaultRealLineSources());
     Correctness c = DecideCorrectness(false, rec, real, v.line, v.points);
     std::string label = v.rec.value_or("NULL");
     EXPECT_EQ(c.correct, v.expected) << label << " " << v.points;
@@ -179,9 +239,8 @@ TEST(ConfidenceTest, NormalisationAndDeciles) {
   EXPECT_TRUE(NormalizeConfidence(100.5).invalid);
   EXPECT_FALSE(NormalizeConfidence(100.5).normalized.has_value());
 
-  const std::pair<double, int> deciles[] = {{0.0, 1},  {0.09, 1}, {0.10, 2}, {0.55, 6},
-                                            {0.69, 7}, {0.70, 8}, {0.85, 9}, {0.9, 10},
-                                            {1.0, 10}, {0.3, 4}};
+  const std::pair<double, int> deciles[] = {{0.0, 1},  {0.09, 1}, {0.10, 2}, {0.55, 6}, {0.69, 7},
+                                            {0.70, 8}, {0.85, 9}, {0.9, 10}, {1.0, 10}, {0.3, 4}};
   for (auto [c, d] : deciles) EXPECT_EQ(ConfidenceDecile(c), d) << c;
 }
 

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "common/civil_date.h"
+#include "common/sqlite_setup.h"
 #include "common/table_catalog.h"
 #include "lock/backends.h"
 
@@ -196,6 +197,7 @@ class SqliteLockService final : public LockService {
 
 StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& options) {
   sqlite3* db = nullptr;
+  ConfigureSqliteOnce();
   int rc = sqlite3_open_v2(options.sqlite_path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {

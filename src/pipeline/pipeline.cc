@@ -1,6 +1,8 @@
 #include "pipeline/pipeline.h"
 
 #include <atomic>
+#include <future>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -123,7 +125,8 @@ void Pipeline::RaiseStepAlerts(const RunSummary& step) {
                                                        {"processor", Value::Text(step.processor)}};
   if (step.status == RunStatus::kFailed) {
     fields.push_back({"error", Value::Text(step.error)});
-    Raise(MakeAlert("run_failed", table, partition, step.processor + " failed: " + step.error, fields));
+    Raise(MakeAlert("run_failed", table, partition, step.processor + " failed: " + step.error,
+                    fields));
   } else if (step.status == RunStatus::kUnavailable) {
     fields.push_back({"error", Value::Text(step.error)});
     Raise(MakeAlert("dependency_unavailable", table, partition,
@@ -138,7 +141,8 @@ void Pipeline::RaiseStepAlerts(const RunSummary& step) {
                         " duplicate business keys among the predictions; each graded once",
                     f));
   }
-  if (step.stats && (step.stats->invalid_recommendations > 0 || step.stats->invalid_confidence > 0)) {
+  if (step.stats &&
+      (step.stats->invalid_recommendations > 0 || step.stats->invalid_confidence > 0)) {
     auto f = fields;
     f.push_back({"invalid_recommendations", Value::Int(step.stats->invalid_recommendations)});
     f.push_back({"invalid_confidence", Value::Int(step.stats->invalid_confidence)});
@@ -195,19 +199,20 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
   if (d_.breaker && step->breaker_allowed) {
     auto t = d_.breaker->Record(step->processor, step->status);
     if (t.ok()) {
-      if (d_.metrics) d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(t->to));
+      if (d_.metrics)
+        d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(t->to));
       if (store) {
         // A mirror for the dashboard; the breaker's file is the truth.
         MirrorBreaker(store, t->status).IgnoreError();
       }
       if (t->opened()) {
-        Alert open = MakeAlert("circuit_open", "", "",
-                        "circuit breaker " + step->processor + " opened after " +
-                            std::to_string(t->status.consecutive_failures) +
-                            " consecutive failures; runs are refused for " +
-                            FormatDouble(config_->breaker.open_seconds) + " s",
-                        {{"name", Value::Text(step->processor)},
-                         {"last_error", Value::Text(step->error)}});
+        Alert open = MakeAlert(
+            "circuit_open", "", "",
+            "circuit breaker " + step->processor + " opened after " +
+                std::to_string(t->status.consecutive_failures) +
+                " consecutive failures; runs are refused for " +
+                FormatDouble(config_->breaker.open_seconds) + " s",
+            {{"name", Value::Text(step->processor)}, {"last_error", Value::Text(step->error)}});
         open.subject = step->processor;
         Raise(std::move(open));
       }
@@ -277,26 +282,43 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   Finish(store, step, outcome->duplicate_check);
 }
 
-RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
-                               const RunOptions& options, Store* store) {
+RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id, const RunOptions& options,
+                               Store* store) {
   RunSummary step = StartStep(kGrading, date, run_id, options);
   if (!Ready(&step, store)) return step;
   if (!store) store = store_;
-  const std::string day = date.ToString();
+  return CommitGrade(PrepareGrade(std::move(step), options, store), store);
+}
+
+Pipeline::GradePrep Pipeline::PrepareGrade(RunSummary step, const RunOptions& options,
+                                           Store* store) const {
+  GradePrep prep;
+  prep.step = std::move(step);
+  const std::string day = prep.step.game_date.ToString();
   auto predictions = store->ReadPartition(tables::Predictions(), day);
   auto actuals = predictions.ok() ? store->ReadPartition(tables::Actuals(), day)
                                   : StatusOr<std::vector<Row>>(predictions.status());
   auto injuries = actuals.ok() ? store->ReadPartition(tables::Injuries(), day)
                                : StatusOr<std::vector<Row>>(actuals.status());
   if (!injuries.ok()) {
-    Finish(store, &step, injuries.status().WithContext("reading the inputs of " + day));
-    return step;
+    prep.read = injuries.status().WithContext("reading the inputs of " + day);
+    return prep;
   }
   grading::GradeOptions gopts;
   gopts.real_line_sources = config_->grading.real_line_sources;
-  gopts.graded_at = FormatTimestampMicros(step.started_at_micros);
-  gopts.run_id = run_id;
-  grading::GradeResult result = grading::GradeDate(date, *predictions, *actuals, *injuries, gopts);
+  gopts.graded_at = FormatTimestampMicros(prep.step.started_at_micros);
+  gopts.run_id = prep.step.run_id;
+  prep.result = grading::GradeDate(prep.step.game_date, *predictions, *actuals, *injuries, gopts);
+  return prep;
+}
+
+RunSummary Pipeline::CommitGrade(GradePrep prep, Store* store) {
+  RunSummary step = std::move(prep.step);
+  if (!prep.read.ok()) {
+    Finish(store, &step, prep.read);
+    return step;
+  }
+  grading::GradeResult& result = prep.result;
   step.stats = result.stats;
   if (result.outcome != grading::GradeOutcome::kGraded) {
     step.status = result.outcome == grading::GradeOutcome::kNoActuals ? RunStatus::kNoActuals
@@ -310,61 +332,87 @@ RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id,
 
 RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
                                    const RunOptions& options) {
-  std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kDaily, date, run_id, options);
   if (!Ready(&step, store_)) return step;
-  Status refreshed = cache_.Refresh(store_, date, date, /*keep_earlier=*/true);
-  if (!refreshed.ok()) {
-    Finish(store_, &step, refreshed.WithContext("reading prediction_accuracy"));
-    return step;
-  }
-  std::vector<Row> rows = grading::ComputeDailyPerformance(
-      date, cache_.table(), FormatTimestampMicros(step.started_at_micros), run_id);
-  if (rows.empty()) {
-    step.status = RunStatus::kNoPredictions;
-    step.error = "no graded rows for " + date.ToString();
-    Finish(store_, &step, OkStatus());
-    return step;
-  }
-  WriteStep(store_, tables::DailyPerformance(), std::move(rows), &step);
-  return step;
+  std::unique_lock<std::mutex> lock(aggregate_mu_);
+  AggregatePrep prep = PrepareDaily(std::move(step), store_);
+  lock.unlock();
+  return CommitAggregate(std::move(prep));
 }
 
 RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
                                    const RunOptions& options) {
-  std::lock_guard<std::mutex> lock(aggregate_mu_);
   RunSummary step = StartStep(kSummary, as_of, run_id, options);
   if (!Ready(&step, store_)) return step;
+  std::unique_lock<std::mutex> lock(aggregate_mu_);
+  AggregatePrep prep = PrepareSummary(std::move(step), store_);
+  lock.unlock();
+  return CommitAggregate(std::move(prep));
+}
+
+Pipeline::AggregatePrep Pipeline::PrepareDaily(RunSummary step, Store* store) {
+  AggregatePrep prep;
+  prep.step = std::move(step);
+  const CivilDay date = prep.step.game_date;
+  Status refreshed = cache_.Refresh(store, date, date, /*keep_earlier=*/true);
+  if (!refreshed.ok()) {
+    prep.read = refreshed.WithContext("reading prediction_accuracy");
+    return prep;
+  }
+  prep.rows = grading::ComputeDailyPerformance(
+      date, cache_.table(), FormatTimestampMicros(prep.step.started_at_micros), prep.step.run_id);
+  return prep;
+}
+
+Pipeline::AggregatePrep Pipeline::PrepareSummary(RunSummary step, Store* store) {
+  AggregatePrep prep;
+  prep.step = std::move(step);
+  const CivilDay as_of = prep.step.game_date;
   std::unordered_map<std::string, std::string> archetypes;
-  Status s = store_->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
+  Status s = store->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
     if (r[arch::archetype].is_text()) {
       archetypes[r[arch::player_lookup].as_text()] = r[arch::archetype].as_text();
     }
     return OkStatus();
   });
-  if (s.ok()) s = cache_.Refresh(store_, grading::SummaryWindowStart(as_of), as_of);
+  if (s.ok()) s = cache_.Refresh(store, grading::SummaryWindowStart(as_of), as_of);
   if (!s.ok()) {
-    Finish(store_, &step, s.WithContext("reading the summary window"));
-    return step;
+    prep.read = s.WithContext("reading the summary window");
+    return prep;
   }
   grading::SummaryOptions sopts;
   sopts.as_of = as_of;
-  sopts.computed_at = FormatTimestampMicros(step.started_at_micros);
-  sopts.run_id = run_id;
+  sopts.computed_at = FormatTimestampMicros(prep.step.started_at_micros);
+  sopts.run_id = prep.step.run_id;
   sopts.archetypes = &archetypes;
   grading::SummaryResult result = summaries_.Compute(cache_.table(), sopts);
-  if (result.unparseable_game_ids > 0) {
-    log_->Warn("input_warnings", {{"partition", Value::Text(as_of.ToString())},
-                                  {"unparseable_game_ids", Value::Int(result.unparseable_game_ids)},
-                                  {"sample", Value::Text(Join(result.unparseable_samples, ","))}});
+  prep.rows = std::move(result.rows);
+  prep.unparseable_game_ids = result.unparseable_game_ids;
+  prep.unparseable_samples = std::move(result.unparseable_samples);
+  return prep;
+}
+
+RunSummary Pipeline::CommitAggregate(AggregatePrep prep) {
+  RunSummary step = std::move(prep.step);
+  const bool daily = step.processor == kDaily;
+  if (!prep.read.ok()) {
+    Finish(store_, &step, prep.read);
+    return step;
   }
-  if (result.rows.empty()) {
+  const std::string date = step.game_date.ToString();
+  if (prep.unparseable_game_ids > 0) {
+    log_->Warn("input_warnings", {{"partition", Value::Text(date)},
+                                  {"unparseable_game_ids", Value::Int(prep.unparseable_game_ids)},
+                                  {"sample", Value::Text(Join(prep.unparseable_samples, ","))}});
+  }
+  if (prep.rows.empty()) {
     step.status = RunStatus::kNoPredictions;
-    step.error = "no graded rows in the window of " + as_of.ToString();
+    step.error = daily ? "no graded rows for " + date : "no graded rows in the window of " + date;
     Finish(store_, &step, OkStatus());
     return step;
   }
-  WriteStep(store_, tables::Summary(), std::move(result.rows), &step);
+  WriteStep(store_, daily ? tables::DailyPerformance() : tables::Summary(), std::move(prep.rows),
+            &step);
   return step;
 }
 
@@ -382,13 +430,14 @@ RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
   step.finished_at_micros = clock_->NowMicros();
   request.run_record = step.ToRow();
   ConsolidationResult merged;
-  auto outcome = writer.Write(std::move(request), [&](const WriteSpec& spec) -> StatusOr<WriteResult> {
-    ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), PlanConsolidation, spec));
-    WriteResult r;
-    r.rows_deleted = merged.deleted;
-    r.rows_written = merged.inserted;
-    return r;
-  });
+  auto outcome =
+      writer.Write(std::move(request), [&](const WriteSpec& spec) -> StatusOr<WriteResult> {
+        ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), PlanConsolidation, spec));
+        WriteResult r;
+        r.rows_deleted = merged.deleted;
+        r.rows_written = merged.inserted;
+        return r;
+      });
   if (!outcome.ok()) {
     step.lock_backend = std::string(locks_->backend());
     Finish(store_, &step, outcome.status());
@@ -441,14 +490,91 @@ std::vector<DateRun> Pipeline::RunDates(
     const std::function<void(const DateRun&, size_t, size_t)>& progress) {
   std::vector<DateRun> runs(dates.size());
   if (jobs <= 1 || dates.size() <= 1) {
+    // Helpers on connections of their own; without them every step runs here. A date whose
+    // read-ahead failed is graded again the ordinary way, so the helpers only save time.
+    auto open_helper = [&]() -> std::unique_ptr<Store> {
+      if (dates.size() <= 1 || !d_.store_factory || !EnsureReady().ok()) return nullptr;
+      auto opened = d_.store_factory();
+      return opened.ok() ? std::move(*opened) : nullptr;
+    };
+    std::unique_ptr<Store> grade_reader = open_helper();
+    std::unique_ptr<Store> aggregate_reader = grade_reader ? open_helper() : nullptr;
+    std::future<GradePrep> grade_ahead;
+    auto start_grade = [&](size_t i) {
+      if (!grade_reader || i >= dates.size() || (cancel_ && cancel_->cancelled())) return;
+      RunSummary step = StartStep(kGrading, dates[i], NewRunId(), options);
+      grade_ahead = std::async(std::launch::async, [this, step = std::move(step), &options,
+                                                    store = grade_reader.get()]() mutable {
+        return PrepareGrade(std::move(step), options, store);
+      });
+    };
+    // The aggregations being computed, and their date's index: written after the next grading.
+    std::future<std::vector<AggregatePrep>> aggregate_ahead;
+    size_t aggregate_index = 0;
+    auto cancelled = [&] { return cancel_ && cancel_->cancelled(); };
+    auto finish_aggregates = [&] {
+      if (!aggregate_ahead.valid()) return;
+      DateRun& run = runs[aggregate_index];
+      for (AggregatePrep& prep : aggregate_ahead.get()) {
+        if (cancelled() && prep.step.processor == kSummary) break;  // as DoAggregations
+        run.steps.push_back(CommitAggregate(std::move(prep)));
+      }
+      if (progress) progress(run, aggregate_index + 1, dates.size());
+    };
+
+    start_grade(0);
     for (size_t i = 0; i < dates.size(); ++i) {
-      if (cancel_ && cancel_->cancelled()) {
+      if (cancelled()) {
+        finish_aggregates();
         runs.resize(i);
         break;
       }
-      runs[i] = RunDate(dates[i], options);
-      if (progress) progress(runs[i], i + 1, dates.size());
+      std::optional<GradePrep> prep;
+      if (grade_ahead.valid()) prep = grade_ahead.get();
+      start_grade(i + 1);
+      DateRun& run = runs[i];
+      run.date = dates[i];
+      if (prep && prep->read.ok()) {
+        run.run_id = prep->step.run_id;
+        run.steps.push_back(Ready(&prep->step, store_) ? CommitGrade(std::move(*prep), store_)
+                                                       : std::move(prep->step));
+      } else {
+        run.run_id = NewRunId();
+        run.steps.push_back(GradeDate(dates[i], run.run_id, options));
+      }
+      finish_aggregates();
+      if (!aggregate_reader) {
+        DoAggregations(&run, options);
+      } else if (options.aggregate && run.steps[0].status == RunStatus::kSuccess && !cancelled()) {
+        // Both steps pass their breakers here; a refused one ends now, in step order.
+        std::vector<RunSummary> steps;
+        for (const char* processor : {kDaily, kSummary}) {
+          RunSummary step = StartStep(processor, run.date, run.run_id, options);
+          if (!Ready(&step, store_)) {
+            run.steps.push_back(std::move(step));
+          } else {
+            steps.push_back(std::move(step));
+          }
+        }
+        if (!steps.empty()) {
+          aggregate_index = i;
+          aggregate_ahead = std::async(
+              std::launch::async,
+              [this, steps = std::move(steps), store = aggregate_reader.get()]() mutable {
+                std::lock_guard<std::mutex> lock(aggregate_mu_);
+                std::vector<AggregatePrep> out;
+                for (RunSummary& step : steps) {
+                  out.push_back(step.processor == kDaily ? PrepareDaily(std::move(step), store)
+                                                         : PrepareSummary(std::move(step), store));
+                }
+                return out;
+              });
+          continue;  // progress once they are written
+        }
+      }
+      if (progress) progress(run, i + 1, dates.size());
     }
+    finish_aggregates();
     return runs;
   }
   // Phase 1: grade dates in parallel, one Store connection per worker.
@@ -459,9 +585,10 @@ std::vector<DateRun> Pipeline::RunDates(
   std::vector<bool> graded(dates.size(), false);
   for (int w = 0; w < jobs; ++w) {
     workers.emplace_back([&] {
-      auto store = ready.ok() && d_.store_factory ? d_.store_factory()
-                                                  : StatusOr<std::unique_ptr<Store>>(
-                                                        ready.ok() ? UnavailableError("no store factory") : ready);
+      auto store = ready.ok() && d_.store_factory
+                       ? d_.store_factory()
+                       : StatusOr<std::unique_ptr<Store>>(
+                             ready.ok() ? UnavailableError("no store factory") : ready);
       while (true) {
         size_t i = next.fetch_add(1);
         if (i >= dates.size()) break;

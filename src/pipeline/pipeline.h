@@ -17,12 +17,13 @@
 #include "common/cancel.h"
 #include "common/civil_date.h"
 #include "common/clock.h"
+#include "grading/grader.h"
+#include "grading/performance_summary.h"
+#include "lock/lock_service.h"
 #include "observe/log.h"
 #include "pipeline/config.h"
-#include "grading/performance_summary.h"
 #include "pipeline/fact_cache.h"
 #include "pipeline/run_summary.h"
-#include "lock/lock_service.h"
 #include "safety/circuit_breaker.h"
 #include "safety/safe_writer.h"
 #include "store/store.h"
@@ -43,10 +44,10 @@ struct PipelineDeps {
   const Config* config = nullptr;
   Clock* clock = nullptr;
   Logger* log = nullptr;
-  Metrics* metrics = nullptr;          // optional
-  Alerter* alerts = nullptr;           // optional
-  CircuitBreaker* breaker = nullptr;   // optional
-  CancelToken* cancel = nullptr;       // optional
+  Metrics* metrics = nullptr;         // optional
+  Alerter* alerts = nullptr;          // optional
+  CircuitBreaker* breaker = nullptr;  // optional
+  CancelToken* cancel = nullptr;      // optional
 };
 
 struct RunOptions {
@@ -77,6 +78,10 @@ class Pipeline {
   DateRun RunDate(CivilDay date, const std::string& run_id, const RunOptions& options);
 
   // Many dates: grading with up to `jobs` dates at once, then the aggregations in date order.
+  // With one job the work is pipelined over two helper threads, each on its own store
+  // connection: one reads and grades the next date, the other computes a date's summary while
+  // the next date's grading is written. Every write stays on the calling thread: per date in
+  // step order, and a date's summary is written after the next date's grading.
   // `progress` (may be empty) is called after each date completes, from the calling thread.
   std::vector<DateRun> RunDates(
       const std::vector<CivilDay>& dates, const RunOptions& options, int jobs,
@@ -113,6 +118,30 @@ class Pipeline {
   void WriteStep(Store* store, const TableDef& table, std::vector<Row> rows, RunSummary* step);
   void Finish(Store* store, RunSummary* step, const Status& error);
   void DoAggregations(DateRun* run, const RunOptions& options);
+
+  // A grading step read and computed ahead of its write: touches neither the breaker nor any
+  // lock and writes nothing, so any thread with its own store may prepare it.
+  struct GradePrep {
+    RunSummary step;
+    Status read;  // reading the inputs
+    grading::GradeResult result;
+  };
+  GradePrep PrepareGrade(RunSummary step, const RunOptions& options, Store* store) const;
+  // The rest of a grading step whose breaker and readiness checks passed: the write.
+  RunSummary CommitGrade(GradePrep prep, Store* store);
+  // The same halves of an aggregation step (daily performance or summary): the rows computed
+  // from the fact cache refreshed through `store` (under aggregate_mu_), then written through
+  // the pipeline's store. The caller holds aggregate_mu_ for the Prepare calls.
+  struct AggregatePrep {
+    RunSummary step;
+    Status read;
+    std::vector<Row> rows;
+    int64_t unparseable_game_ids = 0;  // summary only
+    std::vector<std::string> unparseable_samples;
+  };
+  AggregatePrep PrepareDaily(RunSummary step, Store* store);
+  AggregatePrep PrepareSummary(RunSummary step, Store* store);
+  RunSummary CommitAggregate(AggregatePrep prep);
 
   PipelineDeps d_;
   std::mutex ready_mu_;  // guards the opening of store/locks

@@ -4,7 +4,6 @@
 
 #include "common/civil_date.h"
 #include "common/value_text.h"
-
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -30,8 +29,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const Store
       "unknown database URL scheme (expected sqlite:PATH or postgresql://user:pass@host/db)");
 }
 
-StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table,
-                                                std::string_view partition) {
+StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table, std::string_view partition) {
   std::vector<Row> rows;
   ScanSpec spec;
   spec.partition = std::string(partition);
@@ -125,13 +123,15 @@ int CompareValues(const Value& a, const Value& b) {
 
 void SortRowsByKey(const TableDef& table, std::vector<Row>* rows) {
   std::vector<int> key = table.KeyIndexes();
-  std::stable_sort(rows->begin(), rows->end(), [&](const Row& a, const Row& b) {
+  auto less = [&](const Row& a, const Row& b) {
     for (int k : key) {
       int c = CompareValues(a[k], b[k]);
       if (c) return c < 0;
     }
     return false;
-  });
+  };
+  if (std::is_sorted(rows->begin(), rows->end(), less)) return;  // graded rows come sorted
+  std::stable_sort(rows->begin(), rows->end(), less);
 }
 
 }  // namespace propgrade

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/civil_date.h"
+#include "common/sqlite_setup.h"
 #include "common/strings.h"
 #include "common/value_text.h"
 #include "store/sql_text.h"
@@ -924,6 +925,7 @@ class SqliteStore final : public Store {
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                  const StoreOptions& options) {
   sqlite3* db = nullptr;
+  ConfigureSqliteOnce();
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
