@@ -3,6 +3,7 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -80,12 +81,50 @@ TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
   EXPECT_EQ(Count(again.get(), tables::Accuracy(), "2026-01-16"), 0);
 }
 
+// Schema version 5 indexes (partition, key) where the key does not start with the partition
+// column, so a partition of predictions reads in key order without sorting it.
+TEST(SqliteSchemaTest, VersionFourPartitionIndexIsReplaced) {
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/v4.db";
+  auto query = [&](const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string out;
+    sqlite3_exec(
+        db, sql.c_str(),
+        [](void* o, int n, char** values, char**) {
+          for (int i = 0; i < n; ++i) *static_cast<std::string*>(o) += values[i] ? values[i] : "";
+          *static_cast<std::string*>(o) += "\n";
+          return 0;
+        },
+        &out, nullptr);
+    sqlite3_close(db);
+    return out;
+  };
+  ASSERT_TRUE(Store::Open("sqlite:" + path, StoreOptions{}).ok());
+  query(
+      "DROP INDEX ix_player_prop_predictions_partition_key; CREATE INDEX "
+      "ix_player_prop_predictions_partition ON player_prop_predictions (game_date); PRAGMA "
+      "user_version = 4");
+  ASSERT_TRUE(Store::Open("sqlite:" + path, StoreOptions{}).ok());
+  std::string indexes = query(
+      "SELECT name FROM sqlite_master WHERE tbl_name = 'player_prop_predictions' AND type = "
+      "'index' ORDER BY name");
+  EXPECT_EQ(indexes, "ix_player_prop_predictions_partition_key\nux_player_prop_predictions_key\n");
+  std::string plan = query(
+      "EXPLAIN QUERY PLAN SELECT * FROM player_prop_predictions WHERE game_date = '2026-01-16' "
+      "ORDER BY prediction_id");
+  EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
+  EXPECT_EQ(query("PRAGMA user_version"), "5\n");
+}
+
 TEST_P(StoreTest, ReplacePartitionReplacesExactlyThatPartition) {
   auto store = Open();
   const TableDef& t = tables::Accuracy();
   WriteSpec spec;
   spec.run_id = "r1";
-  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-15", {AccuracyRow("2026-01-15", "a", 20.5)}, spec).ok());
+  ASSERT_TRUE(
+      store->ReplacePartition(t, "2026-01-15", {AccuracyRow("2026-01-15", "a", 20.5)}, spec).ok());
   auto w = store->ReplacePartition(
       t, "2026-01-16", {AccuracyRow("2026-01-16", "b", 20.5), AccuracyRow("2026-01-16", "a", 20.5)},
       spec);
@@ -115,45 +154,56 @@ TEST_P(StoreTest, StaleFenceTokenWritesNothing) {
   const TableDef& t = tables::Accuracy();
   WriteSpec spec;
   spec.fence_token = 5;
-  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, spec).ok());
+  ASSERT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, spec).ok());
   spec.fence_token = 3;
   Row run(runs::kNumColumns);
   run[runs::run_id] = Value::Text("stale");
   run[runs::processor] = Value::Text("grading");
   run[runs::status] = Value::Text("success");
   spec.run_record = &run;
-  auto stale = store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "z", 1.5)}, spec);
+  auto stale =
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "z", 1.5)}, spec);
   EXPECT_EQ(stale.status().reason(), StatusReason::kFencedOut);
   auto rows = store->ReadPartition(t, "2026-01-16");
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0][acc::player_lookup].as_text(), "a");
   int64_t runs_recorded = 0;
-  ASSERT_TRUE(store->Scan(tables::GradingRuns(), ScanSpec{}, [&](Row&&) {
-    ++runs_recorded;
-    return OkStatus();
-  }).ok());
+  ASSERT_TRUE(store
+                  ->Scan(tables::GradingRuns(), ScanSpec{},
+                         [&](Row&&) {
+                           ++runs_recorded;
+                           return OkStatus();
+                         })
+                  .ok());
   EXPECT_EQ(runs_recorded, 0);  // the run record rolled back too
   EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
 
   spec.run_record = nullptr;
   spec.fence_token = 5;  // the same holder may write again
-  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "b", 1.5)}, spec).ok());
+  EXPECT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "b", 1.5)}, spec).ok());
   spec.fence_token = std::nullopt;  // no token: no comparison, stored token unchanged
-  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "c", 1.5)}, spec).ok());
+  EXPECT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "c", 1.5)}, spec).ok());
   EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
   spec.fence_token = 9;
-  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "d", 1.5)}, spec).ok());
+  EXPECT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "d", 1.5)}, spec).ok());
   EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 9);
   // Another lock namespace keeps its own tokens.
   spec.lock_namespace = "etcd:abc";
   spec.fence_token = 1;
-  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "e", 1.5)}, spec).ok());
+  EXPECT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "e", 1.5)}, spec).ok());
 }
 
 TEST_P(StoreTest, NullLinesCollideUnderTheUniqueKey) {
   auto store = Open();
   const TableDef& t = tables::Accuracy();
-  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, WriteSpec{}).ok());
+  ASSERT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 20.5)}, WriteSpec{})
+          .ok());
   auto w = store->ReplacePartition(t, "2026-01-16",
                                    {AccuracyRow("2026-01-16", "a", std::nullopt, "x"),
                                     AccuracyRow("2026-01-16", "a", std::nullopt, "y")},
@@ -161,10 +211,12 @@ TEST_P(StoreTest, NullLinesCollideUnderTheUniqueKey) {
   EXPECT_EQ(w.status().code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(Count(store.get(), t, "2026-01-16"), 1);  // the old partition stands
   // A NULL line and a real line are different keys.
-  EXPECT_TRUE(store->ReplacePartition(t, "2026-01-16",
-                                      {AccuracyRow("2026-01-16", "a", std::nullopt, "x"),
-                                       AccuracyRow("2026-01-16", "a", 0.0, "y")},
-                                      WriteSpec{}).ok());
+  EXPECT_TRUE(store
+                  ->ReplacePartition(t, "2026-01-16",
+                                     {AccuracyRow("2026-01-16", "a", std::nullopt, "x"),
+                                      AccuracyRow("2026-01-16", "a", 0.0, "y")},
+                                     WriteSpec{})
+                  .ok());
 }
 
 TEST_P(StoreTest, DuplicatesAreCountedWhenKeysAreNotEnforced) {
@@ -172,7 +224,8 @@ TEST_P(StoreTest, DuplicatesAreCountedWhenKeysAreNotEnforced) {
   const TableDef& t = tables::Accuracy();
   auto w = store->ReplacePartition(
       t, "2026-01-16",
-      {AccuracyRow("2026-01-16", "a", std::nullopt, "1"), AccuracyRow("2026-01-16", "a", std::nullopt, "2"),
+      {AccuracyRow("2026-01-16", "a", std::nullopt, "1"),
+       AccuracyRow("2026-01-16", "a", std::nullopt, "2"),
        AccuracyRow("2026-01-16", "a", std::nullopt, "3"), AccuracyRow("2026-01-16", "b", 20.5, "4"),
        AccuracyRow("2026-01-16", "b", 20.5, "5"), AccuracyRow("2026-01-16", "c", 20.5, "6")},
       WriteSpec{});
@@ -223,9 +276,10 @@ TEST_P(StoreTest, ImportUpsertsOnTheKeyAllOrNothing) {
 
 TEST_P(StoreTest, LegacyAccuracyImportRejectsDuplicateKeysNamingTheLine) {
   auto store = Open();
-  auto c = store->Import(tables::Accuracy(),
-                         {AccuracyRow("2026-01-16", "a", 20.5, "1"), AccuracyRow("2026-01-16", "a", 20.5, "2")},
-                         {2, 3}, "legacy.csv", ImportMode::kInsert);
+  auto c = store->Import(
+      tables::Accuracy(),
+      {AccuracyRow("2026-01-16", "a", 20.5, "1"), AccuracyRow("2026-01-16", "a", 20.5, "2")},
+      {2, 3}, "legacy.csv", ImportMode::kInsert);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(c.status().message().find("legacy.csv:3"), std::string::npos) << c.status().message();
@@ -249,10 +303,13 @@ TEST_P(StoreTest, AppendToAnEventTableNumbersTheRows) {
   ASSERT_TRUE(appended.ok()) << appended.ToString();
   ASSERT_TRUE(store->Append(tables::LockEvents(), {rows[0]}).ok());
   std::vector<Row> stored;
-  ASSERT_TRUE(store->Scan(tables::LockEvents(), ScanSpec{}, [&](Row&& r) {
-                     stored.push_back(std::move(r));
-                     return OkStatus();
-                   }).ok());
+  ASSERT_TRUE(store
+                  ->Scan(tables::LockEvents(), ScanSpec{},
+                         [&](Row&& r) {
+                           stored.push_back(std::move(r));
+                           return OkStatus();
+                         })
+                  .ok());
   ASSERT_EQ(stored.size(), 3u);
   std::set<int64_t> ids;
   for (const Row& r : stored) {
@@ -287,13 +344,15 @@ TEST_P(StoreTest, PartitionVersionsChangeOnEveryRewrite) {
   const TableDef& t = tables::Accuracy();
   WriteSpec spec;
   spec.run_id = "r1";
-  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
+  ASSERT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
   auto v1 = store->PartitionVersions(t, "2026-01-01", "2026-01-31");
   ASSERT_TRUE(v1.ok());
   ASSERT_EQ(v1->count("2026-01-16"), 1u);
   clock_.AdvanceSeconds(1);
   spec.run_id = "r2";
-  ASSERT_TRUE(store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
+  ASSERT_TRUE(
+      store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "a", 1)}, spec).ok());
   auto v2 = store->PartitionVersions(t, "2026-01-01", "2026-01-31");
   EXPECT_NE(v1->at("2026-01-16"), v2->at("2026-01-16"));
   EXPECT_EQ(*store->ListPartitions(t), std::vector<std::string>{"2026-01-16"});
@@ -331,7 +390,8 @@ TEST_P(StoreTest, PostgresAdvisoryLockPreventsTheReadCommittedRace) {
     auto second = Store::Open(url_, o);
     ASSERT_TRUE(first.ok() && second.ok());
     const TableDef& t = tables::Accuracy();
-    std::vector<Row> rows = {AccuracyRow("2026-01-16", "a", 20.5), AccuracyRow("2026-01-16", "b", 20.5)};
+    std::vector<Row> rows = {AccuracyRow("2026-01-16", "a", 20.5),
+                             AccuracyRow("2026-01-16", "b", 20.5)};
     ASSERT_TRUE((*first)->ReplacePartition(t, "2026-01-16", rows, WriteSpec{}).ok());
     std::thread other;
     WriteSpec spec;

@@ -19,7 +19,7 @@ namespace {
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 bool IsStorageFault(int rc) {
   switch (rc & 0xff) {
@@ -643,7 +643,8 @@ class SqliteStore final : public Store {
                                      std::to_string(kSchemaVersion) + ")");
     }
     if (version < kSchemaVersion) {
-      // Every change so far adds tables, so one idempotent pass serves each older version.
+      // Every change so far adds tables or replaces indexes, so one idempotent pass serves each
+      // older version.
       for (const TableDef* t : AllTables()) {
         std::vector<std::string> cols;
         for (const auto& c : t->columns) {
@@ -656,8 +657,12 @@ class SqliteStore final : public Store {
         bool key_starts_with_partition =
             !t->key_columns.empty() && t->key_columns[0] == t->partition_column;
         if (!t->partition_column.empty() && !key_starts_with_partition) {
-          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " + Q("ix_" + t->name + "_partition") +
-                               " ON " + Q(t->name) + " (" + Q(t->partition_column) + ")"));
+          // (partition, key): a partition reads in key order without a sort (version 5; it
+          // replaces the partition-only index of earlier versions).
+          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
+                               Q("ix_" + t->name + "_partition_key") + " ON " + Q(t->name) +
+                               " (" + Q(t->partition_column) + ", " + KeyExprList(*t) + ")"));
+          RETURN_IF_ERROR(Exec("DROP INDEX IF EXISTS " + Q("ix_" + t->name + "_partition")));
         }
         for (const auto& cols : t->extra_indexes) {
           std::vector<std::string> quoted;
