@@ -187,13 +187,14 @@ constexpr size_t kFirstRunning = 2;  // month and season start on a fixed day: k
 class HashMemo {
  public:
   std::shared_ptr<const std::string> Get(int64_t hits, int64_t misses, int64_t total) {
-    if (memo_.size() > 1'000'000) memo_.clear();
+    if (memo_.size() >= kMaxEntries) memo_.clear();
     auto [it, inserted] = memo_.try_emplace({hits, misses, total});
     if (inserted) it->second = std::make_shared<const std::string>(DataHash(hits, misses, total));
     return it->second;
   }
 
  private:
+  static constexpr size_t kMaxEntries = 1 << 16;  // about 8 MB
   using Key = std::array<int64_t, 3>;
   struct KeyHash {
     size_t operator()(const Key& k) const {

@@ -147,6 +147,9 @@ class Store {
   virtual Status Migrate() = 0;
   // A round trip to the database (readiness probes): Unavailable when it does not answer.
   virtual Status Ping() = 0;
+  // For a connection that reads each partition once (the pipeline's helpers): keep a small page
+  // cache, so every helper does not grow to the writer's. A hint; backends may ignore it.
+  virtual void UseSmallCache() {}
 
   // Loads file rows in one transaction (all or nothing). `line_numbers` (same length as rows,
   // or empty) and `source` name the offending line in errors.

@@ -128,6 +128,10 @@ class SqliteStore final : public Store {
   }
 
   std::string_view backend() const override { return "sqlite"; }
+  void UseSmallCache() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Exec("PRAGMA cache_size=-8192").IgnoreError();  // 8 MiB
+  }
   std::string DisplayName() const override { return "sqlite:" + path_; }
 
   Status Configure() {
@@ -136,7 +140,7 @@ class SqliteStore final : public Store {
     sqlite3_extended_result_codes(db_, 1);
     RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
-    RETURN_IF_ERROR(Exec("PRAGMA cache_size=-65536"));  // 64 MiB: keeps key index pages hot
+    RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));  // 32 MiB: keeps key index pages hot
     RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
     return OkStatus();
   }
