@@ -203,7 +203,7 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
     if (t.ok()) {
       if (d_.metrics)
         d_.metrics->Set("breaker_state", {step->processor}, BreakerStateNumber(t->to));
-      if (store) {
+      if (store && MirrorDue(t->status)) {
         // A mirror for the dashboard; the breaker's file is the truth.
         MirrorBreaker(store, t->status).IgnoreError();
       }
@@ -229,6 +229,21 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
                      ? (step->duplicates_detected() ? Severity::kCritical : Severity::kInfo)
                      : Severity::kError;
   log_->Log(sev, "step_finished", StepFields(*step));
+}
+
+bool Pipeline::MirrorDue(const BreakerStatus& status) {
+  constexpr int64_t kRefreshMicros = 60'000'000;
+  const int64_t now = clock_->NowMicros();
+  std::lock_guard<std::mutex> lock(mirror_mu_);
+  auto [it, inserted] = mirrored_.try_emplace(status.name);
+  Mirrored& last = it->second;
+  if (!inserted && last.state == status.state &&
+      last.consecutive_failures == status.consecutive_failures &&
+      now - last.at_micros < kRefreshMicros) {
+    return false;
+  }
+  last = {status.state, status.consecutive_failures, now};
+  return true;
 }
 
 SafeWriterDeps Pipeline::WriterDeps(Store* store) {

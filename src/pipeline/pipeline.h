@@ -9,6 +9,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -117,6 +118,9 @@ class Pipeline {
   // Writes `rows` as the partition through SafeWriter and completes `step`.
   void WriteStep(Store* store, const TableDef& table, std::vector<Row> rows, RunSummary* step);
   void Finish(Store* store, RunSummary* step, const Status& error);
+  // Whether the dashboard's mirror of a breaker needs rewriting: when its state or failure
+  // count changed since this pipeline last wrote it, else at most once a minute.
+  bool MirrorDue(const BreakerStatus& status);
   void DoAggregations(DateRun* run, const RunOptions& options);
 
   // A grading step read and computed ahead of its write: touches neither the breaker nor any
@@ -154,6 +158,13 @@ class Pipeline {
   Clock* clock_;
   Logger* log_;
   CancelToken* cancel_;
+  struct Mirrored {
+    BreakerState state;
+    int consecutive_failures;
+    int64_t at_micros;
+  };
+  std::mutex mirror_mu_;  // guards mirrored_
+  std::map<std::string, Mirrored> mirrored_;
   std::mutex aggregate_mu_;  // guards cache_ and summaries_
   FactCache cache_;
   grading::SummaryAccumulator summaries_;
