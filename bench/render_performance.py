@@ -122,6 +122,10 @@ def main():
             out.append("| %s | %s %s | %s | %s |" % (
                 m["name"], fmt(m.get("ns")), m.get("time_unit", ""),
                 fmt(m.get("items_per_second")), fmt(m.get("bytes_per_second"))))
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "performance_notes.md")
+    if a.mode != "tiny" and os.path.exists(notes):
+        with open(notes) as f:
+            out += ["", f.read().rstrip()]
     out += ["", "Reproduce: `bench/run.sh` (all of it, about an hour) or "
             "`bench/run.sh --only p1,p8` for some steps; `bench/run.sh --tiny` is CI's size.", ""]
     print("\n".join(out))
