@@ -97,23 +97,25 @@ namespace {
 
 // One fact's contribution to a day's fingerprint (order-independent: days sum them).
 uint64_t FactHash(const AccuracyFact& f) {
-  auto mix = [](uint64_t x) {  // splitmix64 finaliser
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-  };
-  uint64_t h = mix((uint64_t{f.system} << 32) | f.player);
-  h = mix(h ^ ((uint64_t{f.game} << 32) | static_cast<uint32_t>(f.confidence_e4)));
-  h = mix(h ^ ((uint64_t{static_cast<uint32_t>(f.abs_error_e2)} << 32) |
-               static_cast<uint32_t>(f.signed_error_e2)));
   uint64_t flags =
       static_cast<uint64_t>(f.rec) | static_cast<uint64_t>(f.situation) << 8 |
       static_cast<uint64_t>(static_cast<uint8_t>(f.correct)) << 16 | uint64_t{f.voided} << 24 |
       uint64_t{f.push} << 25 | uint64_t{f.actionable} << 26 | uint64_t{f.within3} << 27 |
       uint64_t{f.within5} << 28 | static_cast<uint64_t>(static_cast<uint32_t>(f.day)) << 32;
-  return mix(h ^ flags);
+  // The fields weighted by odd constants, then the splitmix64 finaliser: the sum over a day's
+  // facts changes when any fact does (it is not linear in the facts).
+  uint64_t x = ((uint64_t{f.system} << 32) | f.player) * 0x9e3779b97f4a7c15ULL +
+               ((uint64_t{f.game} << 32) | static_cast<uint32_t>(f.confidence_e4)) *
+                   0xc2b2ae3d27d4eb4fULL +
+               ((uint64_t{static_cast<uint32_t>(f.abs_error_e2)} << 32) |
+                static_cast<uint32_t>(f.signed_error_e2)) *
+                   0x165667b19e3779f9ULL +
+               flags * 0xd6e8feb86659fd93ULL;
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
 }
 
 struct DayPrint {

@@ -551,17 +551,22 @@ std::vector<DateRun> Pipeline::RunDates(
         return PrepareGrade(std::move(step), options, store);
       });
     };
-    // The aggregations being computed, and their date's index: written after the next grading.
-    std::future<std::vector<AggregatePrep>> aggregate_ahead;
+    // The aggregations being computed (a future per step, in step order) and their date's
+    // index: written after the next grading, each as soon as it is ready.
+    std::vector<std::future<AggregatePrep>> aggregates_ahead;
+    std::future<void> aggregate_task;
     size_t aggregate_index = 0;
     auto cancelled = [&] { return cancel_ && cancel_->cancelled(); };
     auto finish_aggregates = [&] {
-      if (!aggregate_ahead.valid()) return;
+      if (aggregates_ahead.empty()) return;
       DateRun& run = runs[aggregate_index];
-      for (AggregatePrep& prep : aggregate_ahead.get()) {
-        if (cancelled() && prep.step.processor == kSummary) break;  // as DoAggregations
+      for (auto& ahead : aggregates_ahead) {
+        AggregatePrep prep = ahead.get();
+        if (cancelled() && prep.step.processor == kSummary) continue;  // as DoAggregations
         run.steps.push_back(CommitAggregate(std::move(prep)));
       }
+      aggregates_ahead.clear();
+      aggregate_task.get();
       if (progress) progress(run, aggregate_index + 1, dates.size());
       TrimHeapsAboveBudget();
     };
@@ -602,16 +607,17 @@ std::vector<DateRun> Pipeline::RunDates(
         }
         if (!steps.empty()) {
           aggregate_index = i;
-          aggregate_ahead = std::async(
-              std::launch::async,
-              [this, steps = std::move(steps), store = aggregate_reader.get()]() mutable {
+          std::vector<std::promise<AggregatePrep>> promises(steps.size());
+          for (auto& promise : promises) aggregates_ahead.push_back(promise.get_future());
+          aggregate_task = std::async(
+              std::launch::async, [this, steps = std::move(steps), promises = std::move(promises),
+                                   store = aggregate_reader.get()]() mutable {
                 std::lock_guard<std::mutex> lock(aggregate_mu_);
-                std::vector<AggregatePrep> out;
-                for (RunSummary& step : steps) {
-                  out.push_back(step.processor == kDaily ? PrepareDaily(std::move(step), store)
-                                                         : PrepareSummary(std::move(step), store));
+                for (size_t k = 0; k < steps.size(); ++k) {
+                  promises[k].set_value(steps[k].processor == kDaily
+                                            ? PrepareDaily(std::move(steps[k]), store)
+                                            : PrepareSummary(std::move(steps[k]), store));
                 }
-                return out;
               });
           continue;  // progress once they are written
         }
