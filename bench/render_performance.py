@@ -126,7 +126,7 @@ def main():
     if a.mode != "tiny" and os.path.exists(notes):
         with open(notes) as f:
             out += ["", f.read().rstrip()]
-    out += ["", "Reproduce: `bench/run.sh` (all of it, about an hour) or "
+    out += ["", "Reproduce: `bench/run.sh` (all of it, about 15 minutes on 2 cores) or "
             "`bench/run.sh --only p1,p8` for some steps; `bench/run.sh --tiny` is CI's size.", ""]
     print("\n".join(out))
 

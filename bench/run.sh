@@ -3,7 +3,7 @@
 # and rewrites docs/PERFORMANCE.md and docs/perf-scaling.png.
 #
 #   bench/run.sh                  full size (demo season at scales 1, 2, 5, 10; 10 M-row P9;
-#                                 3 repeats); about an hour on 2 cores
+#                                 3 repeats); about 15 minutes on 2 cores
 #   bench/run.sh --tiny           CI's size: golden inputs, one repeat; the report goes to
 #                                 build/release/bench/PERFORMANCE.md, docs/ are left alone
 #   bench/run.sh --only p1,p8     some steps (p1 p3 p4 p5 p6 p7 p8 p9 p10 micro), report in build/

@@ -246,10 +246,10 @@ size_t ResidentBytes() {
 }
 
 // A multi-date run builds each date's rows on helper threads and frees them on the writer's:
-// every thread's heap keeps its own high-water mark of free pages. Above 160 MB resident, hand
+// every thread's heap keeps its own high-water mark of free pages. Above 200 MB resident, hand
 // the free pages back (malloc_trim costs page faults later, so not below).
 void TrimHeapsAboveBudget() {
-  constexpr size_t kBudgetBytes = size_t{160} << 20;
+  constexpr size_t kBudgetBytes = size_t{200} << 20;
   if (ResidentBytes() > kBudgetBytes) malloc_trim(0);
 }
 
