@@ -106,7 +106,9 @@ class PostgresLockService final : public LockService {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
     // One statement: take the key when it is free, its lease has run out by the server's
-    // clock, or it is this service's orphan; a new token either way.
+    // clock, or it is this service's orphan; a new token either way. The update draws its token
+    // and times once it holds the row: a statement that waited for the row while another
+    // holder came and went still gets a newer token than that holder's.
     const bool orphan_ok = held_.count(key) == 0;
     ASSIGN_OR_RETURN(
         PgResult r,
@@ -114,9 +116,10 @@ class PostgresLockService final : public LockService {
                     "renewed_at) VALUES ($1, $2, nextval('propgrade_lock_token'), "
                     "clock_timestamp(), clock_timestamp() + $3 * interval '1 microsecond', "
                     "clock_timestamp()) ON CONFLICT (key) DO UPDATE SET holder_id = "
-                    "excluded.holder_id, token = excluded.token, acquired_at = "
-                    "excluded.acquired_at, expires_at = excluded.expires_at, renewed_at = "
-                    "excluded.renewed_at WHERE l.holder_id IS NULL OR l.expires_at <= "
+                    "excluded.holder_id, token = nextval('propgrade_lock_token'), acquired_at = "
+                    "clock_timestamp(), expires_at = clock_timestamp() + $3 * interval "
+                    "'1 microsecond', renewed_at = clock_timestamp() WHERE l.holder_id IS NULL "
+                    "OR l.expires_at <= "
                     "clock_timestamp() OR (l.holder_id = excluded.holder_id AND $4) "
                     "RETURNING token",
                     {key, options_.holder_id, std::to_string(ttl_micros),
