@@ -12,7 +12,7 @@ double RoundHalfAway(double v, int places) {
   if (v == 0 || !std::isfinite(v)) return v == 0 ? 0.0 : v;
   bool negative = v < 0;
   double mag = negative ? -v : v;
-  // Fast path: away from a tie the shortest decimal and the binary value round alike, and the
+  // Away from a tie the shortest decimal and the binary value round alike, and the
   // quotient of two exact doubles is the correctly rounded decimal result. The computed
   // product is within 1e-6 of mag·10^places below 1e9.
   static constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8};
@@ -29,6 +29,13 @@ double RoundHalfAway(double v, int places) {
       }
     }
   }
+  return RoundShortestDecimal(v, places);
+}
+
+double RoundShortestDecimal(double v, int places) {
+  if (v == 0 || !std::isfinite(v)) return v == 0 ? 0.0 : v;
+  bool negative = v < 0;
+  double mag = negative ? -v : v;
   char buf[400];
   auto res = std::to_chars(buf, buf + sizeof buf, mag, std::chars_format::fixed);
   std::string_view text(buf, res.ptr - buf);

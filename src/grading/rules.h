@@ -14,6 +14,9 @@ namespace propgrade::grading {
 // Rounds the shortest round-trip decimal text of `v` to `places` decimals, half away from zero
 // (2.675 → 2.68, -2.675 → -2.68, 0.3 → 0.3); −0.0 becomes 0.0 (grading.md §7.9).
 double RoundHalfAway(double v, int places);
+// The same rounding done on the decimal text itself, always: RoundHalfAway takes an arithmetic
+// path away from ties and must agree with this (a test checks it).
+double RoundShortestDecimal(double v, int places);
 std::optional<double> RoundOpt(std::optional<double> v, int places);
 
 // The exact ratio a ÷ b rounded to `places`; nullopt when b == 0.
@@ -48,11 +51,11 @@ VoidDecision DecideVoid(const std::optional<std::string>& captured_status,
 
 // §3.2: a recommendation after trimming and upper-casing.
 enum class RecommendationKind {
-  kNone,     // NULL
+  kNone,  // NULL
   kOver,
   kUnder,
-  kPassLike, // PASS, HOLD, NO_LINE
-  kInvalid,  // anything else, blank included
+  kPassLike,  // PASS, HOLD, NO_LINE
+  kInvalid,   // anything else, blank included
 };
 struct Recommendation {
   std::optional<std::string> normalized;  // trimmed, upper-cased; nullopt for NULL

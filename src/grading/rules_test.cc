@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <charconv>
 #include <cmath>
 #include <iomanip>
 #include <random>
@@ -29,34 +28,12 @@ TEST(RoundHalfAwayTest, RoundsTheShortestDecimalHalfAwayFromZero) {
   EXPECT_EQ(RoundHalfAway(13.8, 2), 13.8);
   EXPECT_EQ(RoundHalfAway(1e-7, 4), 0.0);
   EXPECT_EQ(RoundHalfAway(0.00005, 4), 0.0001);
+  EXPECT_EQ(RoundShortestDecimal(2.675, 2), 2.68);
+  EXPECT_EQ(RoundShortestDecimal(-9.995, 2), -10.0);
+  EXPECT_EQ(RoundShortestDecimal(7.13, 2), 7.13);
 }
 
-// The oracle: the shortest decimal text of |v|, rounded half up on its digits, parsed back.
-double RoundShortestDecimal(double v, int places) {
-  char buf[400];
-  double mag = std::fabs(v);
-  auto res = std::to_chars(buf, buf + sizeof buf, mag, std::chars_format::fixed);
-  std::string text(buf, res.ptr);
-  size_t dot = text.find('.');
-  if (dot == std::string::npos) text += ".", dot = text.size() - 1;
-  text.append(places + 1, '0');
-  std::string digits = text.substr(0, dot) + text.substr(dot + 1, places);
-  if (text[dot + 1 + places] >= '5') {
-    int i = static_cast<int>(digits.size()) - 1;
-    while (i >= 0 && digits[i] == '9') digits[i--] = '0';
-    if (i >= 0) {
-      ++digits[i];
-    } else {
-      digits.insert(digits.begin(), '1');
-    }
-  }
-  std::string out =
-      digits.substr(0, digits.size() - places) + "." + digits.substr(digits.size() - places);
-  double r = std::stod(out);
-  return r == 0 ? 0.0 : (v < 0 ? -r : r);
-}
-
-TEST(RoundHalfAwayTest, AgreesWithTheShortestDecimalOracle) {
+TEST(RoundHalfAwayTest, AgreesWithRoundingTheDecimalText) {
   std::mt19937_64 rng(11);
   for (int i = 0; i < 200000; ++i) {
     int places = static_cast<int>(rng() % 5);
