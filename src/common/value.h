@@ -26,6 +26,9 @@ class Value {
   static Value SharedText(std::shared_ptr<const std::string> v) {
     return Value(Storage(std::in_place_index<5>, std::move(v)));
   }
+  static Value SharedText(std::string v) {
+    return SharedText(std::make_shared<const std::string>(std::move(v)));
+  }
 
   // NULL when `v` is empty.
   static Value OptInt(const std::optional<int64_t>& v) { return v ? Int(*v) : Value(); }

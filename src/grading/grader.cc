@@ -142,8 +142,8 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
 
   int64_t err_count = 0, abs_sum = 0, signed_sum = 0, correct = 0, incorrect = 0;
   result.rows.reserve(selection.kept.size());
-  const Value graded_at = Value::SharedText(std::make_shared<const std::string>(options.graded_at));
-  const Value run_id = Value::SharedText(std::make_shared<const std::string>(options.run_id));
+  const Value graded_at = Value::SharedText(options.graded_at);
+  const Value run_id = Value::SharedText(options.run_id);
   for (const Row* pp_row : selection.kept) {
     const Row& p = *pp_row;
     auto ait = actual_by_key.find({Str(p, pred::game_id), Str(p, pred::player_lookup)});

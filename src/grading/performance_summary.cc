@@ -104,13 +104,13 @@ uint64_t FactHash(const AccuracyFact& f) {
       uint64_t{f.within5} << 28 | static_cast<uint64_t>(static_cast<uint32_t>(f.day)) << 32;
   // The fields weighted by odd constants, then the splitmix64 finaliser: the sum over a day's
   // facts changes when any fact does (it is not linear in the facts).
-  uint64_t x = ((uint64_t{f.system} << 32) | f.player) * 0x9e3779b97f4a7c15ULL +
-               ((uint64_t{f.game} << 32) | static_cast<uint32_t>(f.confidence_e4)) *
-                   0xc2b2ae3d27d4eb4fULL +
-               ((uint64_t{static_cast<uint32_t>(f.abs_error_e2)} << 32) |
-                static_cast<uint32_t>(f.signed_error_e2)) *
-                   0x165667b19e3779f9ULL +
-               flags * 0xd6e8feb86659fd93ULL;
+  uint64_t x =
+      ((uint64_t{f.system} << 32) | f.player) * 0x9e3779b97f4a7c15ULL +
+      ((uint64_t{f.game} << 32) | static_cast<uint32_t>(f.confidence_e4)) * 0xc2b2ae3d27d4eb4fULL +
+      ((uint64_t{static_cast<uint32_t>(f.abs_error_e2)} << 32) |
+       static_cast<uint32_t>(f.signed_error_e2)) *
+          0x165667b19e3779f9ULL +
+      flags * 0xd6e8feb86659fd93ULL;
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
   x ^= x >> 27;
@@ -130,29 +130,18 @@ struct PeriodGroups {
 
   // Makes room for `systems`, `players` and `archetypes` (existing tallies are kept).
   void Grow(size_t systems, size_t players, size_t archetypes) {
+    while (by_system.size() < systems) by_system.push_back(std::make_unique<Group>());
     const size_t words = (players + 63) / 64;
+    Slice blank;
+    blank.players_seen.assign(words, 0);
     auto fit = [&](Slice& s) { s.players_seen.resize(words, 0); };
     for (auto& g : by_system) {
-      if (!g) continue;
       fit(g->overall);
       g->players.resize(players);
       for (auto& a : g->archetypes) fit(a);
-      Slice blank;
-      blank.players_seen.assign(words, 0);
       g->archetypes.resize(archetypes, blank);
       for (auto& t : g->tiers) fit(t);
       for (auto& t : g->situations) fit(t);
-    }
-    while (by_system.size() < systems) {
-      auto g = std::make_unique<Group>();
-      g->overall.players_seen.assign(words, 0);
-      g->players.resize(players);
-      Slice blank;
-      blank.players_seen.assign(words, 0);
-      g->archetypes.assign(archetypes, blank);
-      for (auto& t : g->tiers) t = blank;
-      for (auto& t : g->situations) t = blank;
-      by_system.push_back(std::move(g));
     }
   }
 
@@ -331,10 +320,9 @@ SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryO
   std::array<const PeriodGroups*, kNumPeriods> groups{};
   std::array<PeriodGroups, kFirstRunning> rolling;
   for (size_t p = 0; p < kNumPeriods; ++p) {
-    PeriodGroups* target = &rolling[std::min(p, kFirstRunning - 1)];
+    PeriodGroups* target = p < kFirstRunning ? &rolling[p] : &st.running[p - kFirstRunning].groups;
     if (p >= kFirstRunning) {
       State::Running& run = st.running[p - kFirstRunning];
-      target = &run.groups;
       run.valid = !games_span_days;
       run.start = periods[p].start.days_since_epoch();
       run.through = end;
@@ -351,12 +339,9 @@ SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryO
   // The texts every row of one (system, period) shares, built once per group.
   Row base(summ::kNumColumns);
   std::string key_prefix;
-  auto shared = [](std::string text) {
-    return Value::SharedText(std::make_shared<const std::string>(std::move(text)));
-  };
-  base[summ::as_of_date] = shared(a.ToString());
-  base[summ::computed_at] = shared(options.computed_at);
-  base[summ::run_id] = shared(options.run_id);
+  base[summ::as_of_date] = Value::SharedText(a.ToString());
+  base[summ::computed_at] = Value::SharedText(options.computed_at);
+  base[summ::run_id] = Value::SharedText(options.run_id);
   auto emit = [&](const Slice& slice, const std::string* player, const std::string* archetype,
                   const char* tier, const char* situation) {
     const SliceCounts& c = slice.counts;
@@ -397,14 +382,14 @@ SummaryResult SummaryAccumulator::Compute(const FactTable& table, const SummaryO
   for (size_t s = 0; s < table.systems.size(); ++s) {
     if (!active[s]) continue;
     const std::string& system = table.systems.Get(s);
-    base[summ::system_id] = shared(system);
+    base[summ::system_id] = Value::SharedText(system);
     for (size_t p = 0; p < periods.size(); ++p) {
       const Group& g = *groups[p]->by_system[s];
       const Period& period = periods[p];
-      base[summ::period_type] = shared(period.type);
-      base[summ::period_value] = shared(period.value);
-      base[summ::period_start_date] = shared(period.start.ToString());
-      base[summ::period_end_date] = shared(period.end.ToString());
+      base[summ::period_type] = Value::SharedText(period.type);
+      base[summ::period_value] = Value::SharedText(period.value);
+      base[summ::period_start_date] = Value::SharedText(period.start.ToString());
+      base[summ::period_end_date] = Value::SharedText(period.end.ToString());
       key_prefix = system + "|" + period.type + "|" + period.value + "|";
       if (g.overall.counts.total > 0) {
         emit(g.overall, nullptr, nullptr, nullptr, nullptr);

@@ -286,7 +286,7 @@ SafeWriterDeps Pipeline::WriterDeps(Store* store) {
 
 void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
                          RunSummary* step) {
-  if (cancel_ && cancel_->cancelled()) {
+  if (Cancelled()) {
     Finish(store, step, CancelledError("interrupted before writing"));
     return;
   }
@@ -373,22 +373,25 @@ RunSummary Pipeline::CommitGrade(GradePrep prep, Store* store) {
 
 RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
                                    const RunOptions& options) {
-  RunSummary step = StartStep(kDaily, date, run_id, options);
-  if (!Ready(&step, store_)) return step;
-  std::unique_lock<std::mutex> lock(aggregate_mu_);
-  AggregatePrep prep = PrepareDaily(std::move(step), store_);
-  lock.unlock();
-  return CommitAggregate(std::move(prep));
+  return RunAggregate(StartStep(kDaily, date, run_id, options));
 }
 
 RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
                                    const RunOptions& options) {
-  RunSummary step = StartStep(kSummary, as_of, run_id, options);
+  return RunAggregate(StartStep(kSummary, as_of, run_id, options));
+}
+
+RunSummary Pipeline::RunAggregate(RunSummary step) {
   if (!Ready(&step, store_)) return step;
   std::unique_lock<std::mutex> lock(aggregate_mu_);
-  AggregatePrep prep = PrepareSummary(std::move(step), store_);
+  AggregatePrep prep = PrepareAggregate(std::move(step), store_);
   lock.unlock();
   return CommitAggregate(std::move(prep));
+}
+
+Pipeline::AggregatePrep Pipeline::PrepareAggregate(RunSummary step, Store* store) {
+  return step.processor == kDaily ? PrepareDaily(std::move(step), store)
+                                  : PrepareSummary(std::move(step), store);
 }
 
 Pipeline::AggregatePrep Pipeline::PrepareDaily(RunSummary step, Store* store) {
@@ -507,9 +510,9 @@ void Pipeline::DoAggregations(DateRun* run, const RunOptions& options) {
   if (!options.aggregate || run->steps.empty() || run->steps[0].status != RunStatus::kSuccess) {
     return;
   }
-  if (cancel_ && cancel_->cancelled()) return;
+  if (Cancelled()) return;
   run->steps.push_back(AggregateDate(run->date, run->run_id, options));
-  if (cancel_ && cancel_->cancelled()) return;
+  if (Cancelled()) return;
   run->steps.push_back(SummarizeAsOf(run->date, run->run_id, options));
 }
 
@@ -526,107 +529,109 @@ DateRun Pipeline::RunDate(CivilDay date, const std::string& run_id, const RunOpt
   return run;
 }
 
+std::vector<DateRun> Pipeline::RunDatesInOrder(
+    const std::vector<CivilDay>& dates, const RunOptions& options,
+    const std::function<void(const DateRun&, size_t, size_t)>& progress) {
+  std::vector<DateRun> runs(dates.size());
+  // Helpers on connections of their own; without them every step runs here. A date whose
+  // read-ahead failed is graded again the ordinary way, so the helpers only save time.
+  auto open_helper = [&]() -> std::unique_ptr<Store> {
+    if (dates.size() <= 1 || !d_.store_factory || !EnsureReady().ok()) return nullptr;
+    auto opened = d_.store_factory();
+    if (!opened.ok()) return nullptr;
+    (*opened)->UseSmallCache();
+    return std::move(*opened);
+  };
+  std::unique_ptr<Store> grade_reader = open_helper();
+  std::unique_ptr<Store> aggregate_reader = grade_reader ? open_helper() : nullptr;
+  std::future<GradePrep> grade_ahead;
+  auto start_grade = [&](size_t i) {
+    if (!grade_reader || i >= dates.size() || Cancelled()) return;
+    RunSummary step = StartStep(kGrading, dates[i], NewRunId(), options);
+    grade_ahead = std::async(std::launch::async, [this, step = std::move(step), &options,
+                                                  store = grade_reader.get()]() mutable {
+      return PrepareGrade(std::move(step), options, store);
+    });
+  };
+  // The aggregations being computed (a future per step, in step order) and their date's
+  // index: written after the next grading, each as soon as it is ready.
+  std::vector<std::future<AggregatePrep>> aggregates_ahead;
+  std::future<void> aggregate_task;
+  size_t aggregate_index = 0;
+  auto finish_aggregates = [&] {
+    if (aggregates_ahead.empty()) return;
+    DateRun& run = runs[aggregate_index];
+    for (auto& ahead : aggregates_ahead) {
+      AggregatePrep prep = ahead.get();
+      if (Cancelled() && prep.step.processor == kSummary) continue;  // as DoAggregations
+      run.steps.push_back(CommitAggregate(std::move(prep)));
+    }
+    aggregates_ahead.clear();
+    aggregate_task.get();
+    if (progress) progress(run, aggregate_index + 1, dates.size());
+    TrimHeapsAboveBudget();
+  };
+
+  start_grade(0);
+  for (size_t i = 0; i < dates.size(); ++i) {
+    if (Cancelled()) {
+      finish_aggregates();
+      runs.resize(i);
+      break;
+    }
+    std::optional<GradePrep> prep;
+    if (grade_ahead.valid()) prep = grade_ahead.get();
+    start_grade(i + 1);
+    DateRun& run = runs[i];
+    run.date = dates[i];
+    if (prep && prep->read.ok()) {
+      run.run_id = prep->step.run_id;
+      run.steps.push_back(Ready(&prep->step, store_) ? CommitGrade(std::move(*prep), store_)
+                                                     : std::move(prep->step));
+    } else {
+      run.run_id = NewRunId();
+      run.steps.push_back(GradeDate(dates[i], run.run_id, options));
+    }
+    finish_aggregates();
+    if (!aggregate_reader) {
+      DoAggregations(&run, options);
+    } else if (options.aggregate && run.steps[0].status == RunStatus::kSuccess && !Cancelled()) {
+      // Both steps pass their breakers here; a refused one ends now, in step order.
+      std::vector<RunSummary> steps;
+      for (const char* processor : {kDaily, kSummary}) {
+        RunSummary step = StartStep(processor, run.date, run.run_id, options);
+        if (!Ready(&step, store_)) {
+          run.steps.push_back(std::move(step));
+        } else {
+          steps.push_back(std::move(step));
+        }
+      }
+      if (!steps.empty()) {
+        aggregate_index = i;
+        std::vector<std::promise<AggregatePrep>> promises(steps.size());
+        for (auto& promise : promises) aggregates_ahead.push_back(promise.get_future());
+        aggregate_task = std::async(
+            std::launch::async, [this, steps = std::move(steps), promises = std::move(promises),
+                                 store = aggregate_reader.get()]() mutable {
+              std::lock_guard<std::mutex> lock(aggregate_mu_);
+              for (size_t k = 0; k < steps.size(); ++k) {
+                promises[k].set_value(PrepareAggregate(std::move(steps[k]), store));
+              }
+            });
+        continue;  // progress once they are written
+      }
+    }
+    if (progress) progress(run, i + 1, dates.size());
+  }
+  finish_aggregates();
+  return runs;
+}
+
 std::vector<DateRun> Pipeline::RunDates(
     const std::vector<CivilDay>& dates, const RunOptions& options, int jobs,
     const std::function<void(const DateRun&, size_t, size_t)>& progress) {
+  if (jobs <= 1 || dates.size() <= 1) return RunDatesInOrder(dates, options, progress);
   std::vector<DateRun> runs(dates.size());
-  if (jobs <= 1 || dates.size() <= 1) {
-    // Helpers on connections of their own; without them every step runs here. A date whose
-    // read-ahead failed is graded again the ordinary way, so the helpers only save time.
-    auto open_helper = [&]() -> std::unique_ptr<Store> {
-      if (dates.size() <= 1 || !d_.store_factory || !EnsureReady().ok()) return nullptr;
-      auto opened = d_.store_factory();
-      if (!opened.ok()) return nullptr;
-      (*opened)->UseSmallCache();
-      return std::move(*opened);
-    };
-    std::unique_ptr<Store> grade_reader = open_helper();
-    std::unique_ptr<Store> aggregate_reader = grade_reader ? open_helper() : nullptr;
-    std::future<GradePrep> grade_ahead;
-    auto start_grade = [&](size_t i) {
-      if (!grade_reader || i >= dates.size() || (cancel_ && cancel_->cancelled())) return;
-      RunSummary step = StartStep(kGrading, dates[i], NewRunId(), options);
-      grade_ahead = std::async(std::launch::async, [this, step = std::move(step), &options,
-                                                    store = grade_reader.get()]() mutable {
-        return PrepareGrade(std::move(step), options, store);
-      });
-    };
-    // The aggregations being computed (a future per step, in step order) and their date's
-    // index: written after the next grading, each as soon as it is ready.
-    std::vector<std::future<AggregatePrep>> aggregates_ahead;
-    std::future<void> aggregate_task;
-    size_t aggregate_index = 0;
-    auto cancelled = [&] { return cancel_ && cancel_->cancelled(); };
-    auto finish_aggregates = [&] {
-      if (aggregates_ahead.empty()) return;
-      DateRun& run = runs[aggregate_index];
-      for (auto& ahead : aggregates_ahead) {
-        AggregatePrep prep = ahead.get();
-        if (cancelled() && prep.step.processor == kSummary) continue;  // as DoAggregations
-        run.steps.push_back(CommitAggregate(std::move(prep)));
-      }
-      aggregates_ahead.clear();
-      aggregate_task.get();
-      if (progress) progress(run, aggregate_index + 1, dates.size());
-      TrimHeapsAboveBudget();
-    };
-
-    start_grade(0);
-    for (size_t i = 0; i < dates.size(); ++i) {
-      if (cancelled()) {
-        finish_aggregates();
-        runs.resize(i);
-        break;
-      }
-      std::optional<GradePrep> prep;
-      if (grade_ahead.valid()) prep = grade_ahead.get();
-      start_grade(i + 1);
-      DateRun& run = runs[i];
-      run.date = dates[i];
-      if (prep && prep->read.ok()) {
-        run.run_id = prep->step.run_id;
-        run.steps.push_back(Ready(&prep->step, store_) ? CommitGrade(std::move(*prep), store_)
-                                                       : std::move(prep->step));
-      } else {
-        run.run_id = NewRunId();
-        run.steps.push_back(GradeDate(dates[i], run.run_id, options));
-      }
-      finish_aggregates();
-      if (!aggregate_reader) {
-        DoAggregations(&run, options);
-      } else if (options.aggregate && run.steps[0].status == RunStatus::kSuccess && !cancelled()) {
-        // Both steps pass their breakers here; a refused one ends now, in step order.
-        std::vector<RunSummary> steps;
-        for (const char* processor : {kDaily, kSummary}) {
-          RunSummary step = StartStep(processor, run.date, run.run_id, options);
-          if (!Ready(&step, store_)) {
-            run.steps.push_back(std::move(step));
-          } else {
-            steps.push_back(std::move(step));
-          }
-        }
-        if (!steps.empty()) {
-          aggregate_index = i;
-          std::vector<std::promise<AggregatePrep>> promises(steps.size());
-          for (auto& promise : promises) aggregates_ahead.push_back(promise.get_future());
-          aggregate_task = std::async(
-              std::launch::async, [this, steps = std::move(steps), promises = std::move(promises),
-                                   store = aggregate_reader.get()]() mutable {
-                std::lock_guard<std::mutex> lock(aggregate_mu_);
-                for (size_t k = 0; k < steps.size(); ++k) {
-                  promises[k].set_value(steps[k].processor == kDaily
-                                            ? PrepareDaily(std::move(steps[k]), store)
-                                            : PrepareSummary(std::move(steps[k]), store));
-                }
-              });
-          continue;  // progress once they are written
-        }
-      }
-      if (progress) progress(run, i + 1, dates.size());
-    }
-    finish_aggregates();
-    return runs;
-  }
   // Phase 1: grade dates in parallel, one Store connection per worker.
   Status ready = EnsureReady();
   std::atomic<size_t> next{0};
@@ -645,7 +650,7 @@ std::vector<DateRun> Pipeline::RunDates(
         DateRun& run = runs[i];
         run.date = dates[i];
         run.run_id = NewRunId();
-        if (cancel_ && cancel_->cancelled()) continue;
+        if (Cancelled()) continue;
         if (!store.ok()) {
           RunSummary step = StartStep(kGrading, dates[i], run.run_id, options);
           Finish(nullptr, &step, Allowed(&step) ? store.status() : OkStatus());

@@ -143,9 +143,17 @@ class Pipeline {
     int64_t unparseable_game_ids = 0;  // summary only
     std::vector<std::string> unparseable_samples;
   };
+  AggregatePrep PrepareAggregate(RunSummary step, Store* store);  // by step.processor
   AggregatePrep PrepareDaily(RunSummary step, Store* store);
   AggregatePrep PrepareSummary(RunSummary step, Store* store);
   RunSummary CommitAggregate(AggregatePrep prep);
+  // A started aggregation step, whole: breaker and readiness, prepare, write.
+  RunSummary RunAggregate(RunSummary step);
+  // RunDates with one job: pipelined over two helper connections (see RunDates).
+  std::vector<DateRun> RunDatesInOrder(
+      const std::vector<CivilDay>& dates, const RunOptions& options,
+      const std::function<void(const DateRun&, size_t done, size_t total)>& progress);
+  bool Cancelled() const { return cancel_ && cancel_->cancelled(); }
 
   PipelineDeps d_;
   std::mutex ready_mu_;  // guards the opening of store/locks
