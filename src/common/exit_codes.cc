@@ -114,7 +114,9 @@ RunStatusPolicy PolicyFor(RunStatus status, bool duplicates_detected) {
 
 RunStatus RunStatusForError(const Status& error) {
   switch (error.reason()) {
-    case StatusReason::kFencedOut: return RunStatus::kFencedOut;
+    case StatusReason::kFencedOut:
+    case StatusReason::kInputsChanged:  // the input fence: refused for safety, like a token's
+      return RunStatus::kFencedOut;
     case StatusReason::kLockLost: return RunStatus::kLockLost;
     case StatusReason::kLockTimeout: return RunStatus::kLockTimeout;
     case StatusReason::kCircuitOpen: return RunStatus::kCircuitOpen;

@@ -39,6 +39,7 @@ enum class StatusReason {
   kLockLost,     // the lease expired or could not be renewed
   kLockTimeout,  // the lock was not acquired within max_wait
   kCircuitOpen,  // the circuit breaker refused the run
+  kInputsChanged,  // inputs a write was computed from changed before it committed
 };
 
 std::string_view StatusCodeName(StatusCode code);  // "INVALID_ARGUMENT"

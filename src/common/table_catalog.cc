@@ -42,6 +42,12 @@ TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string part
   return t;
 }
 
+// A table of grading's inputs or outputs: its writes are versioned (input fencing).
+TableDef* DataTable(TableDef t) {
+  t.versioned = true;
+  return new TableDef(std::move(t));
+}
+
 // An append-only table whose rows get an id from the database.
 TableDef* EventTable(std::string name, std::vector<ColumnDef> columns) {
   auto* def = new TableDef(Make(std::move(name), std::move(columns), "", {"id"}, false));
@@ -55,9 +61,9 @@ namespace tables {
 
 const TableDef& Predictions() {
   static const TableDef* t = [] {
-    auto* def = new TableDef(Make("player_prop_predictions",
-                                  {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-                                  {"prediction_id"}, false));
+    auto* def = DataTable(Make("player_prop_predictions",
+                               {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+                               {"prediction_id"}, false));
     def->import_aliases = {{"current_points_line", "line_value"}};
     return def;
   }();
@@ -65,42 +71,42 @@ const TableDef& Predictions() {
 }
 
 const TableDef& Actuals() {
-  static const TableDef* t = new TableDef(
+  static const TableDef* t = DataTable(
       Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "game_id", "player_lookup"}, false));
   return *t;
 }
 
 const TableDef& Injuries() {
-  static const TableDef* t = new TableDef(
+  static const TableDef* t = DataTable(
       Make("injury_report", {PG_INJURY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "player_lookup", "reported_at"}, false));
   return *t;
 }
 
 const TableDef& Archetypes() {
-  static const TableDef* t = new TableDef(Make(
+  static const TableDef* t = DataTable(Make(
       "player_archetypes", {PG_ARCHETYPE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"player_lookup"},
       false));
   return *t;
 }
 
 const TableDef& Accuracy() {
-  static const TableDef* t = new TableDef(
+  static const TableDef* t = DataTable(
       Make("prediction_accuracy", {PG_ACCURACY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "player_lookup", "game_id", "system_id", "line_value"}, true));
   return *t;
 }
 
 const TableDef& DailyPerformance() {
-  static const TableDef* t = new TableDef(
+  static const TableDef* t = DataTable(
       Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "system_id"}, true));
   return *t;
 }
 
 const TableDef& Summary() {
-  static const TableDef* t = new TableDef(
+  static const TableDef* t = DataTable(
       Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
            "as_of_date", {"as_of_date", "summary_key"}, true));
   return *t;
@@ -117,6 +123,16 @@ const TableDef& PartitionFence() {
   static const TableDef* t = new TableDef(
       Make("partition_fence", {PG_FENCE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
            {"lock_namespace", "table_name", "partition"}, false));
+  return *t;
+}
+
+const TableDef& PartitionVersions() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(Make("partition_versions", {PG_VERSION_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                                  "", {"table_name", "partition"}, false));
+    def->extra_indexes = {{"version"}};  // the next version is max(version) + 1 on SQLite
+    return def;
+  }();
   return *t;
 }
 
@@ -189,6 +205,7 @@ const std::vector<const TableDef*>& AllTables() {
       &tables::Predictions(),      &tables::Actuals(),  &tables::Injuries(),
       &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
       &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence(),
+      &tables::PartitionVersions(),
       &tables::Locks(),            &tables::LockEvents(),     &tables::DuplicateAudit(),
       &tables::Quarantine(),       &tables::Alerts(),         &tables::CircuitBreakers(),
       &tables::CheckResults(),     &tables::Staging()};

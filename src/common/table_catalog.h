@@ -33,6 +33,9 @@ struct TableDef {
   bool key_uniqueness_configurable = false;
   // The first column is an `id` the database assigns (INTEGER PRIMARY KEY / identity).
   bool generated_id = false;
+  // Writes record each changed partition's version in partition_versions (the input and output
+  // tables of grading, which later writes are fenced on); system tables do not.
+  bool versioned = false;
   // More (non-unique) indexes, each a list of columns.
   std::vector<std::vector<std::string>> extra_indexes;
   // Column aliases accepted in import headers: {alias, column}.
@@ -239,6 +242,17 @@ struct TableDef {
   X(run_id, kText, false)              \
   X(written_at, kTimestamp, false)
 
+// One row per partition of any table whose rows a write changed (imports, replaces,
+// consolidation, remediation): `version` comes from one database-wide counter, so a later change
+// has a greater version. Readers note the versions of their inputs before reading them; a write
+// derived from them is refused when they changed (input fencing). Unpartitioned tables use ''.
+#define PG_VERSION_COLUMNS(X)          \
+  X(table_name, kText, true)           \
+  X(partition, kText, true)            \
+  X(version, kInteger, true)           \
+  X(changed_at, kTimestamp, false)     \
+  X(run_id, kText, false)
+
 // The db lock backend's lease table. A released lock keeps its row (holder NULL) so the
 // key's token keeps increasing.
 #define PG_LOCK_COLUMNS(X)              \
@@ -326,6 +340,7 @@ namespace daily { enum Column : int { PG_DAILY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kN
 namespace summ { enum Column : int { PG_SUMMARY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace runs { enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace fence { enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace pver { enum Column : int { PG_VERSION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace lockrow { enum Column : int { PG_LOCK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace lockev { enum Column : int { PG_LOCK_EVENT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
 namespace audit { enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
@@ -347,6 +362,7 @@ const TableDef& DailyPerformance();   // system_daily_performance
 const TableDef& Summary();            // prediction_performance_summary
 const TableDef& GradingRuns();        // grading_runs
 const TableDef& PartitionFence();     // partition_fence
+const TableDef& PartitionVersions();  // partition_versions
 const TableDef& Locks();              // locks (db lock backend)
 const TableDef& LockEvents();         // lock_events
 const TableDef& DuplicateAudit();     // duplicate_audit

@@ -41,6 +41,7 @@ Metrics::Metrics() {
       {"lock_hold_seconds", {Type::kHistogram, "Time a lock was held.", {"backend"}, lock}},
       {"lock_lost_total", {Type::kCounter, "Leases lost or writes fenced out before commit.", {}, {}}},
       {"fence_rejections_total", {Type::kCounter, "Writes rejected by a newer fence token.", {"table"}, {}}},
+      {"input_changes_total", {Type::kCounter, "Writes refused because their inputs changed after they were read (the step reads them again).", {"table"}, {}}},
       {"locks_held", {Type::kGauge, "Locks held now.", {"backend"}, {}}},
       {"locks_stuck", {Type::kGauge, "Locks held past stuck_alert_after_seconds at the last sweep.", {}, {}}},
       {"lock_force_released_total", {Type::kCounter, "Locks force-released (by hand or by the sweeper).", {}, {}}},

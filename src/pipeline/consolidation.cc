@@ -43,17 +43,42 @@ Row ToStagingRow(const std::string& batch_id, int64_t staged_at_micros, const Ro
   return r;
 }
 
-ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored) {
-  // The staged winner of every business key.
-  std::map<std::string, Row> winners;
-  for (const Row& s : staged) {
-    Row p = ToPrediction(s);
-    std::string key = BusinessKey(p);
-    auto it = winners.find(key);
-    if (it == winners.end()) {
-      winners.emplace(key, std::move(p));
-    } else if (Newer(p, it->second)) {
-      it->second = std::move(p);
+ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored,
+                                    const std::map<std::string, std::string>& stored_elsewhere) {
+  ConsolidationPlan plan;
+  // The staged winner of every business key (index into `staged`). A row whose prediction_id
+  // is stored under another date cannot be merged here (the id would then name two rows):
+  // it is quarantined rather than failing the date on every retry.
+  std::map<std::string, size_t> winners;
+  for (size_t i = 0; i < staged.size(); ++i) {
+    Row p = ToPrediction(staged[i]);
+    const std::string id = FormatCell(p[pred::prediction_id]);
+    if (auto other = stored_elsewhere.find(id); other != stored_elsewhere.end()) {
+      plan.quarantine.push_back(
+          {i, "prediction_id " + id + " is already stored under game_date " + other->second +
+                  "; it was staged for " + FormatCell(p[pred::game_date])});
+      continue;
+    }
+    auto [it, first] = winners.try_emplace(BusinessKey(p), i);
+    if (!first && Newer(p, ToPrediction(staged[it->second]))) it->second = i;
+  }
+  // Two winners with one prediction_id (staged under two keys): the newer stays, the other is
+  // quarantined (inserting both would break the id's uniqueness).
+  auto id_of = [&](size_t i) { return FormatCell(staged[i][stage::kPred + pred::prediction_id]); };
+  std::map<std::string, std::vector<std::string>> keys_by_id;
+  for (const auto& [key, i] : winners) keys_by_id[id_of(i)].push_back(key);
+  for (const auto& [id, keys] : keys_by_id) {
+    if (keys.size() < 2) continue;
+    std::string keep = keys[0];
+    for (const std::string& k : keys) {
+      if (Newer(ToPrediction(staged[winners[k]]), ToPrediction(staged[winners[keep]]))) keep = k;
+    }
+    for (const std::string& k : keys) {
+      if (k == keep) continue;
+      plan.quarantine.push_back({winners[k], "prediction_id " + id +
+                                                 " was staged twice for this date under "
+                                                 "different business keys; the newer row was kept"});
+      winners.erase(k);
     }
   }
   std::map<std::string, std::vector<const Row*>> stored_by_key;
@@ -62,13 +87,13 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
     stored_by_key[BusinessKey(r)].push_back(&r);
     stored_by_id[FormatCell(r[pred::prediction_id])] = &r;
   }
-  ConsolidationPlan plan;
   std::set<std::string> deleted;
   auto remove = [&](const Row& r) {
     std::string id = FormatCell(r[pred::prediction_id]);
     if (deleted.insert(id).second) plan.delete_ids.push_back(id);
   };
-  for (auto& [key, winner] : winners) {
+  for (auto& [key, index] : winners) {
+    Row winner = ToPrediction(staged[index]);
     const Row* best = &winner;
     for (const Row* r : stored_by_key[key]) {
       if (Newer(*r, *best)) best = r;
@@ -81,7 +106,7 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
       // The staged row replaces a stored row that has its id under another key, too.
       auto same_id = stored_by_id.find(FormatCell(winner[pred::prediction_id]));
       if (same_id != stored_by_id.end()) remove(*same_id->second);
-      plan.insert.push_back(winner);
+      plan.insert.push_back(std::move(winner));
     }
   }
   return plan;

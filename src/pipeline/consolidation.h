@@ -4,6 +4,7 @@
 // row for a key it touched. Pure functions, plus the orphan clean-up; thread-safe.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,10 @@ namespace propgrade {
 Row ToStagingRow(const std::string& batch_id, int64_t staged_at_micros, const Row& prediction);
 
 // What consolidating `staged` (prediction_staging rows of one date) into `stored` (the
-// player_prop_predictions rows of that date) deletes and inserts.
-ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored);
+// player_prop_predictions rows of that date) deletes, inserts and quarantines; see
+// ConsolidationPlanner for `stored_elsewhere`.
+ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored,
+                                    const std::map<std::string, std::string>& stored_elsewhere);
 
 // Batches staged more than `max_age_micros` ago and never consumed.
 struct OrphanReport {

@@ -13,8 +13,11 @@ void FactCache::DropDays(int32_t from, int32_t to) {
               facts.end());
 }
 
-Status FactCache::LoadRange(Store* store, CivilDay from, CivilDay to,
-                            const std::map<std::string, std::string>& versions) {
+VersionMap FactCache::Versions(CivilDay from, CivilDay to) const {
+  return VersionMap(versions_.lower_bound(from.ToString()), versions_.upper_bound(to.ToString()));
+}
+
+Status FactCache::LoadRange(Store* store, CivilDay from, CivilDay to, const VersionMap& versions) {
   ScanSpec spec;
   spec.partition_from = from.ToString();
   spec.partition_to = to.ToString();

@@ -28,6 +28,9 @@ const char* kDaily = "daily_performance";
 const char* kSummary = "performance_summary";
 const char* kConsolidation = "consolidation";
 
+// Writes of one step, counting those refused because their inputs changed meanwhile.
+constexpr int kWriteAttempts = 3;
+
 std::vector<LogField> StepFields(const RunSummary& s) {
   std::vector<LogField> f = {{"run_id", Value::Text(s.run_id)},
                              {"processor", Value::Text(s.processor)},
@@ -284,11 +287,11 @@ SafeWriterDeps Pipeline::WriterDeps(Store* store) {
   return deps;
 }
 
-void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
-                         RunSummary* step) {
+bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
+                         std::vector<InputVersions> inputs, bool may_retry, RunSummary* step) {
   if (Cancelled()) {
     Finish(store, step, CancelledError("interrupted before writing"));
-    return;
+    return true;
   }
   SafeWriter writer(WriterDeps(store));
   WriteRequest request;
@@ -297,16 +300,26 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   request.partition = step->game_date.ToString();
   request.rows = std::move(rows);
   request.run_id = step->run_id;
+  request.inputs = std::move(inputs);
   step->status = RunStatus::kSuccess;
   step->rows_written = static_cast<int64_t>(request.rows.size());
   step->finished_at_micros = clock_->NowMicros();
   request.run_record = step->ToRow();
   auto outcome = writer.Replace(std::move(request));
   if (!outcome.ok()) {
+    const bool inputs_changed = outcome.status().reason() == StatusReason::kInputsChanged;
+    if (inputs_changed && may_retry) return false;
     step->rows_written = 0;
     step->lock_backend = std::string(locks_->backend());
+    if (inputs_changed) {
+      Raise(MakeAlert("lock_lost", table.name, step->game_date.ToString(),
+                      step->processor + ": the inputs changed during each of " +
+                          std::to_string(kWriteAttempts) + " attempts; nothing was written",
+                      {{"run_id", Value::Text(step->run_id)},
+                       {"error", Value::Text(outcome.status().message())}}));
+    }
     Finish(store, step, outcome.status());
-    return;
+    return true;
   }
   if (outcome->proceeded_without_lock) {
     step->error = "lock not acquired in time; wrote through the atomic replace without a token";
@@ -321,6 +334,7 @@ void Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
     step->duplicate_rows = outcome->duplicates.surplus_rows;
   }
   Finish(store, step, outcome->duplicate_check);
+  return true;
 }
 
 RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id, const RunOptions& options,
@@ -328,14 +342,22 @@ RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id, const R
   RunSummary step = StartStep(kGrading, date, run_id, options);
   if (!Ready(&step, store)) return step;
   if (!store) store = store_;
-  return CommitGrade(PrepareGrade(std::move(step), options, store), store);
+  return CommitGrade(PrepareGrade(std::move(step), store), store);
 }
 
-Pipeline::GradePrep Pipeline::PrepareGrade(RunSummary step, const RunOptions& options,
-                                           Store* store) const {
+Pipeline::GradePrep Pipeline::PrepareGrade(RunSummary step, Store* store) const {
   GradePrep prep;
   prep.step = std::move(step);
   const std::string day = prep.step.game_date.ToString();
+  // The versions first: a write that lands while the rows are read then fails the input fence.
+  for (const TableDef* t : {&tables::Predictions(), &tables::Actuals(), &tables::Injuries()}) {
+    auto versions = store->PartitionVersions(*t, day, day);
+    if (!versions.ok()) {
+      prep.read = versions.status().WithContext("reading the input versions of " + day);
+      return prep;
+    }
+    prep.inputs.push_back({t, day, day, std::move(*versions)});
+  }
   auto predictions = store->ReadPartition(tables::Predictions(), day);
   auto actuals = predictions.ok() ? store->ReadPartition(tables::Actuals(), day)
                                   : StatusOr<std::vector<Row>>(predictions.status());
@@ -354,21 +376,26 @@ Pipeline::GradePrep Pipeline::PrepareGrade(RunSummary step, const RunOptions& op
 }
 
 RunSummary Pipeline::CommitGrade(GradePrep prep, Store* store) {
-  RunSummary step = std::move(prep.step);
-  if (!prep.read.ok()) {
-    Finish(store, &step, prep.read);
-    return step;
+  for (int attempt = 1;; ++attempt) {
+    RunSummary step = std::move(prep.step);
+    if (!prep.read.ok()) {
+      Finish(store, &step, prep.read);
+      return step;
+    }
+    grading::GradeResult& result = prep.result;
+    step.stats = result.stats;
+    if (result.outcome != grading::GradeOutcome::kGraded) {
+      step.status = result.outcome == grading::GradeOutcome::kNoActuals ? RunStatus::kNoActuals
+                                                                        : RunStatus::kNoPredictions;
+      Finish(store, &step, OkStatus());
+      return step;
+    }
+    if (WriteStep(store, tables::Accuracy(), std::move(result.rows), std::move(prep.inputs),
+                  attempt < kWriteAttempts, &step)) {
+      return step;
+    }
+    prep = PrepareGrade(std::move(step), store);  // the inputs changed: read them again
   }
-  grading::GradeResult& result = prep.result;
-  step.stats = result.stats;
-  if (result.outcome != grading::GradeOutcome::kGraded) {
-    step.status = result.outcome == grading::GradeOutcome::kNoActuals ? RunStatus::kNoActuals
-                                                                      : RunStatus::kNoPredictions;
-    Finish(store, &step, OkStatus());
-    return step;
-  }
-  WriteStep(store, tables::Accuracy(), std::move(result.rows), &step);
-  return step;
 }
 
 RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
@@ -403,6 +430,8 @@ Pipeline::AggregatePrep Pipeline::PrepareDaily(RunSummary step, Store* store) {
     prep.read = refreshed.WithContext("reading prediction_accuracy");
     return prep;
   }
+  prep.inputs.push_back({&tables::Accuracy(), date.ToString(), date.ToString(),
+                         cache_.Versions(date, date)});
   prep.rows = grading::ComputeDailyPerformance(
       date, cache_.table(), FormatTimestampMicros(prep.step.started_at_micros), prep.step.run_id);
   return prep;
@@ -412,18 +441,26 @@ Pipeline::AggregatePrep Pipeline::PrepareSummary(RunSummary step, Store* store) 
   AggregatePrep prep;
   prep.step = std::move(step);
   const CivilDay as_of = prep.step.game_date;
+  const CivilDay window_start = grading::SummaryWindowStart(as_of);
   std::unordered_map<std::string, std::string> archetypes;
-  Status s = store->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
-    if (r[arch::archetype].is_text()) {
-      archetypes[r[arch::player_lookup].as_text()] = r[arch::archetype].as_text();
-    }
-    return OkStatus();
-  });
-  if (s.ok()) s = cache_.Refresh(store, grading::SummaryWindowStart(as_of), as_of);
+  auto archetype_versions = store->PartitionVersions(tables::Archetypes(), "", "");
+  Status s = archetype_versions.status();
+  if (s.ok()) {
+    s = store->Scan(tables::Archetypes(), ScanSpec{}, [&](Row&& r) {
+      if (r[arch::archetype].is_text()) {
+        archetypes[r[arch::player_lookup].as_text()] = r[arch::archetype].as_text();
+      }
+      return OkStatus();
+    });
+  }
+  if (s.ok()) s = cache_.Refresh(store, window_start, as_of);
   if (!s.ok()) {
     prep.read = s.WithContext("reading the summary window");
     return prep;
   }
+  prep.inputs.push_back({&tables::Archetypes(), "", "", std::move(*archetype_versions)});
+  prep.inputs.push_back({&tables::Accuracy(), window_start.ToString(), as_of.ToString(),
+                         cache_.Versions(window_start, as_of)});
   grading::SummaryOptions sopts;
   sopts.as_of = as_of;
   sopts.computed_at = FormatTimestampMicros(prep.step.started_at_micros);
@@ -437,27 +474,32 @@ Pipeline::AggregatePrep Pipeline::PrepareSummary(RunSummary step, Store* store) 
 }
 
 RunSummary Pipeline::CommitAggregate(AggregatePrep prep) {
-  RunSummary step = std::move(prep.step);
-  const bool daily = step.processor == kDaily;
-  if (!prep.read.ok()) {
-    Finish(store_, &step, prep.read);
-    return step;
+  for (int attempt = 1;; ++attempt) {
+    RunSummary step = std::move(prep.step);
+    const bool daily = step.processor == kDaily;
+    if (!prep.read.ok()) {
+      Finish(store_, &step, prep.read);
+      return step;
+    }
+    const std::string date = step.game_date.ToString();
+    if (prep.unparseable_game_ids > 0) {
+      log_->Warn("input_warnings", {{"partition", Value::Text(date)},
+                                    {"unparseable_game_ids", Value::Int(prep.unparseable_game_ids)},
+                                    {"sample", Value::Text(Join(prep.unparseable_samples, ","))}});
+    }
+    if (prep.rows.empty()) {
+      step.status = RunStatus::kNoPredictions;
+      step.error = daily ? "no graded rows for " + date : "no graded rows in the window of " + date;
+      Finish(store_, &step, OkStatus());
+      return step;
+    }
+    if (WriteStep(store_, daily ? tables::DailyPerformance() : tables::Summary(),
+                  std::move(prep.rows), std::move(prep.inputs), attempt < kWriteAttempts, &step)) {
+      return step;
+    }
+    std::lock_guard<std::mutex> lock(aggregate_mu_);  // the inputs changed: read them again
+    prep = PrepareAggregate(std::move(step), store_);
   }
-  const std::string date = step.game_date.ToString();
-  if (prep.unparseable_game_ids > 0) {
-    log_->Warn("input_warnings", {{"partition", Value::Text(date)},
-                                  {"unparseable_game_ids", Value::Int(prep.unparseable_game_ids)},
-                                  {"sample", Value::Text(Join(prep.unparseable_samples, ","))}});
-  }
-  if (prep.rows.empty()) {
-    step.status = RunStatus::kNoPredictions;
-    step.error = daily ? "no graded rows for " + date : "no graded rows in the window of " + date;
-    Finish(store_, &step, OkStatus());
-    return step;
-  }
-  WriteStep(store_, daily ? tables::DailyPerformance() : tables::Summary(), std::move(prep.rows),
-            &step);
-  return step;
 }
 
 RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
@@ -548,9 +590,9 @@ std::vector<DateRun> Pipeline::RunDatesInOrder(
   auto start_grade = [&](size_t i) {
     if (!grade_reader || i >= dates.size() || Cancelled()) return;
     RunSummary step = StartStep(kGrading, dates[i], NewRunId(), options);
-    grade_ahead = std::async(std::launch::async, [this, step = std::move(step), &options,
+    grade_ahead = std::async(std::launch::async, [this, step = std::move(step),
                                                   store = grade_reader.get()]() mutable {
-      return PrepareGrade(std::move(step), options, store);
+      return PrepareGrade(std::move(step), store);
     });
   };
   // The aggregations being computed (a future per step, in step order) and their date's

@@ -115,8 +115,11 @@ class Pipeline {
   void Raise(Alert alert);
   // The SafeWriter dependencies of this pipeline, writing to `store`.
   SafeWriterDeps WriterDeps(Store* store);
-  // Writes `rows` as the partition through SafeWriter and completes `step`.
-  void WriteStep(Store* store, const TableDef& table, std::vector<Row> rows, RunSummary* step);
+  // Writes `rows` (computed from `inputs`) as the partition through SafeWriter and completes
+  // `step`; except when the inputs changed since they were read and `may_retry`: then returns
+  // false and leaves `step` open, for the caller to read the inputs again.
+  bool WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
+                 std::vector<InputVersions> inputs, bool may_retry, RunSummary* step);
   void Finish(Store* store, RunSummary* step, const Status& error);
   // Whether the dashboard's mirror of a breaker needs rewriting: when its state or failure
   // count changed since this pipeline last wrote it, else at most once a minute.
@@ -128,10 +131,13 @@ class Pipeline {
   struct GradePrep {
     RunSummary step;
     Status read;  // reading the inputs
+    std::vector<InputVersions> inputs;  // their versions, read before them
     grading::GradeResult result;
   };
-  GradePrep PrepareGrade(RunSummary step, const RunOptions& options, Store* store) const;
-  // The rest of a grading step whose breaker and readiness checks passed: the write.
+  GradePrep PrepareGrade(RunSummary step, Store* store) const;
+  // The rest of a grading step whose breaker and readiness checks passed: the write. When the
+  // inputs changed after they were read, they are read again through `store` and the step
+  // recomputed (up to kWriteAttempts writes in all).
   RunSummary CommitGrade(GradePrep prep, Store* store);
   // The same halves of an aggregation step (daily performance or summary): the rows computed
   // from the fact cache refreshed through `store` (under aggregate_mu_), then written through
@@ -139,6 +145,7 @@ class Pipeline {
   struct AggregatePrep {
     RunSummary step;
     Status read;
+    std::vector<InputVersions> inputs;
     std::vector<Row> rows;
     int64_t unparseable_game_ids = 0;  // summary only
     std::vector<std::string> unparseable_samples;
@@ -146,6 +153,7 @@ class Pipeline {
   AggregatePrep PrepareAggregate(RunSummary step, Store* store);  // by step.processor
   AggregatePrep PrepareDaily(RunSummary step, Store* store);
   AggregatePrep PrepareSummary(RunSummary step, Store* store);
+  // Writes a prepared aggregation; re-prepares it (under aggregate_mu_) when its inputs changed.
   RunSummary CommitAggregate(AggregatePrep prep);
   // A started aggregation step, whole: breaker and readiness, prepare, write.
   RunSummary RunAggregate(RunSummary step);

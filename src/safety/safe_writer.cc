@@ -269,6 +269,7 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   spec.fence_token = outcome.fence_token;
   spec.lock_namespace = d_.locks->fence_namespace();
   spec.run_id = request.run_id;
+  spec.inputs = request.inputs;
   spec.run_record = has_run ? &run : nullptr;
   if (keeper) spec.before_commit = [&keeper] { return keeper->CheckHeld(); };
 
@@ -317,7 +318,12 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   }
   if (!written.ok()) {
     StatusReason r = written.status().reason();
-    if (r == StatusReason::kLockLost || r == StatusReason::kFencedOut) {
+    if (r == StatusReason::kInputsChanged) {
+      Count("input_changes_total", {table});
+      log->Info("inputs_changed", {{"key", Value::Text(key)},
+                                   {"run_id", Value::Text(request.run_id)},
+                                   {"error", Value::Text(written.status().message())}});
+    } else if (r == StatusReason::kLockLost || r == StatusReason::kFencedOut) {
       bool fenced = r == StatusReason::kFencedOut;
       Event(key, fenced ? "fenced_out" : "lock_lost", lease ? &*lease : nullptr,
             written.status().message());

@@ -37,6 +37,9 @@ struct WriteRequest {
   // The step's grading_runs row; SafeWriter fills the lock columns and records it inside the
   // write transaction.
   Row run_record;
+  // The versions of the inputs `rows` were computed from (read before the inputs): the write is
+  // refused with reason kInputsChanged when any changed (WriteSpec::inputs).
+  std::vector<InputVersions> inputs;
 };
 
 struct WriteOutcome {
@@ -80,7 +83,9 @@ class SafeWriter {
 
   // Writes `request.rows` as the new content of the partition, then checks it for duplicate
   // keys. Errors (nothing written): lock timeout (DeadlineExceeded, kLockTimeout), lease lost
-  // (kLockLost), fence rejected (kFencedOut), and those of Store::ReplacePartition.
+  // (kLockLost), fence rejected (kFencedOut), inputs changed since they were read
+  // (kInputsChanged: read them again and retry; not alerted here), and those of
+  // Store::ReplacePartition.
   StatusOr<WriteOutcome> Replace(WriteRequest request);
 
   // The same layers around any ONE-transaction write of `request.partition` of

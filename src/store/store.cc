@@ -79,14 +79,37 @@ Status Store::FencedOutError(const TableDef& t, std::string_view partition, int6
                       StatusReason::kFencedOut);
 }
 
+Status Store::CompareInputVersions(const InputVersions& input, const VersionMap& now) {
+  if (input.versions == now) return OkStatus();
+  // Name the first partition that differs, as "partition: read -> now".
+  auto text = [](const VersionMap& m, const std::string& p) {
+    auto it = m.find(p);
+    return it == m.end() ? std::string("none") : std::to_string(it->second);
+  };
+  std::string partition;
+  for (const auto* m : {&input.versions, &now}) {
+    for (const auto& [p, v] : *m) {
+      if (text(input.versions, p) != text(now, p) && (partition.empty() || p < partition)) {
+        partition = p;
+      }
+    }
+  }
+  return AbortedError("inputs changed: " + input.table->name +
+                          (partition.empty() ? "" : " partition " + partition) +
+                          " was rewritten after this run read it (version " +
+                          text(input.versions, partition) + " read, " + text(now, partition) +
+                          " now); nothing was written",
+                      StatusReason::kInputsChanged);
+}
+
 Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
   return FailedPreconditionError("cannot enforce unique keys on " + t.name +
                                  ": it holds duplicate keys; run `propgrade dedupe --table " +
                                  t.name + "` with enforce_unique_keys = false first");
 }
 
-Row Store::QuarantineRow(const TableDef& t, const Row& row, const DedupeRequest& request,
-                         int64_t now_micros) {
+Row Store::QuarantineRow(const TableDef& t, const Row& row, const std::string& reason,
+                         const std::string& run_id, int64_t now_micros) {
   std::vector<std::string> names;
   for (const ColumnDef& c : t.columns) names.push_back(c.name);
   Row q(quar::kNumColumns);
@@ -94,8 +117,8 @@ Row Store::QuarantineRow(const TableDef& t, const Row& row, const DedupeRequest&
   q[quar::table_name] = Value::Text(t.name);
   int part = t.PartitionIndex();
   if (part >= 0) q[quar::partition] = row[part];
-  q[quar::reason] = Value::Text(request.reason);
-  if (!request.run_id.empty()) q[quar::run_id] = Value::Text(request.run_id);
+  q[quar::reason] = Value::Text(reason);
+  if (!run_id.empty()) q[quar::run_id] = Value::Text(run_id);
   q[quar::row_json] = Value::Text(JsonObject(names, row));
   return q;
 }

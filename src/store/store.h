@@ -74,6 +74,15 @@ struct ScanSpec {
   }
 };
 
+// The versions of `table`'s partitions in [from, to] (partition_versions) as a reader saw them
+// BEFORE reading those rows. An unpartitioned table is the one partition "" (from = to = "").
+using VersionMap = std::map<std::string, int64_t>;
+struct InputVersions {
+  const TableDef* table = nullptr;
+  std::string from, to;
+  VersionMap versions;  // partitions never written are absent
+};
+
 // How ReplacePartition fences and records a write.
 struct WriteSpec {
   // The writer's fencing token. A stored token greater than this rejects the write
@@ -81,6 +90,11 @@ struct WriteSpec {
   std::optional<int64_t> fence_token;
   std::string lock_namespace = "db";  // partition_fence namespace ("db", "etcd:<id>", "none")
   std::string run_id;
+  // Input fencing: the write is refused (Aborted with reason kInputsChanged, nothing written)
+  // unless every input's versions, read again inside the transaction, equal these; the inputs
+  // cannot change between that check and the commit (SQLite: one writer at a time; PostgreSQL:
+  // advisory locks that every writer of those partitions takes).
+  std::vector<InputVersions> inputs;
   // A grading_runs row (catalogue order) upserted inside the same transaction; may be null.
   const Row* run_record = nullptr;
   // Called inside the transaction just before COMMIT; a non-ok status rolls the write back and
@@ -105,19 +119,25 @@ enum class ImportMode {
 };
 
 // Consolidation of staged predictions (spec/operations.md §9): given the staged rows of a date
-// (prediction_staging layout) and the stored predictions of that date, what to delete (by
-// prediction_id) from and insert into player_prop_predictions.
+// (prediction_staging layout), the stored predictions of that date, and where staged
+// prediction_ids are stored under ANOTHER date (prediction_id → that game_date), what to delete
+// (by prediction_id) from and insert into player_prop_predictions, and which staged rows cannot
+// be consolidated (they move to remediation_quarantine with the reason, instead of failing the
+// date on every retry). Every staged row read is consumed.
 struct ConsolidationPlan {
   std::vector<std::string> delete_ids;
   std::vector<Row> insert;  // player_prop_predictions layout
+  std::vector<std::pair<size_t, std::string>> quarantine;  // index into `staged`, reason
 };
-using ConsolidationPlanner =
-    std::function<ConsolidationPlan(const std::vector<Row>& staged, const std::vector<Row>& stored)>;
+using ConsolidationPlanner = std::function<ConsolidationPlan(
+    const std::vector<Row>& staged, const std::vector<Row>& stored,
+    const std::map<std::string, std::string>& stored_elsewhere)>;
 
 struct ConsolidationResult {
   int64_t staged_rows = 0;  // consumed from prediction_staging
   int64_t inserted = 0;
   int64_t deleted = 0;      // stored rows replaced by newer staged ones
+  int64_t quarantined = 0;  // staged rows moved to remediation_quarantine instead
 };
 
 // The repeat-folding state of one alert type and subject (spec/operations.md §3 [alerts]).
@@ -175,8 +195,10 @@ class Store {
                                        bool replace) = 0;
 
   // ONE transaction, fenced like ReplacePartition on player_prop_predictions `date`: reads the
-  // staged rows and the stored predictions of the date, applies `planner`'s plan, removes the
-  // consumed staged rows, records the fence and the run, commits.
+  // staged rows and the stored predictions of the date, applies `planner`'s plan, quarantines
+  // the rows it rejects, removes exactly the staged rows it read (a batch staged meanwhile
+  // stays for the next run: staging of a date waits for its consolidation), records the fence
+  // and the run, commits.
   virtual StatusOr<ConsolidationResult> Consolidate(std::string_view date,
                                                     const ConsolidationPlanner& planner,
                                                     const WriteSpec& spec) = 0;
@@ -198,10 +220,11 @@ class Store {
   // Upserts one grading_runs row (catalogue order).
   virtual Status UpsertRun(const Row& run_record) = 0;
 
-  // For each written partition of `table` in [from, to]: a text that changes whenever the
-  // partition is rewritten (cache validation).
-  virtual StatusOr<std::map<std::string, std::string>> PartitionVersions(
-      const TableDef& table, std::string_view from, std::string_view to) = 0;
+  // For each partition of `table` in [from, to] that any write has changed: its version, from
+  // one database-wide counter (a later change has a greater version; versions never go away).
+  // Read them BEFORE the rows they describe (input fencing, cache validation).
+  virtual StatusOr<VersionMap> PartitionVersions(const TableDef& table, std::string_view from,
+                                                 std::string_view to) = 0;
 
   // Distinct partition values of `table`, ascending.
   virtual StatusOr<std::vector<std::string>> ListPartitions(const TableDef& table) = 0;
@@ -230,10 +253,13 @@ class Store {
   static StatusOr<std::vector<int>> ScanColumns(const TableDef& table, const ScanSpec& spec);
   static Status FencedOutError(const TableDef& table, std::string_view partition,
                                int64_t stored, int64_t incoming);
+  // Compares one input's versions read inside the write transaction (`now`) with those the
+  // writer read its rows under; InputsChanged error naming the first difference.
+  static Status CompareInputVersions(const InputVersions& input, const VersionMap& now);
   static Status CannotEnforceUniqueKeys(const TableDef& table);
   // The remediation_quarantine row for `row` of `table`.
-  static Row QuarantineRow(const TableDef& table, const Row& row, const DedupeRequest& request,
-                           int64_t now_micros);
+  static Row QuarantineRow(const TableDef& table, const Row& row, const std::string& reason,
+                           const std::string& run_id, int64_t now_micros);
 };
 
 // The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.

@@ -1,11 +1,13 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
+#include <map>
 #include <mutex>
 #include <set>
 
 #include "common/civil_date.h"
 #include "common/strings.h"
+#include "common/value_text.h"
 #include "store/postgres/pg_conn.h"
 #include "store/sql_text.h"
 
@@ -17,7 +19,54 @@ using sql::Q;
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
-constexpr int kSchemaVersion = 4;
+// 5: partition_versions and its sequence.
+constexpr int kSchemaVersion = 5;
+
+// Transaction-level advisory locks (pg_advisory_xact_lock). Every write transaction takes all of
+// its locks in its first statement, sorted by key, so two transactions cannot deadlock on them:
+//   <table>/<partition>  exclusive by the writer of that partition; shared by a write fenced on
+//                        it as an input (so the input cannot change before that write commits)
+//   versions:<table>     shared by a writer of one partition of the table and by a write fenced
+//                        on one partition of it; exclusive by a writer of many partitions (an
+//                        import, a dedupe) and by a write fenced on a range of partitions (no
+//                        partition of the range can change, or appear, before it commits)
+//   prediction_staging/<date>  shared by staging rows of that date, exclusive by consolidating it
+struct AdvisoryLock {
+  std::string key;
+  bool exclusive;
+};
+
+std::string PartitionLockKey(const TableDef& t, std::string_view partition) {
+  return t.name + "/" + std::string(partition);
+}
+std::string VersionsLockKey(const TableDef& t) { return "versions:" + t.name; }
+
+// The locks that keep a write's fenced inputs from changing until it commits.
+void AddInputLocks(const std::vector<InputVersions>& inputs, std::vector<AdvisoryLock>* locks) {
+  for (const InputVersions& in : inputs) {
+    if (in.from == in.to) {
+      locks->push_back({PartitionLockKey(*in.table, in.from), false});
+      locks->push_back({VersionsLockKey(*in.table), false});
+    } else {
+      locks->push_back({VersionsLockKey(*in.table), true});
+    }
+  }
+}
+
+// A PostgreSQL text[] literal of `items` (each quoted, so any text is safe inside).
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
 
 std::string SqlType(ColumnType t) {
   switch (t) {
@@ -128,6 +177,9 @@ class PostgresStore final : public Store {
         // Fencing tokens of the PostgreSQL `db` lock backend.
         RETURN_IF_ERROR(
             conn_->Exec("CREATE SEQUENCE IF NOT EXISTS propgrade_lock_token").status());
+        // Versions of partition_versions (one counter for the database).
+        RETURN_IF_ERROR(
+            conn_->Exec("CREATE SEQUENCE IF NOT EXISTS propgrade_version_seq").status());
         RETURN_IF_ERROR(conn_->Exec("INSERT INTO propgrade_schema (version, migrated_at) "
                                     "VALUES ($1, now())",
                                     {std::to_string(kSchemaVersion)})
@@ -144,6 +196,7 @@ class PostgresStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     ImportCounts counts;
     Status s = InTransaction([&]() -> Status {
+      if (t.versioned) RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(t), true}}));
       // Stage the file with its row order, then merge it in one statement.
       RETURN_IF_ERROR(conn_->Exec("CREATE TEMP TABLE propgrade_stage (LIKE " + Q(t.name) +
                                   ") ON COMMIT DROP")
@@ -212,17 +265,11 @@ class PostgresStore final : public Store {
                             .status());
         counts.inserted = static_cast<int64_t>(rows.size());
       }
-      if (t.key_uniqueness_configurable) {
+      if (t.versioned && !rows.empty()) {
         int part = t.PartitionIndex();
-        std::vector<std::string> parts;
-        for (const Row& r : rows) {
-          if (part >= 0 && r[part].is_text()) parts.push_back(r[part].as_text());
-        }
-        std::sort(parts.begin(), parts.end());
-        parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
-        for (const std::string& p : parts) {
-          RETURN_IF_ERROR(UpsertFence("import", t.name, p, std::nullopt, "import"));
-        }
+        std::set<std::string> parts;
+        for (const Row& r : rows) parts.insert(part >= 0 ? FormatCell(r[part]) : "");
+        for (const std::string& p : parts) RETURN_IF_ERROR(BumpVersion(t, p, "import"));
       }
       return OkStatus();
     });
@@ -268,17 +315,18 @@ class PostgresStore final : public Store {
     std::vector<Row> none;
     const std::vector<Row>& first_rows = options_.TEST_non_atomic_replace ? none : rows;
     Status s = InTransaction([&]() -> Status {
-      if (!options_.TEST_skip_advisory_lock) {
-        RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                                    {t.name + "/" + std::string(partition)})
-                            .status());
-      }
+      std::vector<AdvisoryLock> locks = {{VersionsLockKey(t), false}};
+      if (!options_.TEST_skip_advisory_lock) locks.push_back({PartitionLockKey(t, partition), true});
+      AddInputLocks(spec.inputs, &locks);
+      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
       RETURN_IF_ERROR(CheckFence(t, partition, spec));
+      RETURN_IF_ERROR(CheckInputs(spec));
       ASSIGN_OR_RETURN(PgResult del,
                        conn_->Exec("WITH d AS (DELETE FROM " + Q(t.name) + " WHERE " +
                                        Q(t.partition_column) + " = $1 RETURNING 1) SELECT count(*) FROM d",
                                    {std::string(partition)}));
       result.rows_deleted = ParseInt64(del.text(0, 0)).value_or(0);
+      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
       if (options_.TEST_non_atomic_replace) return OkStatus();
       RETURN_IF_ERROR(CopyRows(t, first_rows));
       result.rows_written = static_cast<int64_t>(rows.size());
@@ -291,10 +339,12 @@ class PostgresStore final : public Store {
     if (s.ok() && options_.TEST_non_atomic_replace) {
       options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
       s = InTransaction([&]() -> Status {
+        RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(t), false}}));
         RETURN_IF_ERROR(CopyRows(t, rows));
         result.rows_written = static_cast<int64_t>(rows.size());
         RETURN_IF_ERROR(
             UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+        RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
         if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
         if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
         return OkStatus();
@@ -307,19 +357,25 @@ class PostgresStore final : public Store {
   StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
                                bool replace) override {
     std::lock_guard<std::mutex> lock(mu_);
+    const TableDef& t = tables::Staging();
     Status s = InTransaction([&]() -> Status {
-      // Two stagings of one batch id wait for each other.
-      RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                                  {"prediction_staging/" + batch_id})
-                          .status());
-      ASSIGN_OR_RETURN(PgResult gone, conn_->Exec("DELETE FROM prediction_staging WHERE batch_id "
-                                                  "= $1 RETURNING 1",
-                                                  {batch_id}));
-      if (gone.rows() > 0 && !replace) {
+      // Two stagings of one batch id wait for each other; then the dates it touches (its
+      // rows' and, when replaced, the old batch's), which their consolidations hold.
+      RETURN_IF_ERROR(TakeLocks({{"prediction_staging:batch/" + batch_id, true}}));
+      ASSIGN_OR_RETURN(PgResult old, conn_->Exec("SELECT DISTINCT game_date::text FROM "
+                                                 "prediction_staging WHERE batch_id = $1",
+                                                 {batch_id}));
+      if (old.rows() > 0 && !replace) {
         return AlreadyExistsError("batch " + batch_id +
                                   " is already staged; use --replace to swap it");
       }
-      return CopyRows(tables::Staging(), rows);
+      std::vector<AdvisoryLock> dates;
+      for (int i = 0; i < old.rows(); ++i) dates.push_back({PartitionLockKey(t, old.text(i, 0)), false});
+      for (const Row& r : rows) dates.push_back({PartitionLockKey(t, FormatCell(r[stage::kPred + pred::game_date])), false});
+      RETURN_IF_ERROR(TakeLocks(std::move(dates)));
+      RETURN_IF_ERROR(
+          conn_->Exec("DELETE FROM prediction_staging WHERE batch_id = $1", {batch_id}).status());
+      return CopyRows(t, rows);
     });
     if (!s.ok()) return s;
     return static_cast<int64_t>(rows.size());
@@ -330,29 +386,61 @@ class PostgresStore final : public Store {
                                             const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
     const TableDef& preds = tables::Predictions();
+    const TableDef& staging = tables::Staging();
     ConsolidationResult out;
     Status s = InTransaction([&]() -> Status {
-      RETURN_IF_ERROR(conn_->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                                  {preds.name + "/" + std::string(date)})
-                          .status());
+      // The date's staging lock keeps a batch staged meanwhile out of this transaction's rows.
+      std::vector<AdvisoryLock> locks = {{PartitionLockKey(preds, date), true},
+                                         {VersionsLockKey(preds), false},
+                                         {PartitionLockKey(staging, date), true}};
+      AddInputLocks(spec.inputs, &locks);
+      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
       RETURN_IF_ERROR(CheckFence(preds, date, spec));
-      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(tables::Staging(), "game_date", date));
+      RETURN_IF_ERROR(CheckInputs(spec));
+      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(staging, "game_date", date));
       ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
-      ConsolidationPlan plan = planner(staged, stored);
-      for (const std::string& id : plan.delete_ids) {
+      std::vector<std::string> batch_ids, ids;
+      for (const Row& r : staged) {
+        batch_ids.push_back(FormatCell(r[stage::batch_id]));
+        ids.push_back(FormatCell(r[stage::kPred + pred::prediction_id]));
+      }
+      std::map<std::string, std::string> elsewhere;
+      if (!ids.empty()) {
+        ASSIGN_OR_RETURN(PgResult other,
+                         conn_->Exec("SELECT prediction_id, game_date::text FROM "
+                                     "player_prop_predictions WHERE prediction_id = "
+                                     "ANY($1::text[]) AND game_date <> $2",
+                                     {TextArray(ids), std::string(date)}));
+        for (int i = 0; i < other.rows(); ++i) {
+          elsewhere[std::string(other.text(i, 0))] = std::string(other.text(i, 1));
+        }
+      }
+      ConsolidationPlan plan = planner(staged, stored, elsewhere);
+      if (!plan.delete_ids.empty()) {
         ASSIGN_OR_RETURN(PgResult d, conn_->Exec("DELETE FROM player_prop_predictions WHERE "
-                                                 "prediction_id = $1 RETURNING 1",
-                                                 {id}));
-        out.deleted += d.rows();
+                                                 "prediction_id = ANY($1::text[]) RETURNING 1",
+                                                 {TextArray(plan.delete_ids)}));
+        out.deleted = d.rows();
       }
       RETURN_IF_ERROR(CopyRows(preds, plan.insert));
       out.inserted = static_cast<int64_t>(plan.insert.size());
-      ASSIGN_OR_RETURN(PgResult consumed,
-                       conn_->Exec("WITH d AS (DELETE FROM prediction_staging WHERE game_date = "
-                                   "$1 RETURNING 1) SELECT count(*) FROM d",
-                                   {std::string(date)}));
-      out.staged_rows = ParseInt64(consumed.text(0, 0)).value_or(0);
+      for (const auto& [i, reason] : plan.quarantine) {
+        if (i >= staged.size()) return InternalError("consolidation quarantined an unknown row");
+        RETURN_IF_ERROR(InsertQuarantine(QuarantineRow(staging, staged[i], reason, spec.run_id,
+                                                       options_.clock->NowMicros())));
+        ++out.quarantined;
+      }
+      // Exactly the staged rows read above.
+      if (!staged.empty()) {
+        ASSIGN_OR_RETURN(PgResult consumed,
+                         conn_->Exec("DELETE FROM prediction_staging s USING unnest($1::text[], "
+                                     "$2::text[]) AS r(batch_id, prediction_id) WHERE s.batch_id "
+                                     "= r.batch_id AND s.prediction_id = r.prediction_id RETURNING 1",
+                                     {TextArray(batch_ids), TextArray(ids)}));
+        out.staged_rows = consumed.rows();
+      }
       RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
+      RETURN_IF_ERROR(BumpVersion(preds, date, spec.run_id));
       if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
       if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
       return OkStatus();
@@ -366,6 +454,7 @@ class PostgresStore final : public Store {
     const TableDef& t = *request.table;
     DedupeResult out;
     Status s = InTransaction([&]() -> Status {
+      if (t.versioned) RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(t), true}}));
       std::vector<std::string> select;
       for (const ColumnDef& c : t.columns) select.push_back(SelectExpr(c));
       std::string sql = "SELECT ctid::text, " + Join(select, ", ") + " FROM " + Q(t.name);
@@ -392,28 +481,19 @@ class PostgresStore final : public Store {
       out.moved = static_cast<int64_t>(surplus.size());
       std::set<std::string> partitions;
       int part = t.PartitionIndex();
-      const TableDef& q = tables::Quarantine();
-      std::vector<std::string> qcols;
-      for (size_t c = 1; c < q.columns.size(); ++c) qcols.push_back(Q(q.columns[c].name));
       for (size_t i : surplus) {
         if (i >= rows.size()) return InternalError("dedupe chose a row that does not exist");
         if (part >= 0 && rows[i][part].is_text()) partitions.insert(rows[i][part].as_text());
         if (request.dry_run) continue;
-        Row qrow = QuarantineRow(t, rows[i], request, options_.clock->NowMicros());
-        PgParams qp;
-        for (size_t c = 1; c < q.columns.size(); ++c) qp.push_back(TypedParam(q.columns[c].type, qrow[c]));
-        RETURN_IF_ERROR(conn_->Exec("INSERT INTO " + Q(q.name) + " (" + Join(qcols, ", ") +
-                                        ") VALUES (" +
-                                        sql::Placeholders(qcols.size(), sql::Dialect::kPostgres) + ")",
-                                    qp)
-                            .status());
+        RETURN_IF_ERROR(InsertQuarantine(QuarantineRow(t, rows[i], request.reason, request.run_id,
+                                                       options_.clock->NowMicros())));
         RETURN_IF_ERROR(conn_->Exec("DELETE FROM " + Q(t.name) + " WHERE ctid = $1::tid", {ctids[i]})
                             .status());
       }
       out.partitions.assign(partitions.begin(), partitions.end());
       if (request.dry_run) return AbortedError("dry run");  // roll back; nothing was changed
       for (const std::string& p : out.partitions) {
-        RETURN_IF_ERROR(UpsertFence("remediation", t.name, p, std::nullopt, request.run_id));
+        RETURN_IF_ERROR(BumpVersion(t, p, request.run_id));
       }
       return OkStatus();
     });
@@ -504,21 +584,11 @@ class PostgresStore final : public Store {
     return UpsertRunLocked(run_record);
   }
 
-  StatusOr<std::map<std::string, std::string>> PartitionVersions(const TableDef& t,
-                                                                 std::string_view from,
-                                                                 std::string_view to) override {
+  StatusOr<VersionMap> PartitionVersions(const TableDef& t, std::string_view from,
+                                         std::string_view to) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    ASSIGN_OR_RETURN(
-        PgResult r,
-        conn_->Exec("SELECT partition, max(coalesce(to_char(written_at AT TIME ZONE 'UTC', "
-                    "'YYYY-MM-DD HH24:MI:SS.US'), '') || '|' || coalesce(run_id, '')) FROM "
-                    "partition_fence WHERE table_name = $1 AND partition >= $2 AND partition <= "
-                    "$3 GROUP BY partition",
-                    {t.name, std::string(from), std::string(to)}));
-    std::map<std::string, std::string> out;
-    for (int i = 0; i < r.rows(); ++i) out[std::string(r.text(i, 0))] = std::string(r.text(i, 1));
-    return out;
+    return VersionsLocked(t.name, from, to);
   }
 
   StatusOr<std::vector<std::string>> ListPartitions(const TableDef& t) override {
@@ -557,6 +627,76 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // Takes `locks` (see AdvisoryLock) in one statement, in key order; a key asked for both
+  // shared and exclusive is taken exclusive.
+  Status TakeLocks(std::vector<AdvisoryLock> locks) {
+    std::map<std::string, bool> merged;
+    for (const AdvisoryLock& l : locks) merged[l.key] = merged[l.key] || l.exclusive;
+    if (merged.empty()) return OkStatus();
+    std::string sql = "SELECT ";
+    PgParams params;
+    for (const auto& [key, exclusive] : merged) {
+      if (!params.empty()) sql += ", ";
+      params.push_back(key);
+      sql += std::string(exclusive ? "pg_advisory_xact_lock" : "pg_advisory_xact_lock_shared") +
+             "(hashtextextended($" + std::to_string(params.size()) + ", 0))";
+    }
+    return conn_->Exec(sql, params).status();
+  }
+
+  // Records that `partition` of `t` changed in this transaction, with the next version of the
+  // database's counter (taken under the partition's locks, so conflicting writes get versions
+  // in their commit order).
+  Status BumpVersion(const TableDef& t, std::string_view partition, std::string_view run_id) {
+    if (!t.versioned) return OkStatus();
+    return conn_
+        ->Exec("INSERT INTO partition_versions (table_name, partition, version, changed_at, "
+               "run_id) VALUES ($1, $2, nextval('propgrade_version_seq'), $3, $4) ON CONFLICT "
+               "(table_name, partition) DO UPDATE SET version = excluded.version, changed_at = "
+               "excluded.changed_at, run_id = excluded.run_id",
+               {t.name, std::string(partition), FormatTimestampMicros(options_.clock->NowMicros()),
+                std::string(run_id)})
+        .status();
+  }
+
+  StatusOr<VersionMap> VersionsLocked(std::string_view table, std::string_view from,
+                                      std::string_view to) {
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT partition, version FROM partition_versions "
+                                             "WHERE table_name = $1 AND partition >= $2 AND "
+                                             "partition <= $3",
+                                             {std::string(table), std::string(from),
+                                              std::string(to)}));
+    VersionMap out;
+    for (int i = 0; i < r.rows(); ++i) {
+      out[std::string(r.text(i, 0))] = ParseInt64(r.text(i, 1)).value_or(0);
+    }
+    return out;
+  }
+
+  // Input fencing, under the locks AddInputLocks asked for (taken first in the transaction).
+  Status CheckInputs(const WriteSpec& spec) {
+    for (const InputVersions& input : spec.inputs) {
+      ASSIGN_OR_RETURN(VersionMap now, VersionsLocked(input.table->name, input.from, input.to));
+      RETURN_IF_ERROR(CompareInputVersions(input, now));
+    }
+    return OkStatus();
+  }
+
+  Status InsertQuarantine(const Row& qrow) {
+    const TableDef& q = tables::Quarantine();
+    std::vector<std::string> cols;
+    PgParams params;
+    for (size_t c = 1; c < q.columns.size(); ++c) {
+      cols.push_back(Q(q.columns[c].name));
+      params.push_back(TypedParam(q.columns[c].type, qrow[c]));
+    }
+    return conn_
+        ->Exec("INSERT INTO " + Q(q.name) + " (" + Join(cols, ", ") + ") VALUES (" +
+                   sql::Placeholders(cols.size(), sql::Dialect::kPostgres) + ")",
+               params)
+        .status();
+  }
+
   Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
     if (!spec.fence_token) return OkStatus();
     ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));

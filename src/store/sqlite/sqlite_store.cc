@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -19,7 +20,8 @@ namespace {
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
-constexpr int kSchemaVersion = 5;
+// 5: (partition, key) indexes. 6: partition_versions.
+constexpr int kSchemaVersion = 6;
 
 bool IsStorageFault(int rc) {
   switch (rc & 0xff) {
@@ -301,9 +303,25 @@ class SqliteStore final : public Store {
     auto result = [&]() -> StatusOr<ConsolidationResult> {
       ConsolidationResult out;
       RETURN_IF_ERROR(CheckFence(preds, date, spec));
+      RETURN_IF_ERROR(CheckInputs(spec));
       ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(staging, "game_date", date));
       ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
-      ConsolidationPlan plan = planner(staged, stored);
+      std::map<std::string, std::string> elsewhere;
+      {
+        ASSIGN_OR_RETURN(sqlite3_stmt * other,
+                         Prepare("SELECT game_date FROM player_prop_predictions WHERE "
+                                 "prediction_id = ? AND game_date <> ?"));
+        for (const Row& r : staged) {
+          Reset guard(other);
+          const std::string id = FormatCell(r[stage::kPred + pred::prediction_id]);
+          BindText(other, 1, id);
+          BindText(other, 2, date);
+          int rc = sqlite3_step(other);
+          if (rc == SQLITE_ROW) elsewhere[id] = ColumnText(other, 0);
+          else if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading prediction ids");
+        }
+      }
+      ConsolidationPlan plan = planner(staged, stored, elsewhere);
       ASSIGN_OR_RETURN(sqlite3_stmt * del,
                        Prepare("DELETE FROM player_prop_predictions WHERE prediction_id = ?"));
       for (const std::string& id : plan.delete_ids) {
@@ -315,14 +333,28 @@ class SqliteStore final : public Store {
       }
       RETURN_IF_ERROR(InsertRows(preds, plan.insert));
       out.inserted = static_cast<int64_t>(plan.insert.size());
+      std::vector<Row> quarantined;
+      for (const auto& [i, reason] : plan.quarantine) {
+        if (i >= staged.size()) return InternalError("consolidation quarantined an unknown row");
+        quarantined.push_back(QuarantineRow(staging, staged[i], reason, spec.run_id,
+                                            options_.clock->NowMicros()));
+      }
+      RETURN_IF_ERROR(InsertRows(tables::Quarantine(), quarantined));
+      out.quarantined = static_cast<int64_t>(quarantined.size());
+      // Exactly the staged rows read above.
       ASSIGN_OR_RETURN(sqlite3_stmt * consumed,
-                       Prepare("DELETE FROM prediction_staging WHERE game_date = ?"));
-      Reset guard(consumed);
-      BindText(consumed, 1, date);
-      int rc = sqlite3_step(consumed);
-      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "consuming staged rows");
-      out.staged_rows = sqlite3_changes(db_);
+                       Prepare("DELETE FROM prediction_staging WHERE batch_id = ? AND "
+                               "prediction_id = ?"));
+      for (const Row& r : staged) {
+        Reset guard(consumed);
+        BindText(consumed, 1, FormatCell(r[stage::batch_id]));
+        BindText(consumed, 2, FormatCell(r[stage::kPred + pred::prediction_id]));
+        int rc = sqlite3_step(consumed);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "consuming staged rows");
+        out.staged_rows += sqlite3_changes(db_);
+      }
       RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
+      RETURN_IF_ERROR(BumpVersion(preds, date, spec.run_id));
       if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
       if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
       return out;
@@ -379,7 +411,7 @@ class SqliteStore final : public Store {
         if (i >= rows.size()) return InternalError("dedupe chose a row that does not exist");
         if (part >= 0 && rows[i][part].is_text()) partitions.insert(rows[i][part].as_text());
         if (request.dry_run) continue;
-        Row qrow = QuarantineRow(t, rows[i], request, options_.clock->NowMicros());
+        Row qrow = QuarantineRow(t, rows[i], request.reason, request.run_id, options_.clock->NowMicros());
         {
           Reset guard(ins);
           for (size_t c = 0; c < q.columns.size(); ++c) {
@@ -396,7 +428,7 @@ class SqliteStore final : public Store {
       out.partitions.assign(partitions.begin(), partitions.end());
       if (!request.dry_run) {
         for (const std::string& p : out.partitions) {
-          RETURN_IF_ERROR(UpsertFence("remediation", t.name, p, std::nullopt, request.run_id));
+          RETURN_IF_ERROR(BumpVersion(t, p, request.run_id));
         }
       }
       return out;
@@ -479,26 +511,10 @@ class SqliteStore final : public Store {
     return UpsertRunLocked(run_record);
   }
 
-  StatusOr<std::map<std::string, std::string>> PartitionVersions(const TableDef& t,
-                                                                 std::string_view from,
-                                                                 std::string_view to) override {
+  StatusOr<VersionMap> PartitionVersions(const TableDef& t, std::string_view from,
+                                         std::string_view to) override {
     std::lock_guard<std::mutex> lock(mu_);
-    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
-                     Prepare("SELECT partition, max(coalesce(written_at, '') || '|' || "
-                             "coalesce(run_id, '')) FROM partition_fence WHERE table_name = ? "
-                             "AND partition >= ? AND partition <= ? GROUP BY partition"));
-    Reset guard(stmt);
-    BindText(stmt, 1, t.name);
-    BindText(stmt, 2, from);
-    BindText(stmt, 3, to);
-    std::map<std::string, std::string> out;
-    while (true) {
-      int rc = sqlite3_step(stmt);
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return SqliteError(db_, rc, "reading partition versions");
-      out[ColumnText(stmt, 0)] = ColumnText(stmt, 1);
-    }
-    return out;
+    return VersionsLocked(t.name, from, to);
   }
 
   StatusOr<std::vector<std::string>> ListPartitions(const TableDef& t) override {
@@ -755,12 +771,8 @@ class SqliteStore final : public Store {
       if (mode == ImportMode::kInsert) ++counts.inserted;
       if (part >= 0 && row[part].is_text()) partitions.insert(row[part].as_text());
     }
-    // Outputs loaded from files change partitions: mark them so caches re-read them.
-    if (t.key_uniqueness_configurable) {
-      for (const std::string& p : partitions) {
-        RETURN_IF_ERROR(UpsertFence("import", t.name, p, std::nullopt, "import"));
-      }
-    }
+    if (part < 0 && !rows.empty()) partitions.insert("");
+    for (const std::string& p : partitions) RETURN_IF_ERROR(BumpVersion(t, p, "import"));
     return counts;
   }
 
@@ -806,6 +818,54 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
+  // Records that `partition` of `t` changed in this transaction: a version one above every
+  // version so far (writers are serialised, so the order of versions is the order of commits).
+  Status BumpVersion(const TableDef& t, std::string_view partition, std::string_view run_id) {
+    if (!t.versioned) return OkStatus();
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * stmt,
+        Prepare("INSERT INTO partition_versions (table_name, partition, version, changed_at, "
+                "run_id) VALUES (?, ?, (SELECT coalesce(max(version), 0) + 1 FROM "
+                "partition_versions), ?, ?) ON CONFLICT (table_name, partition) DO UPDATE SET "
+                "version = excluded.version, changed_at = excluded.changed_at, run_id = "
+                "excluded.run_id"));
+    Reset guard(stmt);
+    BindText(stmt, 1, t.name);
+    BindText(stmt, 2, partition);
+    BindText(stmt, 3, FormatTimestampMicros(options_.clock->NowMicros()));
+    BindText(stmt, 4, run_id);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "recording the partition version");
+    return OkStatus();
+  }
+
+  StatusOr<VersionMap> VersionsLocked(std::string_view table, std::string_view from,
+                                      std::string_view to) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT partition, version FROM partition_versions WHERE "
+                             "table_name = ? AND partition >= ? AND partition <= ?"));
+    Reset guard(stmt);
+    BindText(stmt, 1, table);
+    BindText(stmt, 2, from);
+    BindText(stmt, 3, to);
+    VersionMap out;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      out[ColumnText(stmt, 0)] = sqlite3_column_int64(stmt, 1);
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading partition versions");
+    return out;
+  }
+
+  // Input fencing: inside the write transaction (no other writer can commit until it ends).
+  Status CheckInputs(const WriteSpec& spec) {
+    for (const InputVersions& input : spec.inputs) {
+      ASSIGN_OR_RETURN(VersionMap now, VersionsLocked(input.table->name, input.from, input.to));
+      RETURN_IF_ERROR(CompareInputVersions(input, now));
+    }
+    return OkStatus();
+  }
+
   Status UpsertRunLocked(const Row& run) {
     const TableDef& t = tables::GradingRuns();
     if (run.size() != t.columns.size()) return InternalError("grading_runs row of wrong width");
@@ -833,7 +893,9 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
+  // Inserts rows in catalogue order; a generated id left NULL is assigned by SQLite.
   Status InsertRows(const TableDef& t, const std::vector<Row>& rows) {
+    if (rows.empty()) return OkStatus();
     ASSIGN_OR_RETURN(sqlite3_stmt * ins,
                      Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
                              Placeholders(t.columns.size()) + ")"));
@@ -872,6 +934,7 @@ class SqliteStore final : public Store {
                                       const std::vector<Row>& rows, const WriteSpec& spec) {
     WriteResult result;
     RETURN_IF_ERROR(CheckFence(t, partition, spec));
+    RETURN_IF_ERROR(CheckInputs(spec));
     {
       ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
                                                    Q(t.partition_column) + " = ?"));
@@ -885,6 +948,7 @@ class SqliteStore final : public Store {
     result.rows_written = static_cast<int64_t>(rows.size());
     RETURN_IF_ERROR(
         UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+    RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
     if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
     if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
     return result;
@@ -910,6 +974,7 @@ class SqliteStore final : public Store {
       WriteResult r = *deleted;
       RETURN_IF_ERROR(InsertRows(t, rows));
       r.rows_written = static_cast<int64_t>(rows.size());
+      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
       if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
       if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
       return r;
