@@ -167,6 +167,9 @@ StatusOr<Pipeline*> Context::pipeline() {
   pipeline_ = std::make_unique<Pipeline>(std::move(deps));
   // Fault injection for the reliability suites, by environment only.
   SafeWriterTestHooks hooks;
+  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS")) {
+    hooks.TEST_pause_before_acquire_micros = std::atoll(ms) * 1000;
+  }
   if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
     hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
   }

@@ -222,6 +222,53 @@ TEST_F(PipelineTest, SummarySeesRowsRewrittenByAnotherProcess) {
   EXPECT_TRUE(found);
 }
 
+// The lost update of a lock-guarded read-modify-write: run A reads the box scores, then (before
+// it asks for the lock) they are corrected and run B grades the corrected ones. A then gets a
+// newer token than B, so the token fence lets A's stale rows overwrite B's. The input fence
+// refuses A's write instead; A reads again and writes what the corrected inputs imply.
+TEST_F(PipelineTest, ARunWhoseInputsWentStaleBeforeItsLockReadsThemAgain) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  auto other_store = Open();
+  Pipeline other(Deps(other_store.get()));
+  bool interleaved = false;
+  SafeWriterTestHooks hooks;
+  hooks.TEST_before_acquire = [&] {
+    if (interleaved) return;
+    interleaved = true;
+    Load(tables::Actuals(), {Actual("2026-01-16", "a", 12)});  // the corrected box score
+    RunSummary b = other.GradeDate(*CivilDay::Parse("2026-01-16"), "run-b", RunOptions{});
+    ASSERT_EQ(b.status, RunStatus::kSuccess) << b.error;
+  };
+  pipeline_->set_test_hooks(hooks);
+  RunSummary a = pipeline_->GradeDate(*CivilDay::Parse("2026-01-16"), "run-a", RunOptions{});
+  ASSERT_TRUE(interleaved);
+  EXPECT_EQ(a.status, RunStatus::kSuccess) << a.error;
+  auto graded = store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  ASSERT_EQ(graded->size(), 1u);
+  EXPECT_EQ((*graded)[0][acc::actual_points].as_int(), 12) << "stale rows overwrote fresh ones";
+  EXPECT_EQ((*graded)[0][acc::prediction_correct].as_bool(), false);
+  // A's write went through after reading again (its rows carry its run id).
+  EXPECT_EQ((*graded)[0][acc::run_id].as_text(), "run-a");
+}
+
+// Inputs that keep changing under a step end it fenced_out after a few tries, nothing written.
+TEST_F(PipelineTest, InputsThatKeepChangingEndTheStepFencedOut) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  int changes = 0;
+  SafeWriterTestHooks hooks;
+  hooks.TEST_before_acquire = [&] {
+    Load(tables::Actuals(), {Actual("2026-01-16", "a", 25 + ++changes)});
+  };
+  pipeline_->set_test_hooks(hooks);
+  RunSummary a = pipeline_->GradeDate(*CivilDay::Parse("2026-01-16"), "run-a", RunOptions{});
+  EXPECT_EQ(a.status, RunStatus::kFencedOut) << a.error;
+  EXPECT_EQ(changes, 3);
+  EXPECT_NE(a.error.find("inputs changed"), std::string::npos) << a.error;
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 0u);
+}
+
 TEST_F(PipelineTest, CancelledRunsWriteNothing) {
   Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
   Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});

@@ -182,6 +182,10 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   const std::string& table = request.table->name;
   Logger* log = d_.log;
 
+  if (d_.hooks && d_.hooks->TEST_before_acquire) d_.hooks->TEST_before_acquire();
+  if (d_.hooks && d_.hooks->TEST_pause_before_acquire_micros > 0) {
+    d_.clock->SleepMicros(d_.hooks->TEST_pause_before_acquire_micros);
+  }
   // Layer 1: the lease.
   std::optional<Lease> lease;
   auto acquired = d_.locks->Acquire(key, Micros(d_.policy->ttl_seconds),

@@ -10,6 +10,7 @@
 // the pipeline before a step starts. Thread-safe when its Store and LockService are.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ struct WriteOutcome {
 
 // Fault-injection switches for the reliability tests (never set in production).
 struct SafeWriterTestHooks {
+  // Called (then slept) after the inputs were read and before the lock is asked for: the
+  // moment a run's inputs can go stale before it writes.
+  std::function<void()> TEST_before_acquire;
+  int64_t TEST_pause_before_acquire_micros = 0;
   int64_t TEST_pause_after_acquire_micros = 0;  // sleep between acquiring and writing
   bool TEST_disable_lease_check = false;        // skip the keeper's loss check (fence only)
 };
