@@ -170,6 +170,9 @@ StatusOr<Pipeline*> Context::pipeline() {
   if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS")) {
     hooks.TEST_pause_before_acquire_micros = std::atoll(ms) * 1000;
   }
+  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS")) {
+    hooks.TEST_pause_in_transaction_micros = std::atoll(ms) * 1000;
+  }
   if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
     hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
   }

@@ -28,8 +28,10 @@ const char* kDaily = "daily_performance";
 const char* kSummary = "performance_summary";
 const char* kConsolidation = "consolidation";
 
-// Writes of one step, counting those refused because their inputs changed meanwhile.
-constexpr int kWriteAttempts = 3;
+// Writes of one step, counting those refused because their inputs changed meanwhile (each
+// another run's write of an input partition, e.g. N concurrent grades of one date rewriting
+// the accuracy rows a daily step read: up to N - 1 refusals).
+constexpr int kWriteAttempts = 10;
 
 std::vector<LogField> StepFields(const RunSummary& s) {
   std::vector<LogField> f = {{"run_id", Value::Text(s.run_id)},
@@ -518,7 +520,14 @@ RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
   ConsolidationResult merged;
   auto outcome =
       writer.Write(std::move(request), [&](const WriteSpec& spec) -> StatusOr<WriteResult> {
-        ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), PlanConsolidation, spec));
+        auto plan = [this](const std::vector<Row>& staged, const std::vector<Row>& stored,
+                           const std::map<std::string, std::string>& elsewhere) {
+          if (hooks_.TEST_pause_in_transaction_micros > 0) {
+            clock_->SleepMicros(hooks_.TEST_pause_in_transaction_micros);
+          }
+          return PlanConsolidation(staged, stored, elsewhere);
+        };
+        ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), plan, spec));
         WriteResult r;
         r.rows_deleted = merged.deleted;
         r.rows_written = merged.inserted;

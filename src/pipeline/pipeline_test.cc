@@ -264,7 +264,7 @@ TEST_F(PipelineTest, InputsThatKeepChangingEndTheStepFencedOut) {
   pipeline_->set_test_hooks(hooks);
   RunSummary a = pipeline_->GradeDate(*CivilDay::Parse("2026-01-16"), "run-a", RunOptions{});
   EXPECT_EQ(a.status, RunStatus::kFencedOut) << a.error;
-  EXPECT_EQ(changes, 3);
+  EXPECT_EQ(changes, 10);
   EXPECT_NE(a.error.find("inputs changed"), std::string::npos) << a.error;
   EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 0u);
 }

@@ -184,6 +184,7 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
 
   if (d_.hooks && d_.hooks->TEST_before_acquire) d_.hooks->TEST_before_acquire();
   if (d_.hooks && d_.hooks->TEST_pause_before_acquire_micros > 0) {
+    log->Info("test_pause", {{"at", Value::Text("before_acquire")}, {"key", Value::Text(key)}});
     d_.clock->SleepMicros(d_.hooks->TEST_pause_before_acquire_micros);
   }
   // Layer 1: the lease.

@@ -65,6 +65,8 @@ struct SafeWriterTestHooks {
   std::function<void()> TEST_before_acquire;
   int64_t TEST_pause_before_acquire_micros = 0;
   int64_t TEST_pause_after_acquire_micros = 0;  // sleep between acquiring and writing
+  // Sleep inside the write transaction: consolidation after reading the staged rows.
+  int64_t TEST_pause_in_transaction_micros = 0;
   bool TEST_disable_lease_check = false;        // skip the keeper's loss check (fence only)
 };
 

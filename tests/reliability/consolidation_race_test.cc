@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "testing/pg.h"
 #include "testing/queries.h"
@@ -142,6 +143,93 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
   r.duplicate_groups = duplicate_groups;
   r.lost_rows = lost;
   r.outcome = "one row per business key, the newest staged one, after every round";
+  r.passed = !HasFailure();
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  testing::RecordScenario(r);
+}
+
+// R8, staging during consolidation: while the consolidations of a round run, workers stage more
+// batches of the date (newer than every earlier one, so they must win every key). Each
+// consolidation pauses inside its transaction after reading the staged rows, so batches land
+// in that window. A consolidation may only consume the rows it read: after one more
+// consolidation nothing is left in staging, and every key holds the newest staged row.
+TEST_P(ConsolidationRaceTest, R8_BatchesStagedDuringConsolidationsAreNeverLost) {
+  const int processes = testing::EnvInt("PROPGRADE_RACE_PROCESSES", 4);
+  const int rounds = testing::EnvInt("PROPGRADE_RACE_ROUNDS", 20);
+  const auto started = std::chrono::steady_clock::now();
+  int64_t duplicate_groups = 0, lost = 0, rounds_run = 0, runs = 0, staged_during = 0;
+  std::vector<testing::Section> sections;
+  const std::string per_key =
+      "SELECT count(*) FROM (SELECT 1 FROM player_prop_predictions WHERE game_date = '2026-01-16' "
+      "GROUP BY player_lookup, game_id, system_id, round(line_value * 100) HAVING count(*) > 1) AS d";
+  auto batch_name = [](int round, int b) {
+    return "r" + std::to_string(round) + "-b" + std::to_string(b);
+  };
+  for (int round = 0; round < rounds; ++round) {
+    ++rounds_run;
+    for (int b = 0; b < processes; ++b) {
+      CommandResult staged = testing::RunCommand(
+          Args({"stage", "predictions", WriteBatch(round, b), "--batch", batch_name(round, b)}));
+      ASSERT_EQ(staged.exit_code, 0) << staged.err;
+    }
+    std::vector<std::unique_ptr<Child>> runs_now;
+    for (int p = 0; p < processes; ++p) {
+      runs_now.push_back(std::make_unique<Child>(Args({"consolidate", "--date", "2026-01-16"}),
+                                                 std::map<std::string, std::string>{
+                                                     {"PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS", "150"}}));
+    }
+    // The later batches, staged while those run (each stage waits for a consolidation that
+    // holds the date, but must never be lost to it).
+    for (int b = processes; b < 2 * processes; ++b) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+      CommandResult staged = testing::RunCommand(
+          Args({"stage", "predictions", WriteBatch(round, b), "--batch", batch_name(round, b)}));
+      ASSERT_EQ(staged.exit_code, 0) << staged.err;
+      ++staged_during;
+    }
+    for (auto& r : runs_now) {
+      CommandResult done = r->Wait();
+      EXPECT_EQ(done.exit_code, 0) << "round " << round << ": " << done.err.substr(0, 2000);
+      std::vector<testing::Section> seen = testing::Sections(done.err);
+      sections.insert(sections.end(), seen.begin(), seen.end());
+    }
+    CommandResult last = testing::RunCommand(Args({"consolidate", "--date", "2026-01-16"}));
+    EXPECT_EQ(last.exit_code, 0) << last.err.substr(0, 2000);
+    std::vector<testing::Section> seen = testing::Sections(last.err);
+    sections.insert(sections.end(), seen.begin(), seen.end());
+    runs += processes + 1;
+    const std::string dups = Scalar(per_key);
+    EXPECT_EQ(dups, "0") << "duplicate business keys after round " << round;
+    duplicate_groups += std::atoll(dups.c_str());
+    EXPECT_EQ(Scalar("SELECT count(*) FROM player_prop_predictions WHERE game_date = '2026-01-16'"),
+              "120");
+    const std::string newest =
+        Scalar("SELECT count(*) FROM player_prop_predictions WHERE prediction_id LIKE '" +
+               batch_name(round, 2 * processes - 1) + "-%'");
+    EXPECT_EQ(newest, "120") << "round " << round << ": the newest batch, staged during the "
+                             << "consolidations, lost rows";
+    lost += 120 - std::atoll(newest.c_str());
+    EXPECT_EQ(Scalar("SELECT count(*) FROM prediction_staging"), "0");
+    if (HasFailure()) break;
+  }
+  testing::ScenarioReport r;
+  if (lock_ != "none") {
+    testing::SectionViolations v = testing::Violations(sections);
+    EXPECT_EQ(v.overlaps, 0) << "two consolidations were inside a write section at once";
+    EXPECT_EQ(v.non_increasing, 0) << "committed fence tokens did not strictly increase";
+    r.overlaps = v.overlaps;
+    r.fence_violations = v.non_increasing;
+  }
+  r.scenario = "R8";
+  r.title = "batches staged while consolidations of their date run (each paused 150 ms inside "
+            "its transaction after reading the staged rows)";
+  r.combination = store_ + "+" + lock_;
+  r.size = std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds";
+  r.runs = runs;
+  r.faults = std::to_string(staged_during) + " batches staged during consolidations";
+  r.duplicate_groups = duplicate_groups;
+  r.lost_rows = lost;
+  r.outcome = "every staged row merged or superseded; the newest batch won every key";
   r.passed = !HasFailure();
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   testing::RecordScenario(r);
