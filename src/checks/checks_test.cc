@@ -58,6 +58,7 @@ class ChecksTest : public ::testing::Test {
     auto s = Store::Open("sqlite:" + dir_.path() + "/c.db", o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
+    ASSERT_TRUE(store_->ApplyKeyUniqueness(unique).ok());  // as `propgrade init` would
   }
 
   static Row Prediction(const std::string& d, const std::string& player, const std::string& sys,

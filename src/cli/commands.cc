@@ -184,6 +184,15 @@ int Init(const GlobalOptions& g) {
   CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  // The one command that changes key indexes: to what [grading] enforce_unique_keys says.
+  const bool unique = ctx->config().grading.enforce_unique_keys;
+  CLI_ASSIGN_OR_FAIL(std::vector<std::string> changed, store->ApplyKeyUniqueness(unique), ctx);
+  for (const std::string& change : changed) {
+    ctx->log().Log(unique ? Severity::kInfo : Severity::kWarning, "key_index_changed",
+                   {{"change", Value::Text(change)},
+                    {"enforce_unique_keys", Value::Bool(unique)}});
+    std::cout << change << (unique ? "" : " (enforce_unique_keys = false)") << "\n";
+  }
   std::cout << "schema ready in " << store->DisplayName() << "\n";
   return 0;
 }

@@ -183,6 +183,7 @@ TEST_F(SafeWriterTest, DuplicatesAreAuditedRemediatedAndAlerted) {
   loose.clock = &clock_;
   alerter_.reset();
   store_ = std::move(Store::Open("sqlite:" + path_, loose)).value();
+  ASSERT_TRUE(store_->ApplyKeyUniqueness(false).ok());  // what `propgrade init` does
   alerter_ = std::make_unique<Alerter>(store_.get(), std::vector<std::unique_ptr<AlertSink>>{},
                                        &metrics_, &log_, &clock_, AlerterOptions{});
   for (bool auto_remediate : {false, true}) {

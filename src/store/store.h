@@ -24,8 +24,10 @@
 namespace propgrade {
 
 struct StoreOptions {
-  // Unique index on the business key of the grading outputs (grading.md §3.6); off only to
-  // load legacy data that already holds duplicates. Default: true
+  // Unique index on the business key of the grading outputs (grading.md §3.6), as a new
+  // database creates it; off only to load legacy data that already holds duplicates. Opening
+  // an existing database never changes its key indexes: only ApplyKeyUniqueness (`propgrade
+  // init`) does. Default: true
   bool enforce_unique_keys = true;
   // How long a write waits for another writer before failing with Unavailable. Default: 60 s
   int busy_timeout_ms = 60000;
@@ -165,6 +167,10 @@ class Store {
   virtual std::string DisplayName() const = 0;
   // Creates or migrates the schema; idempotent. Open already does this.
   virtual Status Migrate() = 0;
+  // Makes the key indexes of the grading outputs unique or not (`propgrade init` applies the
+  // configured enforce_unique_keys); returns a line per index changed. FailedPrecondition when
+  // a table holds duplicate keys and `unique` (dedupe first).
+  virtual StatusOr<std::vector<std::string>> ApplyKeyUniqueness(bool unique) = 0;
   // A round trip to the database (readiness probes): Unavailable when it does not answer.
   virtual Status Ping() = 0;
   // For a connection that reads each partition once (the pipeline's helpers): keep a small page

@@ -239,11 +239,37 @@ TEST_P(StoreTest, DuplicatesAreCountedWhenKeysAreNotEnforced) {
   EXPECT_NE(d->sample_keys[0].find("NULL"), std::string::npos);
   EXPECT_EQ(store->CountDuplicates(t, "2026-01-15")->groups, 0);
   store.reset();
-  // Turning enforcement back on while duplicates exist is refused with a way out.
-  StoreOptions strict;
-  auto reopened = Store::Open(url_, strict);
-  EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(reopened.status().message().find("dedupe"), std::string::npos);
+  // Opening with enforcement on leaves the index alone; turning it back on (init) while
+  // duplicates exist is refused with a way out.
+  auto reopened = Open();
+  ASSERT_NE(reopened, nullptr);
+  auto strict = reopened->ApplyKeyUniqueness(true);
+  EXPECT_EQ(strict.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(strict.status().message().find("dedupe"), std::string::npos);
+}
+
+// A process opened with enforce_unique_keys = false (say, a read-only report with a config
+// meant for a legacy import) must not drop the unique index of the whole database: only
+// ApplyKeyUniqueness (`propgrade init`) changes it, and says what it changed.
+TEST_P(StoreTest, OpeningWithUniqueKeysOffLeavesAnExistingIndexAlone) {
+  const TableDef& t = tables::Accuracy();
+  const std::vector<Row> twice = {AccuracyRow("2026-01-16", "a", 20.5, "1"),
+                                  AccuracyRow("2026-01-16", "a", 20.5, "2")};
+  ASSERT_NE(Open(/*enforce=*/true), nullptr);
+  auto loose = Open(/*enforce=*/false);
+  ASSERT_NE(loose, nullptr);
+  EXPECT_FALSE(loose->ReplacePartition(t, "2026-01-16", twice, WriteSpec{}).ok())
+      << "opening with enforce_unique_keys = false dropped the unique index";
+  auto relaxed = loose->ApplyKeyUniqueness(false);
+  ASSERT_TRUE(relaxed.ok()) << relaxed.status().ToString();
+  EXPECT_EQ(relaxed->size(), 3u);  // the three grading outputs
+  EXPECT_NE(relaxed->front().find("non-unique"), std::string::npos);
+  EXPECT_TRUE(loose->ReplacePartition(t, "2026-01-16", twice, WriteSpec{}).ok());
+  loose.reset();
+  auto strict = Open(/*enforce=*/true);  // and back: opening does not restore it either
+  ASSERT_NE(strict, nullptr);
+  EXPECT_EQ(strict->CountDuplicates(t, "2026-01-16")->surplus_rows, 1);
+  EXPECT_TRUE(strict->ApplyKeyUniqueness(false)->empty()) << "nothing to change";
 }
 
 TEST_P(StoreTest, ImportUpsertsOnTheKeyAllOrNothing) {

@@ -185,7 +185,10 @@ class PostgresStore final : public Store {
                                     {std::to_string(kSchemaVersion)})
                             .status());
       }
-      for (const TableDef* t : AllTables()) RETURN_IF_ERROR(EnsureKeyIndex(*t));
+      for (const TableDef* t : AllTables()) {
+        RETURN_IF_ERROR(
+            EnsureKeyIndex(*t, options_.enforce_unique_keys, /*replace=*/false, nullptr));
+      }
       return OkStatus();
     });
   }
@@ -240,8 +243,7 @@ class PostgresStore final : public Store {
         counts.replaced = static_cast<int64_t>(rows.size()) - counts.inserted;
       } else {
         // Generated ids are unique by construction (and NULL in the stage).
-        bool unique = !t.generated_id &&
-                      (!t.key_uniqueness_configurable || options_.enforce_unique_keys);
+        bool unique = !t.generated_id && KeysUniqueLocked(t);
         if (unique) {
           // Name the first row whose key repeats an earlier row of the file or a stored row.
           std::string keys = KeyExprList(t);
@@ -626,6 +628,20 @@ class PostgresStore final : public Store {
     return conn_->Exec("SELECT 1", {}).status();
   }
 
+
+  StatusOr<std::vector<std::string>> ApplyKeyUniqueness(bool unique) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> changes;
+    RETURN_IF_ERROR(InTransaction([&]() -> Status {
+      for (const TableDef* t : AllTables()) {
+        if (!t->key_uniqueness_configurable) continue;
+        RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(*t), true}}));
+        RETURN_IF_ERROR(EnsureKeyIndex(*t, unique, /*replace=*/true, &changes));
+      }
+      return OkStatus();
+    }));
+    return changes;
+  }
  private:
   // Takes `locks` (see AdvisoryLock) in one statement, in key order; a key asked for both
   // shared and exclusive is taken exclusive.
@@ -750,9 +766,12 @@ class PostgresStore final : public Store {
     return s;
   }
 
-  Status EnsureKeyIndex(const TableDef& t) {
+  // As the SQLite store's: creates a missing key index; replaces one of the other kind only
+  // when `replace`; records each table's kind in unique_keys_.
+  Status EnsureKeyIndex(const TableDef& t, bool unique_if_configurable, bool replace,
+                        std::vector<std::string>* changes) {
     if (t.generated_id) return OkStatus();
-    bool unique = t.key_uniqueness_configurable ? options_.enforce_unique_keys : true;
+    bool unique = t.key_uniqueness_configurable ? unique_if_configurable : true;
     std::string want = (unique ? "ux_" : "ix_") + t.name + "_key";
     std::string other = (unique ? "ix_" : "ux_") + t.name + "_key";
     auto exists = [&](const std::string& name) -> StatusOr<bool> {
@@ -762,14 +781,29 @@ class PostgresStore final : public Store {
       return r.rows() > 0;
     };
     ASSIGN_OR_RETURN(bool have, exists(want));
-    if (have) return OkStatus();
+    if (have) {
+      unique_keys_[t.name] = unique;
+      return OkStatus();
+    }
     ASSIGN_OR_RETURN(bool have_other, exists(other));
-    if (have_other) RETURN_IF_ERROR(conn_->Exec("DROP INDEX " + Q(other)).status());
+    if (have_other) {
+      if (!replace) {  // only `propgrade init` changes a key index
+        unique_keys_[t.name] = !unique;
+        return OkStatus();
+      }
+      RETURN_IF_ERROR(conn_->Exec("DROP INDEX " + Q(other)).status());
+    }
     Status s = conn_->Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX " +
                            Q(want) + " ON " + Q(t.name) + " (" + KeyExprList(t) + ")")
                    .status();
     if (!s.ok() && s.code() == StatusCode::kAlreadyExists) {
       return CannotEnforceUniqueKeys(t);
+    }
+    if (s.ok()) {
+      unique_keys_[t.name] = unique;
+      if (changes) {
+        changes->push_back(t.name + ": key index made " + (unique ? "unique" : "non-unique"));
+      }
     }
     return s;
   }
@@ -813,9 +847,16 @@ class PostgresStore final : public Store {
         .status();
   }
 
+  // Whether `t`'s key index is unique in this database (as Migrate found or made it).
+  bool KeysUniqueLocked(const TableDef& t) const {
+    auto it = unique_keys_.find(t.name);
+    return it == unique_keys_.end() || it->second;
+  }
+
   std::mutex mu_;
   std::unique_ptr<PgConn> conn_;
   StoreOptions options_;
+  std::map<std::string, bool> unique_keys_;  // table → key index unique; guarded by mu_
 };
 
 }  // namespace

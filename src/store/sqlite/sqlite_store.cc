@@ -560,6 +560,24 @@ class SqliteStore final : public Store {
     return Exec("SELECT count(*) FROM sqlite_master");
   }
 
+  StatusOr<std::vector<std::string>> ApplyKeyUniqueness(bool unique) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Begin());
+    std::vector<std::string> changes;
+    Status s = OkStatus();
+    for (const TableDef* t : AllTables()) {
+      if (!t->key_uniqueness_configurable) continue;
+      s = EnsureKeyIndex(*t, unique, /*replace=*/true, &changes);
+      if (!s.ok()) break;
+    }
+    if (!s.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+    RETURN_IF_ERROR(Commit());
+    return changes;
+  }
+
  private:
   // Resets a statement when the scope ends, so it holds no read lock.
   struct Reset {
@@ -694,14 +712,19 @@ class SqliteStore final : public Store {
       }
       RETURN_IF_ERROR(Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
     }
-    for (const TableDef* t : AllTables()) RETURN_IF_ERROR(EnsureKeyIndex(*t));
+    for (const TableDef* t : AllTables()) {
+      RETURN_IF_ERROR(EnsureKeyIndex(*t, options_.enforce_unique_keys, /*replace=*/false, nullptr));
+    }
     return OkStatus();
   }
 
-  // Creates the key index, unique or not as the options say, replacing the other kind.
-  Status EnsureKeyIndex(const TableDef& t) {
+  // Creates a missing key index, unique or not as `unique_if_configurable` says for grading
+  // outputs (always unique elsewhere). An existing index of the other kind is replaced only
+  // when `replace` (ApplyKeyUniqueness); the change is appended to `changes`.
+  Status EnsureKeyIndex(const TableDef& t, bool unique_if_configurable, bool replace,
+                        std::vector<std::string>* changes) {
     if (t.generated_id) return OkStatus();  // the primary key is the index
-    bool unique = KeyUnique(t, options_.enforce_unique_keys);
+    bool unique = KeyUnique(t, unique_if_configurable);
     std::string want = (unique ? "ux_" : "ix_") + t.name + "_key";
     std::string other = (unique ? "ix_" : "ux_") + t.name + "_key";
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
@@ -712,11 +735,17 @@ class SqliteStore final : public Store {
       return sqlite3_step(stmt) == SQLITE_ROW;
     };
     if (exists(want)) return OkStatus();
-    if (exists(other)) RETURN_IF_ERROR(Exec("DROP INDEX " + Q(other)));
+    if (exists(other)) {
+      if (!replace) return OkStatus();  // only `propgrade init` changes a key index
+      RETURN_IF_ERROR(Exec("DROP INDEX " + Q(other)));
+    }
     Status s = Exec(std::string("CREATE ") + (unique ? "UNIQUE " : "") + "INDEX " + Q(want) +
                     " ON " + Q(t.name) + " (" + KeyExprList(t) + ")");
     if (!s.ok() && s.code() == StatusCode::kAlreadyExists) {
       return CannotEnforceUniqueKeys(t);
+    }
+    if (s.ok() && changes) {
+      changes->push_back(t.name + ": key index made " + (unique ? "unique" : "non-unique"));
     }
     return s;
   }
