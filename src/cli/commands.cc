@@ -193,7 +193,8 @@ int Init(const GlobalOptions& g) {
                     {"enforce_unique_keys", Value::Bool(unique)}});
     std::cout << change << (unique ? "" : " (enforce_unique_keys = false)") << "\n";
   }
-  std::cout << "schema ready in " << store->DisplayName() << "\n";
+  std::cout << "schema ready in " << store->DisplayName() << " (" << store->Durability()
+            << ")\n";
   return 0;
 }
 

@@ -16,6 +16,9 @@ struct GlobalOptions {
   std::string config;      // --config; empty = $PROPGRADE_CONFIG or ./propgrade.toml if present
   std::string log_format;  // --log-format text|json; empty = $PROPGRADE_LOG_FORMAT or by TTY
   std::string metrics_file;  // --metrics-file: Prometheus textfile written at exit
+  // --enable-test-hooks (hidden): honour the PROPGRADE_TEST_* fault-injection variables of the
+  // reliability suites, logged CRITICAL; without it they are ignored (with a warning).
+  bool enable_test_hooks = false;
   CancelToken* cancel = nullptr;
 };
 

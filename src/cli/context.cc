@@ -26,6 +26,18 @@ std::string ReadSecret(const std::string& env_name, const std::string& file) {
   return "";
 }
 
+namespace {
+
+// The fault-injection variables of the reliability suites (src/safety/safe_writer.h,
+// StoreOptions::TEST_*).
+constexpr const char* kTestHooks[] = {
+    "PROPGRADE_TEST_NON_ATOMIC_WRITE",        "PROPGRADE_TEST_NON_ATOMIC_GAP_MS",
+    "PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS", "PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS",
+    "PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS", "PROPGRADE_TEST_DISABLE_LEASE_CHECK",
+};
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
   auto ctx = std::make_unique<Context>();
   EnvLookup env = ProcessEnvironment();
@@ -58,6 +70,19 @@ StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
                                        format == "json" ? LogFormat::kJson : LogFormat::kText,
                                        &RealClock(), quiet ? Severity::kWarning : Severity::kInfo);
   ctx->log_->set_clear_line(terminal);
+  // Test switches take effect only behind --enable-test-hooks, and say so loudly.
+  std::vector<LogField> hooks;
+  for (const char* name : kTestHooks) {
+    if (const char* v = env(name); v && *v) {
+      hooks.push_back({name, Value::Text(v)});
+      if (g.enable_test_hooks) ctx->test_hooks_[name] = v;
+    }
+  }
+  if (g.enable_test_hooks) {
+    ctx->log_->Log(Severity::kCritical, "test_hooks_enabled", hooks);
+  } else if (!hooks.empty()) {
+    ctx->log_->Warn("test_hooks_ignored", hooks);  // they need --enable-test-hooks
+  }
   ctx->cancel_ = g.cancel ? g.cancel : &ctx->own_cancel_;
   ctx->breaker_ = std::make_unique<CircuitBreaker>(ctx->config_.breaker.state_file,
                                                    ctx->config_.breaker.failure_threshold,
@@ -77,13 +102,10 @@ Context::~Context() {
 StoreOptions Context::store_options() const {
   StoreOptions o;
   o.enforce_unique_keys = config_.grading.enforce_unique_keys;
+  o.sqlite_synchronous_full = config_.sqlite.synchronous == "full";
   o.clock = &RealClock();
-  if (const char* v = std::getenv("PROPGRADE_TEST_NON_ATOMIC_WRITE")) {
-    o.TEST_non_atomic_replace = std::string(v) == "1";
-  }
-  if (const char* gap = std::getenv("PROPGRADE_TEST_NON_ATOMIC_GAP_MS")) {
-    o.TEST_non_atomic_gap_micros = std::atoll(gap) * 1000;
-  }
+  o.TEST_non_atomic_replace = TestHook("PROPGRADE_TEST_NON_ATOMIC_WRITE") == "1";
+  o.TEST_non_atomic_gap_micros = std::atoll(TestHook("PROPGRADE_TEST_NON_ATOMIC_GAP_MS").c_str()) * 1000;
   return o;
 }
 
@@ -94,7 +116,19 @@ StatusOr<Store*> Context::store() {
   return store_.get();
 }
 
+std::string Context::TestHook(const char* name) const {
+  auto it = test_hooks_.find(name);
+  return it == test_hooks_.end() ? "" : it->second;
+}
+
 StatusOr<std::unique_ptr<LockService>> Context::OpenLocks(Store* store) const {
+  if (config_.lock == "none") {
+    log_->Warn("lock_none",
+               {{"detail", Value::Text("lock = none: runs of one partition are not kept apart "
+                                       "(no lease, no fencing token); only the atomic replace "
+                                       "and the input fence protect the data. For tests and "
+                                       "demonstrations only: use db or etcd://")}});
+  }
   LockOptions options;
   options.clock = &RealClock();
   if (config_.lock == "db") {
@@ -165,20 +199,13 @@ StatusOr<Pipeline*> Context::pipeline() {
   deps.breaker = breaker_.get();
   deps.cancel = cancel_;
   pipeline_ = std::make_unique<Pipeline>(std::move(deps));
-  // Fault injection for the reliability suites, by environment only.
+  // Fault injection for the reliability suites (--enable-test-hooks only).
+  auto micros = [this](const char* name) { return std::atoll(TestHook(name).c_str()) * 1000; };
   SafeWriterTestHooks hooks;
-  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS")) {
-    hooks.TEST_pause_before_acquire_micros = std::atoll(ms) * 1000;
-  }
-  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS")) {
-    hooks.TEST_pause_in_transaction_micros = std::atoll(ms) * 1000;
-  }
-  if (const char* ms = std::getenv("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS")) {
-    hooks.TEST_pause_after_acquire_micros = std::atoll(ms) * 1000;
-  }
-  if (const char* off = std::getenv("PROPGRADE_TEST_DISABLE_LEASE_CHECK")) {
-    hooks.TEST_disable_lease_check = std::string(off) == "1";
-  }
+  hooks.TEST_pause_before_acquire_micros = micros("PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS");
+  hooks.TEST_pause_in_transaction_micros = micros("PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS");
+  hooks.TEST_pause_after_acquire_micros = micros("PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS");
+  hooks.TEST_disable_lease_check = TestHook("PROPGRADE_TEST_DISABLE_LEASE_CHECK") == "1";
   pipeline_->set_test_hooks(hooks);
   return pipeline_.get();
 }

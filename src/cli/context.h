@@ -5,6 +5,7 @@
 // delivers queued alerts when it is destroyed. Not thread-safe.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -51,8 +52,11 @@ class Context {
 
  private:
   StatusOr<std::unique_ptr<LockService>> OpenLocks(Store* store) const;
+  // The value of an enabled test hook variable ("" when unset or not enabled).
+  std::string TestHook(const char* name) const;
 
   Config config_;
+  std::map<std::string, std::string> test_hooks_;  // enabled PROPGRADE_TEST_* variables
   std::string metrics_file_;
   std::unique_ptr<Logger> log_;
   CancelToken* cancel_ = nullptr;

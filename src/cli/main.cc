@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
   app.add_option("--metrics-file", g.metrics_file, "write Prometheus textfile-collector metrics here at exit (atomically)");
   app.add_option("--log-format", g.log_format, "text or json (env PROPGRADE_LOG_FORMAT; default text on a terminal, else json)")
       ->check(CLI::IsMember({"text", "json"}));
+  // Fault injection for the reliability suites only: not shown in --help.
+  app.add_flag("--enable-test-hooks", g.enable_test_hooks,
+               "honour PROPGRADE_TEST_* fault injection (tests only)")
+      ->group("");
 
   int code = 0;
 

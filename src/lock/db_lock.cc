@@ -208,9 +208,10 @@ StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& o
   }
   sqlite3_busy_timeout(db, options.busy_timeout_ms);
   sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
-  // As the store's connection: no fsync per commit. The WAL is one file the store's commits
-  // share, and recovery keeps a prefix of it, so a fenced write that survives a power loss
-  // brings the lease and token it was made under along.
+  // No fsync per lease commit, whatever the store's setting: the WAL is one file the store's
+  // commits share, and recovery keeps a prefix of it, so a fenced write that survives a power
+  // loss (synchronous=FULL fsyncs the WAL at its commit) brings the lease and token it was made
+  // under along; a lease lost to a power loss was never written under.
   sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
   sqlite3_stmt* probe = nullptr;
   rc = sqlite3_prepare_v2(db, "SELECT 1 FROM locks LIMIT 1", -1, &probe, nullptr);

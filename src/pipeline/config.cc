@@ -110,7 +110,8 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   Config c;
   Reader r(source);
   RETURN_IF_ERROR(r.Known(root, "", {"db", "lock", "timezone", "lock_policy", "breaker",
-                                     "remediation", "grading", "alerts", "checks", "server"}));
+                                     "remediation", "grading", "alerts", "checks", "sqlite",
+                                     "server"}));
   RETURN_IF_ERROR(r.Get(root, "", "db", &c.db));
   RETURN_IF_ERROR(r.Get(root, "", "lock", &c.lock));
   RETURN_IF_ERROR(r.Get(root, "", "timezone", &c.timezone));
@@ -173,6 +174,11 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
     RETURN_IF_ERROR(
         r.Get(*t, p, "duplicate_trend_warn_ratio", &c.checks.duplicate_trend_warn_ratio));
   }
+  if (const toml::table* t = r.Section(root, "sqlite", &section_status)) {
+    const std::string p = "sqlite.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"synchronous"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "synchronous", &c.sqlite.synchronous));
+  }
   if (const toml::table* t = r.Section(root, "server", &section_status)) {
     const std::string p = "server.";
     RETURN_IF_ERROR(r.Known(*t, p, {"listen", "token_env"}));
@@ -231,6 +237,9 @@ Status ValidateConfig(const Config& c) {
   RETURN_IF_ERROR(CheckFinite(c.checks.stale_hours_fail, "checks.stale_hours_fail"));
   RETURN_IF_ERROR(
       CheckFinite(c.checks.duplicate_trend_warn_ratio, "checks.duplicate_trend_warn_ratio"));
+  if (c.sqlite.synchronous != "full" && c.sqlite.synchronous != "normal") {
+    return InvalidArgumentError("sqlite.synchronous must be \"full\" or \"normal\"");
+  }
   if (lp.on_lock_timeout != "fail" && lp.on_lock_timeout != "proceed") {
     return InvalidArgumentError("lock_policy.on_lock_timeout must be \"fail\" or \"proceed\"");
   }

@@ -40,6 +40,14 @@ struct AlertsConfig {
 };
 
 
+struct SqliteConfig {
+  // PRAGMA synchronous of the store's connections: "full" fsyncs the WAL at every commit, so an
+  // acknowledged write survives a power loss; "normal" syncs only at checkpoints (faster: the
+  // last commits before a power loss or OS crash may be lost, never the file's integrity).
+  // Default: "full"
+  std::string synchronous = "full";
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string token_env = "PROPGRADE_TRIGGER_TOKEN";
@@ -55,6 +63,7 @@ struct Config {
   GradingConfig grading;
   AlertsConfig alerts;
   ChecksConfig checks;
+  SqliteConfig sqlite;
   ServerConfig server;
 };
 

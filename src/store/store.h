@@ -31,6 +31,10 @@ struct StoreOptions {
   bool enforce_unique_keys = true;
   // How long a write waits for another writer before failing with Unavailable. Default: 60 s
   int busy_timeout_ms = 60000;
+  // SQLite's PRAGMA synchronous: true = FULL (every acknowledged commit survives a power loss),
+  // false = NORMAL (syncs at checkpoints; the last commits can be lost to a power loss).
+  // Default: true
+  bool sqlite_synchronous_full = true;
   // Time source for written_at stamps. Default: the real clock.
   Clock* clock = nullptr;
   // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
@@ -165,6 +169,8 @@ class Store {
   virtual std::string_view backend() const = 0;  // "sqlite", "postgres"
   // A description of the database safe to print (never a password).
   virtual std::string DisplayName() const = 0;
+  // What an acknowledged commit survives, as this connection is set up (printed by `init`).
+  virtual std::string Durability() const = 0;
   // Creates or migrates the schema; idempotent. Open already does this.
   virtual Status Migrate() = 0;
   // Makes the key indexes of the grading outputs unique or not (`propgrade init` applies the

@@ -53,6 +53,16 @@ const std::string& Home() {
   return home.path();
 }
 
+// A fault-injection variable the binary honours only behind --enable-test-hooks.
+bool IsTestHook(const std::string& name) {
+  for (const char* hook : {"PROPGRADE_TEST_NON_ATOMIC_", "PROPGRADE_TEST_PAUSE_",
+                           "PROPGRADE_TEST_DISABLE_", "PROPGRADE_TEST_LOSE_",
+                           "PROPGRADE_TEST_SKIP_"}) {
+    if (name.rfind(hook, 0) == 0) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Child::Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
@@ -68,9 +78,17 @@ Child::Child(const std::vector<std::string>& argv, const std::map<std::string, s
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     setenv("HOME", home.c_str(), 1);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    bool hooks = false;
+    for (const auto& [k, v] : env) {
+      setenv(k.c_str(), v.c_str(), 1);
+      hooks |= IsTestHook(k);
+    }
+    std::vector<std::string> full = argv;
+    if (hooks && !full.empty() && full[0] == PropgradeBinary()) {
+      full.insert(full.begin() + 1, "--enable-test-hooks");
+    }
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : full) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     dprintf(2, "exec %s: %s\n", args[0], strerror(errno));

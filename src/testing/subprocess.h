@@ -20,7 +20,9 @@ struct CommandResult {
 class Child {
  public:
   // Starts `argv` with `env` added to (or replacing in) this process's environment. HOME is a
-  // temporary directory of this test process unless `env` says otherwise.
+  // temporary directory of this test process unless `env` says otherwise. When `env` holds a
+  // PROPGRADE_TEST_* fault-injection variable and argv[0] is the propgrade binary, the child
+  // also gets --enable-test-hooks (the binary ignores the variables without it).
   Child(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
   ~Child();
   Child(const Child&) = delete;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 
@@ -63,6 +64,46 @@ TEST_F(CliTest, HelpHasExamples) {
     EXPECT_EQ(h.exit_code, 0) << sub;
     EXPECT_NE(h.out.find("Example"), std::string::npos) << sub;
   }
+}
+
+// init says what an acknowledged commit survives: FULL by default (a commit acknowledged to the
+// user survives a power loss), NORMAL only when configured.
+TEST_F(CliTest, InitSaysWhatACommitSurvives) {
+  CommandResult full = Cli({"init"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  EXPECT_NE(full.out.find("synchronous=FULL"), std::string::npos) << full.out;
+  auto config = Write("normal.toml", "[sqlite]\nsynchronous = \"normal\"\n");
+  CommandResult normal = Cli({"--config", config, "init"});
+  ASSERT_EQ(normal.exit_code, 0) << normal.err;
+  EXPECT_NE(normal.out.find("synchronous=NORMAL"), std::string::npos) << normal.out;
+  auto bad = Write("bad.toml", "[sqlite]\nsynchronous = \"off\"\n");
+  EXPECT_EQ(Cli({"--config", bad, "init"}).exit_code, 2);
+}
+
+// A read-only command run with enforce_unique_keys = false (a config meant for a legacy import)
+// leaves the database's unique index alone; only init changes it, and says so.
+TEST_F(CliTest, OnlyInitChangesTheUniqueIndex) {
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  auto loose = Write("loose.toml", "[grading]\nenforce_unique_keys = false\n");
+  auto indexes = [&] {
+    return *testing::SqliteQuery(dir_.path() + "/cli.db",
+                                 "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+                                 "sqlite_master WHERE type = 'index' AND name LIKE "
+                                 "'%prediction_accuracy_key' ORDER BY name)")
+                .begin();
+  };
+  EXPECT_EQ(Cli({"--config", loose, "report", "accuracy"}).exit_code, 0);
+  EXPECT_EQ(indexes(), "ux_prediction_accuracy_key") << "a report dropped the unique index";
+  CommandResult relaxed = Cli({"--config", loose, "init"});
+  ASSERT_EQ(relaxed.exit_code, 0) << relaxed.err;
+  EXPECT_NE(relaxed.out.find("prediction_accuracy: key index made non-unique"), std::string::npos)
+      << relaxed.out;
+  EXPECT_NE(relaxed.err.find("key_index_changed"), std::string::npos) << "the change is logged";
+  EXPECT_EQ(indexes(), "ix_prediction_accuracy_key");
+  EXPECT_EQ(Cli({"report", "accuracy"}).exit_code, 0);
+  EXPECT_EQ(indexes(), "ix_prediction_accuracy_key");
+  EXPECT_EQ(Cli({"init"}).exit_code, 0);
+  EXPECT_EQ(indexes(), "ux_prediction_accuracy_key");
 }
 
 TEST_F(CliTest, UsageErrorsExitTwo) {

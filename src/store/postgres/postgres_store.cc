@@ -127,6 +127,9 @@ class PostgresStore final : public Store {
 
   std::string_view backend() const override { return "postgres"; }
   std::string DisplayName() const override { return conn_->url().display; }
+  std::string Durability() const override {
+    return "the server's settings decide (fsync, synchronous_commit)";
+  }
 
   Status Migrate() override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -135,13 +135,25 @@ class SqliteStore final : public Store {
     Exec("PRAGMA cache_size=-8192").IgnoreError();  // 8 MiB
   }
   std::string DisplayName() const override { return "sqlite:" + path_; }
+  std::string Durability() const override { return durability_; }
 
   Status Configure() {
     std::lock_guard<std::mutex> lock(mu_);
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
     RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+    RETURN_IF_ERROR(Exec(options_.sqlite_synchronous_full ? "PRAGMA synchronous=FULL"
+                                                          : "PRAGMA synchronous=NORMAL"));
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("PRAGMA synchronous"));
+      Reset guard(stmt);
+      int level = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int(stmt, 0) : -1;
+      durability_ = level >= 2 ? "WAL, synchronous=FULL: every acknowledged commit survives a "
+                                 "power loss"
+                               : "WAL, synchronous=NORMAL: the last commits before a power loss "
+                                 "or OS crash may be lost ([sqlite] synchronous = \"full\" keeps "
+                                 "them)";
+    }
     RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));  // 32 MiB: keeps key index pages hot
     RETURN_IF_ERROR(Exec("PRAGMA temp_store=MEMORY"));
     return OkStatus();
@@ -1019,6 +1031,7 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   std::string path_;
   StoreOptions options_;
+  std::string durability_;
   std::mutex mu_;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };
