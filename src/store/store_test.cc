@@ -115,7 +115,7 @@ TEST(SqliteSchemaTest, VersionFourPartitionIndexIsReplaced) {
       "EXPLAIN QUERY PLAN SELECT * FROM player_prop_predictions WHERE game_date = '2026-01-16' "
       "ORDER BY prediction_id");
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  EXPECT_EQ(query("PRAGMA user_version"), "5\n");
+  EXPECT_EQ(query("PRAGMA user_version"), "6\n");
 }
 
 TEST_P(StoreTest, ReplacePartitionReplacesExactlyThatPartition) {
