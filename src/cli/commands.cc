@@ -438,14 +438,13 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
 
   if (a.action == "list") {
     CLI_ASSIGN_OR_FAIL(std::vector<LockInfo> held, locks->List(), ctx);
-    int64_t now = clock->NowMicros();
     std::vector<std::string> columns = {"key", "holder_id", "token", "acquired_at",
                                         "expires_at", "held_seconds", "waiters"};
     std::vector<Row> rows;
     for (const LockInfo& l : held) {
       rows.push_back({Value::Text(l.key), Value::Text(l.holder_id), Value::OptInt(l.token),
                       Value::Text(ts(l.acquired_at_micros)), Value::Text(ts(l.expires_at_micros)),
-                      Value::Int((now - l.acquired_at_micros) / 1000000), Value::Int(l.waiters)});
+                      Value::Int(l.held_micros / 1000000), Value::Int(l.waiters)});
     }
     if (a.format == "json") {
       std::cout << "[";
@@ -466,18 +465,33 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
     return 0;
   }
   if (a.action == "release") {
-    CLI_ASSIGN_OR_FAIL(bool released, locks->ForceRelease(a.key), ctx);
+    // Releases the holder listed now, by its token: if the key changes hands between the
+    // listing and the release, the new holder keeps it (run the command again to release it).
+    CLI_ASSIGN_OR_FAIL(std::vector<LockInfo> held, locks->List(), ctx);
+    std::optional<LockInfo> listed;
+    for (LockInfo& l : held) {
+      if (l.key == a.key && l.token) listed = std::move(l);
+    }
+    bool released = false;
+    if (listed) {
+      CLI_ASSIGN_OR_FAIL(released, locks->ForceRelease(a.key, *listed->token), ctx);
+    }
     if (!released) {
-      std::cout << a.key << " is not held\n";
+      std::cout << a.key << (listed ? " changed hands before the release; nothing released\n"
+                                    : " is not held\n");
       return 0;
     }
-    Status s = RecordLockEvent(store, clock, {a.key, "force_released", "", std::nullopt,
-                                              std::nullopt, std::nullopt, "manual: " + a.reason});
+    Status s = RecordLockEvent(store, clock,
+                               {a.key, "force_released", listed->holder_id, listed->token,
+                                std::nullopt, listed->held_micros / 1e6, "manual: " + a.reason});
     if (!s.ok()) return ctx->Fail(s);
     ctx->log().Warn("lock_force_released", {{"key", Value::Text(a.key)},
+                                            {"holder_id", Value::Text(listed->holder_id)},
+                                            {"token", Value::OptInt(listed->token)},
                                             {"reason", Value::Text(a.reason)}});
     ctx->metrics().Inc("lock_force_released_total");
-    std::cout << "released " << a.key << "\n";
+    std::cout << "released " << a.key << " (holder " << listed->holder_id << ", token "
+              << *listed->token << ")\n";
     return 0;
   }
   if (a.action == "sweep") {

@@ -2,13 +2,28 @@
 
 #include <curl/curl.h>
 
+#include <strings.h>
+
 #include <mutex>
+#include <string_view>
 
 namespace propgrade {
 namespace {
 
 size_t Append(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// Records the Date header of the response (the last one, should there be several).
+size_t ReadHeader(char* data, size_t size, size_t n, void* out) {
+  std::string_view line(data, size * n);
+  constexpr std::string_view kDate = "date:";
+  if (line.size() > kDate.size() && strncasecmp(line.data(), kDate.data(), kDate.size()) == 0) {
+    std::string value(line.substr(kDate.size()));
+    time_t t = curl_getdate(value.c_str(), nullptr);
+    if (t > 0) *static_cast<int64_t*>(out) = static_cast<int64_t>(t) * 1000000;
+  }
   return size * n;
 }
 
@@ -64,6 +79,8 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
     curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl_, CURLOPT_HEADERFUNCTION, &ReadHeader);
+    curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &response.date_micros);
     Stream stream{&response.body, &options.stop_when};
     if (options.stop_when) {
       curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, &AppendUntil);

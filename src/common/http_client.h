@@ -4,6 +4,7 @@
 // errors). Thread-safe: calls on one client are serialised.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,6 +19,9 @@ namespace propgrade {
 struct HttpResponse {
   int status = 0;
   std::string body;
+  // The response's Date header (the server's clock, 1 s resolution) in microseconds since the
+  // Unix epoch; 0 when absent or unreadable.
+  int64_t date_micros = 0;
 };
 
 struct HttpRequestOptions {

@@ -1,6 +1,7 @@
 // The `db` lock backend on SQLite: a lease table in the store's database file, written in
 // BEGIN IMMEDIATE transactions, with expiry judged by the injected Clock (one machine holds
-// the file, so one clock decides).
+// the file, so one clock decides). Tokens come from one counter for the whole database
+// (lock_tokens, created by the store's migration), shared by Acquire and DrawToken.
 #include <sqlite3.h>
 
 #include <mutex>
@@ -36,20 +37,22 @@ class SqliteLockService final : public LockService {
 
   Status Renew(Lease* lease) override {
     std::lock_guard<std::mutex> lock(mu_);
-    int64_t now = options_.clock->NowMicros();
     int64_t ttl = lease->expires_at_micros - lease->acquired_at_micros;
     if (!lease->handle.empty()) ttl = std::stoll(lease->handle);
+    // The extension counts from before the wait for the write lock (conservative).
+    const int64_t sent = options_.clock->NowMicros();
+    const int64_t sent_steady = options_.clock->SteadyMicros();
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     Status s = [&]() -> Status {
       ASSIGN_OR_RETURN(auto row, ReadRow(lease->key));
       if (!row || row->holder != lease->holder_id || row->token != lease->token ||
-          row->expires_at <= now) {
+          row->expires_at <= options_.clock->NowMicros()) {
         return AbortedError("lease on " + lease->key + " (token " +
                                 std::to_string(lease->token.value_or(0)) + ") is no longer held",
                             StatusReason::kLockLost);
       }
       RETURN_IF_ERROR(Write("UPDATE locks SET expires_at = ?, renewed_at = ? WHERE key = ?",
-                            {FormatTimestampMicros(now + ttl), FormatTimestampMicros(now),
+                            {FormatTimestampMicros(sent + ttl), FormatTimestampMicros(sent),
                              lease->key}));
       return OkStatus();
     }();
@@ -58,7 +61,8 @@ class SqliteLockService final : public LockService {
       return s;
     }
     RETURN_IF_ERROR(Exec("COMMIT"));
-    lease->expires_at_micros = now + ttl;
+    lease->expires_at_micros = sent + ttl;
+    lease->valid_until_steady_micros = sent_steady + ttl;
     return OkStatus();
   }
 
@@ -70,13 +74,28 @@ class SqliteLockService final : public LockService {
         {lease.key, std::to_string(lease.token.value_or(-1)), lease.holder_id});
   }
 
-  StatusOr<bool> ForceRelease(const std::string& key) override {
+  StatusOr<bool> ForceRelease(const std::string& key, int64_t token) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(Write(
-        "UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = ? AND holder_id IS NOT "
-        "NULL AND expires_at > ?",
-        {key, FormatTimestampMicros(options_.clock->NowMicros())}));
+        "UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key = ? AND token = ? AND "
+        "holder_id IS NOT NULL AND expires_at > ?",
+        {key, std::to_string(token), FormatTimestampMicros(options_.clock->NowMicros())}));
     return sqlite3_changes(db_) > 0;
+  }
+
+  StatusOr<int64_t> DrawToken(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    auto token = [&]() -> StatusOr<int64_t> {
+      ASSIGN_OR_RETURN(auto row, ReadRow(key));
+      return NextToken(row ? row->token.value_or(0) : 0);
+    }();
+    if (!token.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return token;
+    }
+    RETURN_IF_ERROR(Exec("COMMIT"));
+    return token;
   }
 
   StatusOr<std::vector<LockInfo>> List() override {
@@ -87,7 +106,8 @@ class SqliteLockService final : public LockService {
         "WHERE holder_id IS NOT NULL AND expires_at > ? ORDER BY key";
     int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
     if (rc != SQLITE_OK) return LockDbError(db_, rc, "listing locks");
-    std::string now = FormatTimestampMicros(options_.clock->NowMicros());
+    const int64_t now_micros = options_.clock->NowMicros();
+    std::string now = FormatTimestampMicros(now_micros);
     sqlite3_bind_text(stmt, 1, now.c_str(), -1, SQLITE_TRANSIENT);
     std::vector<LockInfo> out;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -98,6 +118,7 @@ class SqliteLockService final : public LockService {
       info.acquired_at_micros = ParseTimestampMicros(Text(stmt, 3)).value_or(0);
       info.expires_at_micros = ParseTimestampMicros(Text(stmt, 4)).value_or(0);
       info.renewed_at_micros = ParseTimestampMicros(Text(stmt, 5)).value_or(0);
+      info.held_micros = now_micros - info.acquired_at_micros;  // the file's one clock
       out.push_back(std::move(info));
     }
     sqlite3_finalize(stmt);
@@ -134,6 +155,24 @@ class SqliteLockService final : public LockService {
     return rc == SQLITE_DONE ? OkStatus() : LockDbError(db_, rc, "writing");
   }
 
+  // Inside a write transaction: advances the database's token counter past both its last value
+  // and `at_least` (the key's last token) and returns the new value.
+  StatusOr<int64_t> NextToken(int64_t at_least) {
+    RETURN_IF_ERROR(Write(
+        "INSERT INTO lock_tokens (name, last_token) VALUES ('db', CAST(?1 AS INTEGER) + 1) "
+        "ON CONFLICT (name) DO UPDATE SET last_token = max(last_token, CAST(?1 AS INTEGER)) + 1",
+        {std::to_string(at_least)}));
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "SELECT last_token FROM lock_tokens WHERE name = 'db'", -1,
+                                &stmt, nullptr);
+    if (rc != SQLITE_OK) return LockDbError(db_, rc, "reading the token counter");
+    rc = sqlite3_step(stmt);
+    int64_t token = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW) return LockDbError(db_, rc, "reading the token counter");
+    return token;
+  }
+
   StatusOr<std::optional<LockRow>> ReadRow(const std::string& key) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, "SELECT holder_id, token, expires_at FROM locks WHERE key = ?",
@@ -155,6 +194,7 @@ class SqliteLockService final : public LockService {
   StatusOr<std::optional<Lease>> TryAcquire(const std::string& key, int64_t ttl_micros,
                                             std::string* holder) {
     std::lock_guard<std::mutex> lock(mu_);
+    const int64_t sent_steady = options_.clock->SteadyMicros();  // before the write lock
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     auto result = [&]() -> StatusOr<std::optional<Lease>> {
       int64_t now = options_.clock->NowMicros();
@@ -166,9 +206,10 @@ class SqliteLockService final : public LockService {
       Lease lease;
       lease.key = key;
       lease.holder_id = options_.holder_id;
-      lease.token = row ? row->token.value_or(0) + 1 : 1;
+      ASSIGN_OR_RETURN(lease.token, NextToken(row ? row->token.value_or(0) : 0));
       lease.acquired_at_micros = now;
       lease.expires_at_micros = now + ttl_micros;
+      lease.valid_until_steady_micros = sent_steady + ttl_micros;
       lease.handle = std::to_string(ttl_micros);
       std::string at = FormatTimestampMicros(now);
       RETURN_IF_ERROR(Write(
@@ -214,12 +255,13 @@ StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& o
   // under along; a lease lost to a power loss was never written under.
   sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
   sqlite3_stmt* probe = nullptr;
-  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM locks LIMIT 1", -1, &probe, nullptr);
+  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM locks, lock_tokens LIMIT 1", -1, &probe, nullptr);
   sqlite3_finalize(probe);
   if (rc != SQLITE_OK) {
     sqlite3_close_v2(db);
     return FailedPreconditionError("lock `db`: sqlite:" + options.sqlite_path +
-                                   " has no locks table; run `propgrade init` first");
+                                   " has no locks table (or no lock_tokens); run `propgrade "
+                                   "init` first");
   }
   return std::unique_ptr<LockService>(new SqliteLockService(db, options));
 }

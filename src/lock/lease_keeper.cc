@@ -10,7 +10,10 @@ LeaseKeeper::LeaseKeeper(LockService* service, Lease* lease, Clock* clock,
       lease_(lease),
       clock_(clock),
       renew_every_micros_(renew_every_micros),
-      last_renew_micros_(clock->NowMicros()) {}
+      key_(lease->key),
+      has_token_(lease->token.has_value()),
+      valid_until_steady_micros_(lease->valid_until_steady_micros),
+      last_renew_steady_micros_(clock->SteadyMicros()) {}
 
 LeaseKeeper::~LeaseKeeper() { Stop(); }
 
@@ -37,29 +40,40 @@ void LeaseKeeper::Stop() {
 }
 
 void LeaseKeeper::Tick() {
+  std::lock_guard<std::mutex> tick(tick_mu_);
   if (lost_) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  int64_t now = clock_->NowMicros();
-  if (now - last_renew_micros_ < renew_every_micros_) return;
-  Status s = service_->Renew(lease_);
-  if (on_renew_) on_renew_(s);
-  if (s.ok()) {
-    last_renew_micros_ = now;
-  } else {
-    lost_reason_ = s.message();
-    lost_ = true;
+  Lease copy;
+  int64_t now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    now = clock_->SteadyMicros();
+    if (now - last_renew_steady_micros_ < renew_every_micros_) return;
+    copy = *lease_;
   }
+  // The renewal's I/O runs without mu_: CheckHeld() and Stop() never wait for it.
+  Status s = service_->Renew(&copy);
+  if (on_renew_) on_renew_(s);
+  if (!s.ok()) {
+    lost_reason_ = s.message();
+    lost_.store(true);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    lease_->expires_at_micros = copy.expires_at_micros;
+    lease_->valid_until_steady_micros = copy.valid_until_steady_micros;
+    last_renew_steady_micros_ = now;
+  }
+  valid_until_steady_micros_.store(copy.valid_until_steady_micros);
 }
 
 Status LeaseKeeper::CheckHeld() const {
   if (loss_check_disabled_) return OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (lost_) {
-    return AbortedError("lease on " + lease_->key + " lost: " + lost_reason_,
-                        StatusReason::kLockLost);
+  if (lost_.load()) {
+    return AbortedError("lease on " + key_ + " lost: " + lost_reason_, StatusReason::kLockLost);
   }
-  if (lease_->token && clock_->NowMicros() >= lease_->expires_at_micros) {
-    return AbortedError("lease on " + lease_->key + " expired before the write committed",
+  if (has_token_ && clock_->SteadyMicros() >= valid_until_steady_micros_.load()) {
+    return AbortedError("lease on " + key_ + " expired before the write committed",
                         StatusReason::kLockLost);
   }
   return OkStatus();

@@ -1,13 +1,15 @@
 // LeaseKeeper: keeps a Lease alive while a run works under it, renewing every
 // `renew_every_micros` on a background thread; the first failed renewal marks the lease lost
-// for good. The write path calls CheckHeld() inside its transaction, just before COMMIT.
-// Thread-safe.
+// for good. The write path calls CheckHeld() inside its transaction, just before COMMIT: it
+// never waits (no lock, no I/O), so a renewal stuck behind that very transaction (SQLite `db`:
+// the same database file) cannot stall the commit. Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "common/clock.h"
@@ -18,12 +20,13 @@ namespace propgrade {
 
 class LeaseKeeper {
  public:
-  // `service`, `lease` and `clock` must outlive the keeper; the keeper updates
-  // lease->expires_at_micros as it renews.
+  // `service`, `lease` and `clock` (the service's Clock) must outlive the keeper. The keeper
+  // renews a copy of the lease and then publishes the new lease->expires_at_micros and
+  // lease->valid_until_steady_micros; the owner reads those only after Stop().
   LeaseKeeper(LockService* service, Lease* lease, Clock* clock, int64_t renew_every_micros);
   ~LeaseKeeper();
 
-  // Called after every renewal attempt (from the keeper's thread) with its result. Set before
+  // Called after every renewal attempt (from the renewing thread) with its result. Set before
   // Start().
   void set_on_renew(std::function<void(const Status&)> fn) { on_renew_ = std::move(fn); }
 
@@ -31,11 +34,13 @@ class LeaseKeeper {
   void Start();
   void Stop();
 
-  // Renews now when a renewal is due by the clock; tests drive the keeper through this.
+  // Renews now when a renewal is due by the clock's steady time; tests drive the keeper
+  // through this.
   void Tick();
 
-  // Ok while the lease is held: no renewal failed and, by this process's clock, it has not
-  // expired. Otherwise Aborted with reason kLockLost.
+  // Ok while the lease is held: no renewal failed and the steady clock has not reached the
+  // lease's valid_until_steady_micros (the send time of the last successful acquisition or
+  // renewal plus the TTL granted). Otherwise Aborted with reason kLockLost. Lock-free.
   Status CheckHeld() const;
   bool lost() const { return lost_.load(); }
 
@@ -47,12 +52,18 @@ class LeaseKeeper {
   LockService* service_;
   Lease* lease_;
   Clock* clock_;
-  int64_t renew_every_micros_;
-  mutable std::mutex mu_;  // guards *lease_ and last_renew_micros_
-  int64_t last_renew_micros_;
+  const int64_t renew_every_micros_;
+  const std::string key_;
+  const bool has_token_;
+  std::atomic<int64_t> valid_until_steady_micros_;
   std::atomic<bool> lost_{false};
-  std::string lost_reason_;
-  bool loss_check_disabled_ = false;
+  std::string lost_reason_;  // written once, before lost_ is set
+  std::atomic<bool> loss_check_disabled_{false};
+
+  std::mutex tick_mu_;  // one renewal at a time; held across the renewal's I/O
+  std::mutex mu_;       // guards the published fields of *lease_, last_renew_steady_micros_,
+                        // stopping_; never held across I/O
+  int64_t last_renew_steady_micros_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;

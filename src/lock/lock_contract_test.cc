@@ -8,13 +8,16 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <thread>
 
 #include "lock/lease_keeper.h"
 #include "lock/lock_service.h"
+#include "lock/sweeper.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
+#include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/temp_dir.h"
 
@@ -207,11 +210,157 @@ TEST_P(LockContractTest, TheKeeperRenewsPastTheTtlAndNoticesAForceRelease) {
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   EXPECT_TRUE(keeper.CheckHeld().ok());
   EXPECT_EQ(b_->Acquire(key_, 5 * kSecond, 0).status().reason(), StatusReason::kLockTimeout);
-  EXPECT_TRUE(*b_->ForceRelease(key_));
+  EXPECT_TRUE(*b_->ForceRelease(key_, *held->token));
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));
   EXPECT_EQ(keeper.CheckHeld().reason(), StatusReason::kLockLost);
   keeper.Stop();
-  EXPECT_FALSE(*b_->ForceRelease(key_));
+  EXPECT_FALSE(*b_->ForceRelease(key_, *held->token));
+}
+
+// Every renewal extends the lease by the TTL the service granted, counted from when the renewal
+// was sent: the local estimate of the expiry never runs ahead of the service's.
+TEST_P(LockContractTest, RenewalsNeverStretchTheLease) {
+  const int64_t ttl = 2 * kSecond;
+  auto held = a_->Acquire(key_, ttl, 0);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  for (int i = 0; i < 6; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(a_->Renew(&*held).ok()) << i;
+    const int64_t after = RealClock().NowMicros();
+    const int64_t after_steady = RealClock().SteadyMicros();
+    EXPECT_LE(held->expires_at_micros, after + ttl) << "renewal " << i;
+    EXPECT_LE(held->valid_until_steady_micros, after_steady + ttl) << "renewal " << i;
+    EXPECT_GT(held->valid_until_steady_micros, after_steady) << "renewal " << i;
+  }
+  a_->Release(*held).IgnoreError();
+}
+
+// Forwards to a real service; after the first List() it runs `between` (another holder takes
+// the key before the sweep acts on what it listed).
+class ListThenRun final : public LockService {
+ public:
+  ListThenRun(LockService* inner, std::function<void()> between)
+      : inner_(inner), between_(std::move(between)) {}
+  std::string_view backend() const override { return inner_->backend(); }
+  std::string fence_namespace() const override { return inner_->fence_namespace(); }
+  StatusOr<Lease> Acquire(const std::string& key, int64_t ttl, int64_t wait) override {
+    return inner_->Acquire(key, ttl, wait);
+  }
+  Status Renew(Lease* lease) override { return inner_->Renew(lease); }
+  Status Release(const Lease& lease) override { return inner_->Release(lease); }
+  StatusOr<bool> ForceRelease(const std::string& key, int64_t token) override {
+    return inner_->ForceRelease(key, token);
+  }
+  StatusOr<int64_t> DrawToken(const std::string& key) override { return inner_->DrawToken(key); }
+  StatusOr<std::vector<LockInfo>> List() override {
+    auto listed = inner_->List();
+    if (between_) std::exchange(between_, nullptr)();
+    return listed;
+  }
+
+ private:
+  LockService* inner_;
+  std::function<void()> between_;
+};
+
+// A sweep that listed holder A as stuck must not release holder B, who took the key after the
+// listing (B's token is greater): the force release names the token it saw.
+TEST_P(LockContractTest, ASweepReleasesOnlyTheHolderItListed) {
+  auto first = a_->Acquire(key_, 30 * kSecond, 0);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // etcd: 1 s resolution
+  LockPolicy policy;
+  policy.stuck_alert_after_seconds = 0.5;
+  policy.stuck_release_after_seconds = 1;
+  std::optional<StatusOr<Lease>> second;
+  ListThenRun view(b_.get(), [&] {
+    a_->Release(*first).IgnoreError();
+    second = b_->Acquire(key_, 30 * kSecond, 0);
+  });
+  auto swept = SweepStuckLocks(&view, policy);
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  ASSERT_TRUE(second.has_value() && second->ok());
+  bool listed = false;
+  for (const StuckLock& s : *swept) {
+    if (s.lock.key != key_) continue;
+    listed = true;
+    EXPECT_EQ(s.lock.token, first->token);
+    EXPECT_FALSE(s.released) << "released the holder that came after the listing";
+  }
+  EXPECT_TRUE(listed);
+  Lease b = **second;
+  EXPECT_TRUE(b_->Renew(&b).ok()) << "the new holder lost its lease to the sweep";
+  b_->Release(b).IgnoreError();
+}
+
+// How long a lock has been held is judged by the lock service's clock: a sweeping host whose
+// clock runs a day ahead does not see a fresh lock as stuck (SQLite: the injected Clock is the
+// service's clock, so there is no other clock to disagree with).
+TEST_P(LockContractTest, AHostClockFarAheadDoesNotMakeALockLookStuck) {
+  if (GetParam() == "sqlite") GTEST_SKIP() << "one machine's clock is the service's clock";
+  auto held = a_->Acquire(key_, 30 * kSecond, 0);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  testing::FakeClock ahead(RealClock().NowMicros() + 86400 * kSecond);
+  LockOptions options = options_;
+  options.clock = &ahead;
+  options.holder_id = "host-c:3:cccc";
+  auto sweeper = LockService::Open(url_, options);
+  ASSERT_TRUE(sweeper.ok()) << sweeper.status().ToString();
+  LockPolicy policy;  // alert after 600 s, release after 900 s
+  auto swept = SweepStuckLocks(sweeper->get(), policy);
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  for (const StuckLock& s : *swept) EXPECT_NE(s.lock.key, key_) << s.held_seconds;
+  EXPECT_TRUE(a_->Renew(&*held).ok());
+  a_->Release(*held).IgnoreError();
+}
+
+// A token drawn for a write made without the lease (on_lock_timeout = "proceed") lies above the
+// current holder's and below the next holder's, and the holder keeps its lease: it can renew
+// and release it.
+TEST_P(LockContractTest, ADrawnTokenLiesBetweenTheHolderAndTheNextAcquisition) {
+  auto held = a_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  auto drawn = b_->DrawToken(key_);
+  ASSERT_TRUE(drawn.ok()) << drawn.status().ToString();
+  EXPECT_GT(*drawn, *held->token);
+  auto again = b_->DrawToken(key_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_GT(*again, *drawn);
+  ASSERT_TRUE(a_->Renew(&*held).ok()) << "the draw disturbed the holder";
+  EXPECT_EQ(b_->Acquire(key_, 5 * kSecond, 0).status().reason(), StatusReason::kLockTimeout);
+  ASSERT_TRUE(a_->Release(*held).ok());
+  auto next = b_->Acquire(key_, 5 * kSecond, 0);  // the release freed the key
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_GT(*next->token, *again);
+  b_->Release(*next).IgnoreError();
+}
+
+// A run that was already waiting when the token was drawn, and gets the lock afterwards, still
+// gets a greater token (etcd: a waiter's queue key was created before the draw).
+TEST_P(LockContractTest, AWaiterQueuedBeforeADrawGetsAGreaterToken) {
+  auto held = a_->Acquire(key_, 5 * kSecond, 0);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  std::optional<StatusOr<Lease>> waiter;
+  std::thread waiting([&] { waiter = b_->Acquire(key_, 5 * kSecond, 20 * kSecond); });
+  bool queued = GetParam() != "etcd";  // the db backends keep no queue
+  for (int i = 0; i < 200 && !queued; ++i) {
+    auto list = a_->List();
+    for (const LockInfo& info : list.ok() ? *list : std::vector<LockInfo>{}) {
+      queued = queued || (info.key == key_ && info.waiters == 1);
+    }
+    if (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  if (!queued) ADD_FAILURE() << "the waiter never joined the queue";
+  auto drawn = a_->DrawToken(key_);
+  ASSERT_TRUE(a_->Release(*held).ok());
+  waiting.join();
+  ASSERT_TRUE(drawn.ok()) << drawn.status().ToString();
+  ASSERT_TRUE(waiter.has_value() && waiter->ok())
+      << (waiter ? waiter->status().ToString() : "no result");
+  EXPECT_GT(*(*waiter)->token, *drawn);
+  Lease b = **waiter;
+  EXPECT_TRUE(b_->Renew(&b).ok());
+  b_->Release(b).IgnoreError();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LockContractTest,

@@ -78,11 +78,15 @@ class NoneLockService final : public LockService {
     lease.holder_id = options_.holder_id;
     lease.acquired_at_micros = options_.clock->NowMicros();
     lease.expires_at_micros = lease.acquired_at_micros + ttl_micros;
+    lease.valid_until_steady_micros = options_.clock->SteadyMicros() + ttl_micros;
     return lease;
   }
   Status Renew(Lease* lease) override { return OkStatus(); }
   Status Release(const Lease&) override { return OkStatus(); }
-  StatusOr<bool> ForceRelease(const std::string&) override { return false; }
+  StatusOr<bool> ForceRelease(const std::string&, int64_t) override { return false; }
+  StatusOr<int64_t> DrawToken(const std::string&) override {
+    return FailedPreconditionError("lock `none` hands out no fencing tokens");
+  }
   StatusOr<std::vector<LockInfo>> List() override { return std::vector<LockInfo>{}; }
 
  private:

@@ -26,11 +26,18 @@ struct Lease {
   std::string holder_id;
   std::optional<int64_t> token;  // none for the `none` backend
   int64_t acquired_at_micros = 0;
-  // When the lease ends unless renewed, on the acquiring process's clock (an estimate for etcd,
-  // whose own clock decides).
+  // When the lease ends unless renewed, on the acquiring process's wall clock (an estimate for
+  // etcd and PostgreSQL, whose own clocks decide): the send time of the request that took or
+  // last extended the lease plus the TTL the service granted.
   int64_t expires_at_micros = 0;
+  // The same deadline on the steady clock of the service's Clock (Clock::SteadyMicros): the
+  // lease is surely held until then unless taken away (a force release). Taken from the send
+  // time of the request that took or last extended the lease, so it never runs past the
+  // service's own deadline; wall-clock steps do not move it. This is what LeaseKeeper::CheckHeld
+  // judges expiry by.
+  int64_t valid_until_steady_micros = 0;
   double wait_seconds = 0;  // how long Acquire waited
-  // Backend state (etcd: the lease id and the waiter key).
+  // Backend state (etcd: the lease id; db: the TTL in microseconds).
   std::string handle;
 };
 
@@ -41,6 +48,11 @@ struct LockInfo {
   int64_t acquired_at_micros = 0;
   int64_t expires_at_micros = 0;
   int64_t renewed_at_micros = 0;
+  // How long the holder has held the key, judged by the lock service's own clock (PostgreSQL:
+  // clock_timestamp(); SQLite: the injected Clock; etcd: the members' HTTP Date headers at the
+  // acquisition and at the listing, 1 s resolution), never by comparing this host's clock with
+  // a time another machine recorded.
+  int64_t held_micros = 0;
   int waiters = 0;  // etcd: processes queued behind the holder
 };
 
@@ -72,12 +84,22 @@ class LockService {
   // service cannot be reached.
   virtual StatusOr<Lease> Acquire(const std::string& key, int64_t ttl_micros,
                                   int64_t max_wait_micros) = 0;
-  // Extends the lease by its TTL. Aborted with reason kLockLost when it is no longer held.
+  // Extends the lease by its TTL, counted from when the renewal was sent. Updates only
+  // lease->expires_at_micros and lease->valid_until_steady_micros. Aborted with reason
+  // kLockLost when it is no longer held.
   virtual Status Renew(Lease* lease) = 0;
   // Ends the lease if its token still holds the key (a no-op otherwise).
   virtual Status Release(const Lease& lease) = 0;
-  // Ends whatever lease holds `key` (stuck-lock recovery). Returns whether one was held.
-  virtual StatusOr<bool> ForceRelease(const std::string& key) = 0;
+  // Stuck-lock recovery: ends the lease that holds `key` with `token` (as List() showed it), and
+  // nothing else: a holder that took the key since then keeps it. Returns whether that lease
+  // was still held (and is now released).
+  virtual StatusOr<bool> ForceRelease(const std::string& key, int64_t token) = 0;
+  // A fencing token for a write made without the lease (`on_lock_timeout = "proceed"`):
+  // strictly greater than every token handed out for `key` so far and smaller than every token
+  // handed out later, drawn without disturbing the current holder (its Renew and Release keep
+  // working; its own writes are then fenced out by the drawn token once that is stored).
+  // FailedPrecondition for `none`, which has no tokens.
+  virtual StatusOr<int64_t> DrawToken(const std::string& key) = 0;
   // The keys held now.
   virtual StatusOr<std::vector<LockInfo>> List() = 0;
 };

@@ -1,6 +1,12 @@
 #include "lock/lock_service.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "lock/lease_keeper.h"
 #include "lock/sweeper.h"
@@ -25,11 +31,12 @@ class DbLockTest : public ::testing::Test {
     a_ = Open("host-a:1:aaaa");
     b_ = Open("host-b:2:bbbb");
   }
-  std::unique_ptr<LockService> Open(const std::string& holder) {
+  std::unique_ptr<LockService> Open(const std::string& holder, int busy_timeout_ms = 60000) {
     LockOptions o;
     o.clock = &clock_;
     o.holder_id = holder;
     o.sqlite_path = path_;
+    o.busy_timeout_ms = busy_timeout_ms;
     auto s = LockService::Open("db", o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return std::move(s).value();
@@ -41,7 +48,7 @@ class DbLockTest : public ::testing::Test {
   std::unique_ptr<LockService> a_, b_;
 };
 
-TEST_F(DbLockTest, TokensStrictlyIncreasePerKey) {
+TEST_F(DbLockTest, TokensStrictlyIncrease) {
   auto l1 = a_->Acquire("grading/2026-01-16", 10 * kSecond, 0);
   ASSERT_TRUE(l1.ok()) << l1.status().ToString();
   EXPECT_EQ(l1->token, 1);
@@ -51,8 +58,41 @@ TEST_F(DbLockTest, TokensStrictlyIncreasePerKey) {
   ASSERT_TRUE(l2.ok());
   EXPECT_EQ(l2->token, 2);
   auto other = a_->Acquire("grading/2026-01-17", 10 * kSecond, 0);
-  EXPECT_EQ(other->token, 1);  // per key
+  EXPECT_EQ(other->token, 3);  // one counter for the whole database
   EXPECT_EQ(a_->fence_namespace(), "db");
+}
+
+// A drawn token comes from the same counter as the holders' tokens: above the holder's, below
+// the next holder's, for every key of the database.
+TEST_F(DbLockTest, DrawnTokensShareTheCounterWithAcquisitions) {
+  auto held = a_->Acquire("grading/2026-01-16", 10 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  EXPECT_EQ(*b_->DrawToken("grading/2026-01-16"), 2);
+  EXPECT_EQ(*b_->DrawToken("summary/2026-01-16"), 3);
+  ASSERT_TRUE(a_->Renew(&*held).ok());
+  ASSERT_TRUE(a_->Release(*held).ok());
+  EXPECT_EQ(b_->Acquire("grading/2026-01-16", 10 * kSecond, 0)->token, 4);
+}
+
+// A database from before the counter (schema version 5, per-key tokens): the migration starts
+// the counter at the greatest token handed out, so every key's tokens keep increasing.
+TEST_F(DbLockTest, TheCounterStartsAboveTheTokensOfAnOlderDatabase) {
+  a_.reset();
+  b_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE lock_tokens; PRAGMA user_version = 5; INSERT INTO locks (key, "
+                         "token) VALUES ('grading/2026-01-15', 7), ('grading/2026-01-16', 3)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  StoreOptions so;
+  so.clock = &clock_;
+  ASSERT_TRUE(Store::Open("sqlite:" + path_, so).ok());  // migrates to the counter
+  auto locks = Open("host-a:1:aaaa");
+  EXPECT_EQ(locks->Acquire("grading/2026-01-16", 10 * kSecond, 0)->token, 8);
+  EXPECT_EQ(*locks->DrawToken("grading/2026-01-17"), 9);
 }
 
 TEST_F(DbLockTest, TryOnceFailsFastWhileHeld) {
@@ -129,8 +169,9 @@ TEST_F(DbLockTest, ForceReleaseAndList) {
   EXPECT_EQ((*list)[0].key, "grading/2026-01-16");
   EXPECT_EQ((*list)[0].token, 1);
   EXPECT_EQ((*list)[0].expires_at_micros - (*list)[0].acquired_at_micros, 10 * kSecond);
-  EXPECT_TRUE(*b_->ForceRelease("grading/2026-01-16"));
-  EXPECT_FALSE(*b_->ForceRelease("grading/2026-01-16"));
+  EXPECT_FALSE(*b_->ForceRelease("grading/2026-01-16", 2));  // not the listed token
+  EXPECT_TRUE(*b_->ForceRelease("grading/2026-01-16", 1));
+  EXPECT_FALSE(*b_->ForceRelease("grading/2026-01-16", 1));
   EXPECT_TRUE(a_->List()->empty());
   EXPECT_EQ(a_->Renew(&*held).reason(), StatusReason::kLockLost);
   EXPECT_EQ(b_->Acquire("grading/2026-01-16", 10 * kSecond, 0)->token, 2);
@@ -153,11 +194,91 @@ TEST_F(DbLockTest, KeeperRenewsAndNoticesLoss) {
   EXPECT_EQ(keeper.CheckHeld().reason(), StatusReason::kLockLost);
 }
 
+// The wall clock may jump (an NTP step, a VM resumed); the keeper judges its lease by the
+// steady clock: valid for the TTL from the renewal's (here: the acquisition's) request.
+TEST_F(DbLockTest, KeeperJudgesExpiryOnTheSteadyClock) {
+  auto held = a_->Acquire("k", 9 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  LeaseKeeper keeper(a_.get(), &*held, &clock_, 3 * kSecond);
+  const int64_t wall = clock_.NowMicros();
+  clock_.SetNow(wall + 3600 * kSecond);  // the wall clock jumps an hour ahead
+  EXPECT_TRUE(keeper.CheckHeld().ok());
+  clock_.AdvanceSeconds(9);  // the TTL passes on the steady clock without a renewal ...
+  clock_.SetNow(wall);       // ... while the wall clock is stepped back
+  EXPECT_EQ(keeper.CheckHeld().reason(), StatusReason::kLockLost);
+}
+
+// Forwards to a real service and tells when a renewal starts and when it has finished.
+class ObservedRenewals final : public LockService {
+ public:
+  explicit ObservedRenewals(LockService* inner) : inner_(inner) {}
+  std::string_view backend() const override { return inner_->backend(); }
+  std::string fence_namespace() const override { return inner_->fence_namespace(); }
+  StatusOr<Lease> Acquire(const std::string& key, int64_t ttl, int64_t wait) override {
+    return inner_->Acquire(key, ttl, wait);
+  }
+  Status Renew(Lease* lease) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      started_ = true;
+    }
+    cv_.notify_all();
+    Status s = inner_->Renew(lease);
+    finished_ = true;
+    return s;
+  }
+  Status Release(const Lease& lease) override { return inner_->Release(lease); }
+  StatusOr<bool> ForceRelease(const std::string& key, int64_t token) override {
+    return inner_->ForceRelease(key, token);
+  }
+  StatusOr<int64_t> DrawToken(const std::string& key) override { return inner_->DrawToken(key); }
+  StatusOr<std::vector<LockInfo>> List() override { return inner_->List(); }
+
+  void WaitUntilStarted() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return started_; });
+  }
+  bool finished() const { return finished_.load(); }
+
+ private:
+  LockService* inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  std::atomic<bool> finished_{false};
+};
+
+// The store's write transaction holds the database's write lock while it asks the keeper
+// whether the lease is still held, just before COMMIT. A renewal that falls due then waits for
+// that lock; the keeper must answer from what it knows instead of waiting for the renewal.
+TEST_F(DbLockTest, CheckHeldAnswersWhileARenewalWaitsForTheDatabase) {
+  auto locks = Open("host-a:1:aaaa", /*busy_timeout_ms=*/5000);
+  auto held = locks->Acquire("k", 9 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  ObservedRenewals observed(locks.get());
+  LeaseKeeper keeper(&observed, &*held, &clock_, 3 * kSecond);
+  sqlite3* writer = nullptr;  // the store's write transaction, on its own connection
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &writer), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(writer, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  clock_.AdvanceSeconds(3);  // a renewal is due
+  std::thread renewer([&] { keeper.Tick(); });
+  observed.WaitUntilStarted();
+  Status answer = keeper.CheckHeld();
+  const bool renewal_finished_first = observed.finished();
+  sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(writer);
+  renewer.join();
+  EXPECT_FALSE(renewal_finished_first) << "CheckHeld() waited for the renewal";
+  EXPECT_TRUE(answer.ok()) << answer.ToString();
+  EXPECT_FALSE(keeper.lost());  // the renewal went through once the writer was done
+  EXPECT_TRUE(keeper.CheckHeld().ok());
+}
+
 TEST_F(DbLockTest, KeeperSeesAForceRelease) {
   auto held = a_->Acquire("k", 9 * kSecond, 0);
   ASSERT_TRUE(held.ok());
   LeaseKeeper keeper(a_.get(), &*held, &clock_, 3 * kSecond);
-  ASSERT_TRUE(*b_->ForceRelease("k"));
+  ASSERT_TRUE(*b_->ForceRelease("k", *held->token));
   clock_.AdvanceSeconds(3);
   keeper.Tick();
   EXPECT_EQ(keeper.CheckHeld().reason(), StatusReason::kLockLost);
@@ -188,6 +309,7 @@ TEST(NoneLockTest, AlwaysGrantsWithoutAToken) {
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_FALSE(a->token.has_value());
   EXPECT_EQ((*none)->fence_namespace(), "none");
+  EXPECT_EQ((*none)->DrawToken("k").status().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(LockServiceTest, RejectsUnknownUrls) {
@@ -217,14 +339,14 @@ TEST_F(DbLockTest, SweepWarnsThenForceReleasesStuckLocks) {
     }
   };
   renew_for(500);
-  EXPECT_TRUE(SweepStuckLocks(a_.get(), &clock_, policy)->empty());
+  EXPECT_TRUE(SweepStuckLocks(a_.get(), policy)->empty());
   renew_for(200);  // held 700 s: warned, not released
-  auto warned = SweepStuckLocks(a_.get(), &clock_, policy);
+  auto warned = SweepStuckLocks(a_.get(), policy);
   ASSERT_EQ(warned->size(), 1u);
   EXPECT_FALSE((*warned)[0].released);
   EXPECT_NEAR((*warned)[0].held_seconds, 700, 1);
   renew_for(300);  // held 1000 s: force-released
-  auto released = SweepStuckLocks(a_.get(), &clock_, policy);
+  auto released = SweepStuckLocks(a_.get(), policy);
   ASSERT_EQ(released->size(), 1u);
   EXPECT_TRUE((*released)[0].released);
   keeper.Tick();
@@ -235,7 +357,7 @@ TEST_F(DbLockTest, SweepWarnsThenForceReleasesStuckLocks) {
   auto again = b_->Acquire("grading/2026-01-16", 3000 * kSecond, 0);
   ASSERT_TRUE(again.ok());
   clock_.AdvanceSeconds(2000);
-  EXPECT_FALSE((*SweepStuckLocks(a_.get(), &clock_, policy))[0].released);
+  EXPECT_FALSE((*SweepStuckLocks(a_.get(), policy))[0].released);
 }
 
 }  // namespace

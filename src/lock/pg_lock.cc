@@ -1,6 +1,7 @@
 // The `db` lock backend on PostgreSQL: the lease table `locks` in the store's database, each
 // operation one statement, expiry judged by the server's clock (clock_timestamp()), tokens from
-// the sequence propgrade_lock_token (strictly increasing for every key).
+// the sequence propgrade_lock_token (strictly increasing for every key; DrawToken takes the next
+// value too). How long a lock has been held is computed by the server as well.
 //
 // A row naming this service's holder id for a key it holds no lease on is an orphan: an
 // acquisition whose commit went through while its answer was lost (the server restarted), or
@@ -40,6 +41,9 @@ class PostgresLockService final : public LockService {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
     int64_t ttl = std::stoll(lease->handle);
+    // The server extends from its clock_timestamp(), at or after this send time.
+    const int64_t sent = options_.clock->NowMicros();
+    const int64_t sent_steady = options_.clock->SteadyMicros();
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Exec("UPDATE locks SET expires_at = clock_timestamp() + $4 * interval '1 "
@@ -52,7 +56,8 @@ class PostgresLockService final : public LockService {
                               std::to_string(lease->token.value_or(0)) + ") is no longer held",
                           StatusReason::kLockLost);
     }
-    lease->expires_at_micros = options_.clock->NowMicros() + ttl;
+    lease->expires_at_micros = sent + ttl;
+    lease->valid_until_steady_micros = sent_steady + ttl;
     return OkStatus();
   }
 
@@ -67,15 +72,24 @@ class PostgresLockService final : public LockService {
         .status();
   }
 
-  StatusOr<bool> ForceRelease(const std::string& key) override {
+  StatusOr<bool> ForceRelease(const std::string& key, int64_t token) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
     ASSIGN_OR_RETURN(PgResult r,
                      conn_->Exec("UPDATE locks SET holder_id = NULL, expires_at = NULL WHERE key "
-                                 "= $1 AND holder_id IS NOT NULL AND expires_at > "
+                                 "= $1 AND token = $2 AND holder_id IS NOT NULL AND expires_at > "
                                  "clock_timestamp() RETURNING 1",
-                                 {key}));
+                                 {key, std::to_string(token)}));
     return r.rows() > 0;
+  }
+
+  StatusOr<int64_t> DrawToken(const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT nextval('propgrade_lock_token')"));
+    auto token = ParseInt64(r.text(0, 0));
+    if (!token) return InternalError("nextval('propgrade_lock_token') answered no number");
+    return *token;
   }
 
   StatusOr<std::vector<LockInfo>> List() override {
@@ -83,7 +97,8 @@ class PostgresLockService final : public LockService {
     RETURN_IF_ERROR(conn_->EnsureConnected());
     ASSIGN_OR_RETURN(PgResult r,
                      conn_->Exec("SELECT key, holder_id, token, " + Micros("acquired_at") + ", " +
-                                 Micros("expires_at") + ", " + Micros("renewed_at") +
+                                 Micros("expires_at") + ", " + Micros("renewed_at") + ", " +
+                                 Micros("clock_timestamp()") + " - " + Micros("acquired_at") +
                                  " FROM locks WHERE holder_id IS NOT NULL AND expires_at > "
                                  "clock_timestamp() ORDER BY key"));
     std::vector<LockInfo> out;
@@ -95,6 +110,7 @@ class PostgresLockService final : public LockService {
       info.acquired_at_micros = ParseInt64(r.text(i, 3)).value_or(0);
       info.expires_at_micros = ParseInt64(r.text(i, 4)).value_or(0);
       info.renewed_at_micros = ParseInt64(r.text(i, 5)).value_or(0);
+      info.held_micros = ParseInt64(r.text(i, 6)).value_or(0);  // by the server's clock
       out.push_back(std::move(info));
     }
     return out;
@@ -110,6 +126,8 @@ class PostgresLockService final : public LockService {
     // and times once it holds the row: a statement that waited for the row while another
     // holder came and went still gets a newer token than that holder's.
     const bool orphan_ok = held_.count(key) == 0;
+    const int64_t sent = options_.clock->NowMicros();
+    const int64_t sent_steady = options_.clock->SteadyMicros();
     ASSIGN_OR_RETURN(
         PgResult r,
         conn_->Exec("INSERT INTO locks AS l (key, holder_id, token, acquired_at, expires_at, "
@@ -135,7 +153,8 @@ class PostgresLockService final : public LockService {
     lease.holder_id = options_.holder_id;
     lease.token = ParseInt64(r.text(0, 0));
     lease.acquired_at_micros = options_.clock->NowMicros();
-    lease.expires_at_micros = lease.acquired_at_micros + ttl_micros;
+    lease.expires_at_micros = sent + ttl_micros;
+    lease.valid_until_steady_micros = sent_steady + ttl_micros;
     lease.handle = std::to_string(ttl_micros);
     held_.insert(key);
     return std::optional<Lease>(std::move(lease));

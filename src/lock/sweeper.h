@@ -1,11 +1,12 @@
 // Stuck-lock detection: a lock held (and renewed) longer than the policy allows is reported,
-// and past the release threshold force-released. Thread-safe when the LockService is.
+// and past the release threshold force-released. How long a lock has been held is the lock
+// service's own judgement (LockInfo::held_micros), never this host's clock against a time
+// another machine recorded; a force release names the token listed, so a holder that took the
+// key after the listing keeps it. Thread-safe when the LockService is.
 #pragma once
 
-#include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/status.h"
 #include "lock/lock_policy.h"
 #include "lock/lock_service.h"
@@ -19,7 +20,6 @@ struct StuckLock {
 };
 
 // One sweep over the held locks.
-StatusOr<std::vector<StuckLock>> SweepStuckLocks(LockService* locks, Clock* clock,
-                                                 const LockPolicy& policy);
+StatusOr<std::vector<StuckLock>> SweepStuckLocks(LockService* locks, const LockPolicy& policy);
 
 }  // namespace propgrade

@@ -10,7 +10,7 @@
 namespace propgrade {
 
 StatusOr<std::vector<StuckLock>> SweepAndReport(const UpkeepDeps& d) {
-  ASSIGN_OR_RETURN(std::vector<StuckLock> stuck, SweepStuckLocks(d.locks, d.clock, *d.policy));
+  ASSIGN_OR_RETURN(std::vector<StuckLock> stuck, SweepStuckLocks(d.locks, *d.policy));
   for (const StuckLock& s : stuck) {
     char held[32];
     std::snprintf(held, sizeof held, "%.0f", s.held_seconds);

@@ -203,7 +203,7 @@ StatusOr<std::string> LocksJson(LockService* locks, Clock* clock) {
     out["locks"].push_back({{"key", l.key},
                             {"holder_id", l.holder_id},
                             {"token", l.token ? json(*l.token) : json(nullptr)},
-                            {"held_seconds", (now - l.acquired_at_micros) / 1e6},
+                            {"held_seconds", l.held_micros / 1e6},  // by the service's clock
                             {"expires_in_seconds", (l.expires_at_micros - now) / 1e6},
                             {"waiters", l.waiters}});
   }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lock/lock_service.h"
 #include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
@@ -229,13 +230,15 @@ TEST_F(CliTest, LegacyAccuracyWithDuplicateKeysIsRejected) {
 
 TEST_F(CliTest, FencesAreNamespacedByLockServiceAndCanBeReset) {
   LoadSmallDate();
-  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);  // lock db: token 1
-  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);  // token 2
+  // Lock db: one token counter for the file; a grade takes three locks (grading, daily
+  // performance, summary), so the accuracy partition is written with token 1, then 4.
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
   auto fences = [&] { return Cli({"export", "partition_fence"}).out; };
-  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,2,"), std::string::npos) << fences();
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,4,"), std::string::npos) << fences();
   // A write without a lock leaves the db namespace's token alone.
   ASSERT_EQ(Cli({"--lock", "none", "grade", "--date", "2026-01-16"}).exit_code, 0);
-  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,2,"), std::string::npos) << fences();
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,4,"), std::string::npos) << fences();
   EXPECT_NE(fences().find("none,prediction_accuracy,2026-01-16,,"), std::string::npos) << fences();
   CommandResult reset = Cli({"locks", "reset-fence", "prediction_accuracy", "2026-01-16",
                              "--reason", "moved lock service"});
@@ -244,7 +247,7 @@ TEST_F(CliTest, FencesAreNamespacedByLockServiceAndCanBeReset) {
   EXPECT_NE(Cli({"export", "lock_events"}).out.find("fence_reset"), std::string::npos);
   // The lock's own counter goes on, so the next write stores a fresh, higher token.
   ASSERT_EQ(Cli({"grade", "--date", "2026-01-16", "--no-aggregate"}).exit_code, 0);
-  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,3,"), std::string::npos) << fences();
+  EXPECT_NE(fences().find("db,prediction_accuracy,2026-01-16,7,"), std::string::npos) << fences();
 }
 
 TEST_F(CliTest, LocksCommands) {
@@ -257,6 +260,23 @@ TEST_F(CliTest, LocksCommands) {
   CommandResult release = Cli({"locks", "release", "grading/2026-01-16", "--reason", "test"});
   EXPECT_EQ(release.exit_code, 0);
   EXPECT_NE(release.out.find("is not held"), std::string::npos);
+  // A held lock: released by the token listed, recorded with its holder.
+  LockOptions lo;
+  lo.sqlite_path = db_.substr(7);
+  lo.holder_id = "host-x:1:held";
+  auto locks = LockService::Open("db", lo);
+  ASSERT_TRUE(locks.ok()) << locks.status().ToString();
+  auto held = (*locks)->Acquire("grading/2026-01-16", 300 * 1000000LL, 0);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  release = Cli({"locks", "release", "grading/2026-01-16", "--reason", "host died"});
+  EXPECT_EQ(release.exit_code, 0) << release.err;
+  EXPECT_NE(release.out.find("released grading/2026-01-16 (holder host-x:1:held, token " +
+                             std::to_string(*held->token) + ")"),
+            std::string::npos)
+      << release.out;
+  EXPECT_EQ((*locks)->Renew(&*held).reason(), StatusReason::kLockLost);
+  std::string events = Cli({"export", "lock_events"}).out;
+  EXPECT_NE(events.find("force_released,host-x:1:held"), std::string::npos) << events;
   EXPECT_EQ(Cli({"--lock", "zookeeper://x", "locks", "list"}).exit_code, 2);
   EXPECT_EQ(Cli({"locks", "reset-fence", "player_archetypes", "x", "--reason", "r"}).exit_code, 2);
 }

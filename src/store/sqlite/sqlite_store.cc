@@ -20,7 +20,7 @@ namespace {
 
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
-// 5: (partition, key) indexes. 6: partition_versions.
+// 5: (partition, key) indexes. 6: partition_versions, lock_tokens.
 constexpr int kSchemaVersion = 6;
 
 bool IsStorageFault(int rc) {
@@ -722,6 +722,13 @@ class SqliteStore final : public Store {
                                " (" + Join(quoted, ", ") + ")"));
         }
       }
+      // The `db` lock backend's token counter (version 6; PostgreSQL draws from the sequence
+      // propgrade_lock_token): one for the whole file, starting above every token handed out.
+      RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS lock_tokens (name TEXT PRIMARY KEY, "
+                           "last_token INTEGER NOT NULL)"));
+      RETURN_IF_ERROR(Exec("INSERT INTO lock_tokens (name, last_token) SELECT 'db', "
+                           "coalesce(max(token), 0) FROM locks WHERE true ON CONFLICT (name) DO "
+                           "NOTHING"));
       RETURN_IF_ERROR(Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
     }
     for (const TableDef* t : AllTables()) {
