@@ -399,9 +399,10 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   if (code != 0) return code;
   CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, "accuracy", std::nullopt), ctx);
   std::cout << "\n" << RenderReport(report, ReportFormat::kTable);
-  std::cout << "\nNext: propgrade report calibration | players | systems --db " << ctx->config().db
+  const std::string db = RedactUrlCredentials(ctx->config().db);
+  std::cout << "\nNext: propgrade report calibration | players | systems --db " << db
             << "\n      propgrade export prediction_accuracy --date "
-            << season.last_date.ToString() << " --db " << ctx->config().db << "\n";
+            << season.last_date.ToString() << " --db " << db << "\n";
   return 0;
 }
 
