@@ -5,7 +5,14 @@
 //   window.propgradeCharts   name -> uPlot instance ("hit_rate", "mae", "calibration",
 //                            "duplicates", "lock_waits")
 //   body[data-loaded]        "true" once every API call has been answered and everything is
-//                            rendered; "error" (with a visible banner) when a call or a render failed.
+//                            rendered; "error" (with a visible banner) when a call or a render
+//                            failed; "token" while the token form waits for the server's token.
+//   window.propgradeTokenPrompts  how many times the token form was shown.
+//
+// When the server protects its API (server.protect_reads) an /api call answers 401: the page
+// then asks for the token once (a small form, however many calls failed), keeps it in
+// sessionStorage (this tab only, gone when it closes) and sends it as
+// `Authorization: Bearer <token>`. A token the server refuses is forgotten and asked again.
 //
 // Every string that comes from the API goes into the DOM through textContent, never innerHTML.
 'use strict';
@@ -103,12 +110,72 @@
     return `${Math.floor(s / 3600)} h ${pad2(Math.floor((s % 3600) / 60))} m`;
   }
 
+  // ---- the token (only when the server protects its API) ----------------------------------
+
+  const TOKEN_KEY = 'propgrade.token';
+  window.propgradeTokenPrompts = 0;
+
+  function storedToken() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY) || '';
+    } catch (e) {
+      return ''; // storage disabled: every refresh asks again
+    }
+  }
+
+  function storeToken(token) {
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) {
+      // storage disabled: nothing to keep
+    }
+  }
+
+  /** An /api answer of 401: the token is missing or wrong. */
+  class Unauthorized extends Error {}
+
+  // The token typed in the form, when sessionStorage cannot keep it.
+  let memoryToken = '';
+
+  function currentToken() { return storedToken() || memoryToken; }
+
+  function askForToken(rejected) {
+    const form = document.getElementById('token-form');
+    document.getElementById('token-error').hidden = !rejected;
+    if (form.hidden) {
+      form.hidden = false;
+      window.propgradeTokenPrompts += 1;
+    }
+    document.getElementById('token-input').focus();
+    document.body.dataset.loaded = 'token';
+  }
+
+  document.getElementById('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById('token-input');
+    const token = input.value.trim();
+    if (!token) return;
+    storeToken(token);
+    memoryToken = token;
+    input.value = '';
+    document.getElementById('token-form').hidden = true;
+    refresh();
+  });
+
   async function getJSON(url) {
     let res;
+    const headers = { Accept: 'application/json' };
+    const token = currentToken();
+    if (token) headers.Authorization = 'Bearer ' + token;
     try {
-      res = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      res = await fetch(url, { headers, cache: 'no-store' });
     } catch (e) {
       throw new Error(`${url}: ${e.message}`);
+    }
+    if (res.status === 401) {
+      await res.text().catch(() => ''); // read to the end: the connection stays usable
+      throw new Unauthorized(`${url}: HTTP 401`);
     }
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
     try {
@@ -476,13 +543,23 @@
 
   let busy = false;
   async function refresh() {
-    if (busy) return;
+    if (busy || !document.getElementById('token-form').hidden) return; // waiting for the token
     busy = true;
     const errors = [];
     try {
       if (typeof uPlot === 'undefined') throw new Error('/assets/uPlot.iife.min.js did not load');
       const names = Object.keys(API);
+      const sent = currentToken();
       const answers = await Promise.allSettled(names.map((n) => getJSON(API[n])));
+      if (answers.some((a) => a.status === 'rejected' && a.reason instanceof Unauthorized)) {
+        // One form for all the calls that were refused; draw nothing until the token is known.
+        if (sent && currentToken() === sent) {
+          storeToken('');
+          memoryToken = '';
+        }
+        askForToken(Boolean(sent));
+        return;
+      }
       const data = {};
       answers.forEach((a, i) => {
         if (a.status === 'fulfilled') data[names[i]] = a.value;

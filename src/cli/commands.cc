@@ -409,9 +409,10 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   if (code != 0) return code;
   CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, "accuracy", std::nullopt), ctx);
   std::cout << "\n" << RenderReport(report, ReportFormat::kTable);
-  std::cout << "\nNext: propgrade report calibration | players | systems --db " << ctx->config().db
+  const std::string db = RedactUrlCredentials(ctx->config().db);
+  std::cout << "\nNext: propgrade report calibration | players | systems --db " << db
             << "\n      propgrade export prediction_accuracy --date "
-            << season.last_date.ToString() << " --db " << ctx->config().db << "\n";
+            << season.last_date.ToString() << " --db " << db << "\n";
   return 0;
 }
 
@@ -624,6 +625,8 @@ int Serve(const GlobalOptions& g, const ServeArgs& a) {
   server::ServerOptions options;
   options.listen = a.listen.empty() ? ctx->config().server.listen : a.listen;
   options.token = ReadSecret(ctx->config().server.token_env, "");
+  options.protect_reads = ctx->config().server.protect_reads;
+  options.wait_timeout_seconds = ctx->config().server.wait_timeout_seconds;
   options.static_dir = a.static_dir;
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
   server::ServerDeps deps;
@@ -645,7 +648,9 @@ int Serve(const GlobalOptions& g, const ServeArgs& a) {
   auto hp = server::ParseListen(options.listen);
   std::cout << "propgrade: serving on http://" << hp->first << ":" << http->port()
             << "/ (dashboard /, trigger POST /v1/runs, /healthz, /readyz, /metrics"
-            << (options.token.empty() ? "; no token: loopback only" : "") << ")" << std::endl;
+            << (options.token.empty() ? "; no token: loopback only" : "")
+            << (http->reads_protected() ? "; /api and /metrics need the token" : "") << ")"
+            << std::endl;
   int still_running = http->Run();
   return still_running == 0 ? 0 : static_cast<int>(ExitCode::kRefused);
 }

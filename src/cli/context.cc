@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/strings.h"
+
 namespace propgrade::cli {
 
 bool IsTty(int fd) { return isatty(fd) == 1; }
@@ -211,7 +213,8 @@ StatusOr<Pipeline*> Context::pipeline() {
 }
 
 int Context::Fail(const Status& status) {
-  std::cerr << "propgrade: error: " << status.message() << "\n";
+  // A URL the user gave may be part of the message: its password never is.
+  std::cerr << "propgrade: error: " << RedactUrlCredentials(status.message()) << "\n";
   return static_cast<int>(ExitCodeFor(status));
 }
 

@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
       "  curl -X POST -H 'Authorization: Bearer TOKEN' -d '{\"target_date\":\"yesterday\"}' \\\n"
       "       'http://127.0.0.1:8080/v1/runs?wait=true'\n"
       "Without a token (the variable named by server.token_env) only loopback addresses are allowed.\n"
+      "Beyond loopback /api/* and /metrics need the token too (server.protect_reads = auto|always|never).\n"
       "SIGTERM: stop accepting, finish running runs (60 s grace), then exit 0.");
   serve->callback([&] { code = Serve(g, sv); });
 

@@ -183,4 +183,51 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+namespace {
+
+bool IsSchemeChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '+' || c == '-' || c == '.';
+}
+
+// Where a URL's authority ends (RFC 3986 §3.2, and what cannot be part of a URL in a message).
+bool EndsAuthority(char c) {
+  return c == '/' || c == '?' || c == '#' || c == '"' || c == '<' || c == '>' || c == '\\' ||
+         static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+}
+
+}  // namespace
+
+std::string RedactUrlCredentials(std::string_view text) {
+  constexpr std::string_view kSep = "://";
+  constexpr std::string_view kMask = "***";
+  std::string out;
+  size_t copied = 0;  // text[0, copied) is in `out`
+  for (size_t sep = text.find(kSep); sep != std::string_view::npos;
+       sep = text.find(kSep, sep + kSep.size())) {
+    // A scheme: a letter, then letters, digits, '+', '-' or '.', right before "://".
+    size_t scheme = sep;
+    while (scheme > 0 && IsSchemeChar(text[scheme - 1])) --scheme;
+    while (scheme < sep && !((text[scheme] >= 'a' && text[scheme] <= 'z') ||
+                             (text[scheme] >= 'A' && text[scheme] <= 'Z'))) {
+      ++scheme;
+    }
+    if (scheme == sep) continue;
+    const size_t start = sep + kSep.size();
+    size_t end = start;
+    while (end < text.size() && !EndsAuthority(text[end])) ++end;
+    std::string_view authority = text.substr(start, end - start);
+    size_t at = authority.rfind('@');
+    if (at == std::string_view::npos) continue;
+    size_t colon = authority.substr(0, at).find(':');
+    if (colon == std::string_view::npos || colon + 1 == at) continue;  // no password
+    const size_t from = start + colon + 1, to = start + at;
+    out.append(text.substr(copied, from - copied));
+    out.append(kMask);
+    copied = to;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
 }  // namespace propgrade

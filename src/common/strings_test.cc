@@ -63,5 +63,40 @@ TEST(StringsTest, Utf8Validation) {
   EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
 }
 
+TEST(StringsTest, RedactUrlCredentialsReplacesOnlyThePassword) {
+  EXPECT_EQ(RedactUrlCredentials("postgresql://grader:s3cret@db.internal:5432/props?schema=x"),
+            "postgresql://grader:***@db.internal:5432/props?schema=x");
+  // The rest of the message is left alone, even where it holds the password's text: a
+  // password "a" must not turn every 'a' of the message into "***".
+  EXPECT_EQ(RedactUrlCredentials("cannot connect to postgresql://grader:a@127.0.0.1:1/a: "
+                                 "is a server listening at that address?"),
+            "cannot connect to postgresql://grader:***@127.0.0.1:1/a: "
+            "is a server listening at that address?");
+  EXPECT_EQ(RedactUrlCredentials("postgresql://u:1@h:1/db1 port 1"),
+            "postgresql://u:***@h:1/db1 port 1");
+  // Percent-encoded passwords, and ':' and '@' written as they are.
+  EXPECT_EQ(RedactUrlCredentials("postgres://u:p%40ss%3Aw%2Fd@h/db"), "postgres://u:***@h/db");
+  EXPECT_EQ(RedactUrlCredentials("postgres://u:pa:ss@h/db"), "postgres://u:***@h/db");
+  EXPECT_EQ(RedactUrlCredentials("postgres://u:p@ss@h/db"), "postgres://u:***@h/db");
+  // Several URLs, any scheme, inside quotes, brackets, or another URL's query.
+  EXPECT_EQ(RedactUrlCredentials("lock 'etcd+https://root:pw1@e1:2379,e2:2379' and "
+                                 "\"https://x:pw2@[::1]:443/p\", (smtp://m:pw3@mail)"),
+            "lock 'etcd+https://root:***@e1:2379,e2:2379' and "
+            "\"https://x:***@[::1]:443/p\", (smtp://m:***@mail)");
+  EXPECT_EQ(RedactUrlCredentials("https://h/login?next=postgresql://u:pw@db/x"),
+            "https://h/login?next=postgresql://u:***@db/x");
+  EXPECT_EQ(RedactUrlCredentials("a\npostgresql://u:pw@h\tpostgresql://v:pw@h2\n"),
+            "a\npostgresql://u:***@h\tpostgresql://v:***@h2\n");
+  // Nothing to redact: no password, no userinfo, '@' after the authority, no scheme.
+  for (const char* same :
+       {"postgresql://grader@db.internal:5432/props", "postgresql://u:@h/db",
+        "https://example.com:8443/users/@me", "http://h/a:b@c", "user:pw@host:5432",
+        "://u:pw@h", "9://u:pw@h x", "", "no url at all: a, b", "sqlite:/var/lib/p.db",
+        "a ratio of 3:1 @ home"}) {
+    EXPECT_EQ(RedactUrlCredentials(same), same) << same;
+  }
+  EXPECT_EQ(RedactUrlCredentials("x9+a.b-c://u:pw@h"), "x9+a.b-c://u:***@h");
+}
+
 }  // namespace
 }  // namespace propgrade

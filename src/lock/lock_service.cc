@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/ids.h"
+#include "common/strings.h"
 #include "lock/backends.h"
 
 namespace propgrade {
@@ -60,7 +61,7 @@ StatusOr<std::unique_ptr<LockService>> LockService::Open(const std::string& url,
     return NewSqliteLockService(options);
   }
   if (url.rfind("etcd://", 0) == 0) return NewEtcdLockService(url.substr(7), options);
-  return InvalidArgumentError("unknown lock service '" + url +
+  return InvalidArgumentError("unknown lock service '" + RedactUrlCredentials(url) +
                               "' (db, etcd://host:port[,host:port...], none)");
 }
 

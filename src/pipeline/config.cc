@@ -181,9 +181,12 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   }
   if (const toml::table* t = r.Section(root, "server", &section_status)) {
     const std::string p = "server.";
-    RETURN_IF_ERROR(r.Known(*t, p, {"listen", "token_env"}));
+    RETURN_IF_ERROR(
+        r.Known(*t, p, {"listen", "token_env", "protect_reads", "wait_timeout_seconds"}));
     RETURN_IF_ERROR(r.Get(*t, p, "listen", &c.server.listen));
     RETURN_IF_ERROR(r.Get(*t, p, "token_env", &c.server.token_env));
+    RETURN_IF_ERROR(r.Get(*t, p, "protect_reads", &c.server.protect_reads));
+    RETURN_IF_ERROR(r.Get(*t, p, "wait_timeout_seconds", &c.server.wait_timeout_seconds));
   }
   RETURN_IF_ERROR(section_status);
   RETURN_IF_ERROR(ValidateConfig(c).WithContext(std::string(source)));
@@ -250,6 +253,15 @@ Status ValidateConfig(const Config& c) {
   }
   if (c.breaker.failure_threshold < 1 || c.breaker.open_seconds <= 0) {
     return InvalidArgumentError("breaker: failure_threshold >= 1 and open_seconds > 0 required");
+  }
+  if (c.server.protect_reads != "auto" && c.server.protect_reads != "always" &&
+      c.server.protect_reads != "never") {
+    return InvalidArgumentError(
+        "server.protect_reads must be \"auto\", \"always\" or \"never\"");
+  }
+  if (!(c.server.wait_timeout_seconds > 0 && c.server.wait_timeout_seconds <= 3600)) {
+    return InvalidArgumentError(
+        "server.wait_timeout_seconds must be a number of seconds above 0 and at most 3600");
   }
   if (c.grading.real_line_sources.empty()) {
     return InvalidArgumentError("grading.real_line_sources must not be empty");

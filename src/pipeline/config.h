@@ -51,6 +51,12 @@ struct SqliteConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string token_env = "PROPGRADE_TRIGGER_TOKEN";
+  // Whether /api/* and /metrics need the bearer token too: "auto" (when listening beyond
+  // loopback), "always" (a token is then required) or "never". Default: auto
+  std::string protect_reads = "auto";
+  // How long POST /v1/runs?wait=true waits for the run before answering 202 with its id,
+  // 0 < seconds <= 3600. Default: 55 (under the 60 s idle timeouts of common proxies)
+  double wait_timeout_seconds = 55;
 };
 
 struct Config {

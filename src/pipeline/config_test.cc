@@ -104,6 +104,39 @@ TEST(ConfigTest, RejectsIntegersOutOfTheirFieldsRange) {
   EXPECT_TRUE(rows.ok()) << rows.status().ToString();
 }
 
+TEST(ConfigTest, ServerReadProtectionAndWaitTimeout) {
+  auto defaults = ParseConfig("", "p.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->server.protect_reads, "auto");
+  EXPECT_EQ(defaults->server.wait_timeout_seconds, 55);
+  auto set = ParseConfig("[server]\nprotect_reads = \"always\"\nwait_timeout_seconds = 0.5\n",
+                         "p.toml");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->server.protect_reads, "always");
+  EXPECT_EQ(set->server.wait_timeout_seconds, 0.5);
+  EXPECT_TRUE(ParseConfig("[server]\nprotect_reads = \"never\"\n", "p.toml").ok());
+  for (const char* text : {"[server]\nprotect_reads = \"yes\"\n",
+                           "[server]\nprotect_reads = \"Always\"\n",
+                           "[server]\nprotect_reads = true\n"}) {
+    auto c = ParseConfig(text, "p.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find("server.protect_reads"), std::string::npos)
+        << c.status().message();
+  }
+  for (const char* text : {"[server]\nwait_timeout_seconds = 0\n",
+                           "[server]\nwait_timeout_seconds = -5\n",
+                           "[server]\nwait_timeout_seconds = 3601\n",
+                           "[server]\nwait_timeout_seconds = nan\n",
+                           "[server]\nwait_timeout_seconds = \"1\"\n"}) {
+    auto c = ParseConfig(text, "p.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find("server.wait_timeout_seconds"), std::string::npos)
+        << c.status().message();
+  }
+  auto unknown = ParseConfig("[server]\nprotect = \"always\"\n", "p.toml");
+  EXPECT_NE(unknown.status().message().find("server.protect"), std::string::npos);
+}
+
 TEST(ConfigTest, EnvironmentOverridesTheFile) {
   Config c;
   std::map<std::string, std::string> env = {{"PROPGRADE_DB", "sqlite:/tmp/x.db"}};

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/civil_date.h"
+#include "common/strings.h"
 #include "common/table_catalog.h"
 #include "pipeline/reports.h"
 
@@ -72,7 +73,7 @@ StatusOr<std::string> SummaryJson(Store* store, std::string_view lock_backend, C
   ASSIGN_OR_RETURN(std::vector<std::string> dates, store->ListPartitions(tables::DailyPerformance()));
   json out;
   out["generated_at"] = FormatTimestampMicros(clock->NowMicros());
-  out["store"] = store->DisplayName();
+  out["store"] = RedactUrlCredentials(store->DisplayName());
   out["lock"] = lock_backend;
   out["dates"] = dates.size();
   out["latest_date"] = dates.empty() ? json(nullptr) : json(dates.back());

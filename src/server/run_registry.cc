@@ -167,14 +167,26 @@ std::vector<RunView> RunRegistry::ForDate(CivilDay date) const {
   return out;
 }
 
-std::optional<RunView> RunRegistry::Wait(const std::string& run_id) const {
+namespace {
+// Beyond a day counts as "wait as long as it takes" (and keeps the deadline arithmetic in
+// range).
+constexpr int64_t kDayMicros = int64_t{86400} * 1000000;
+}  // namespace
+
+std::optional<RunView> RunRegistry::Wait(const std::string& run_id,
+                                         int64_t timeout_micros) const {
   std::unique_lock<std::mutex> lock(mu_);
   auto it = runs_.find(run_id);
   if (it == runs_.end()) return std::nullopt;
   std::shared_ptr<Entry> e = it->second;
-  cv_.wait(lock, [&] {
+  auto done = [&] {
     return e->view.state == RunState::kFinished || e->view.state == RunState::kAbandoned;
-  });
+  };
+  if (timeout_micros >= kDayMicros) {
+    cv_.wait(lock, done);
+  } else {
+    cv_.wait_for(lock, std::chrono::microseconds(std::max<int64_t>(0, timeout_micros)), done);
+  }
   return e->view;
 }
 
@@ -193,9 +205,6 @@ int RunRegistry::Shutdown(int64_t grace_micros) {
   }
   queue_.clear();
   cv_.notify_all();
-  // Beyond a day counts as "wait as long as it takes" (and keeps the deadline arithmetic in
-  // range).
-  constexpr int64_t kDayMicros = int64_t{86400} * 1000000;
   if (grace_micros >= kDayMicros) {
     cv_.wait(lock, [&] { return running_ == 0; });
   } else {

@@ -70,8 +70,11 @@ class RunRegistry {
   std::optional<RunView> Get(const std::string& run_id) const;
   // The date's runs that this process knows, newest first.
   std::vector<RunView> ForDate(CivilDay date) const;
-  // Waits until the run is finished (or abandoned); nullopt for an unknown id.
-  std::optional<RunView> Wait(const std::string& run_id) const;
+  // Waits until the run is finished (or abandoned), or until `timeout_micros` passed (real
+  // time; a day or more: without limit), and returns the run as it is then (still queued or
+  // running after a timeout); nullopt for an unknown id.
+  std::optional<RunView> Wait(const std::string& run_id,
+                              int64_t timeout_micros = INT64_MAX) const;
 
   int active() const;  // queued or running
 

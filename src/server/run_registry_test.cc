@@ -138,6 +138,22 @@ TEST_F(RunRegistryTest, DatesRunInParallelUpToTheLimitAndShutdownAbandonsTheQueu
             StatusCode::kUnavailable);
 }
 
+TEST_F(RunRegistryTest, WaitWithATimeoutReturnsTheRunStillRunning) {
+  auto reg = Make(1);
+  auto a = reg->Submit(Day("2026-01-15"), RunOptions{});
+  auto b = reg->Submit(Day("2026-01-16"), RunOptions{});
+  exec_.WaitRunning(1);  // a runs (held by the gate), b waits in the queue
+  auto running = reg->Wait(a->run_id, 1000);
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->state, RunState::kRunning);
+  EXPECT_EQ(running->http_status(), 202);
+  EXPECT_EQ(reg->Wait(b->run_id, 0)->state, RunState::kQueued);
+  EXPECT_FALSE(reg->Wait("no-such-run", 1000).has_value());
+  exec_.Open();
+  EXPECT_EQ(reg->Wait(a->run_id, 3600 * 1000000LL)->state, RunState::kFinished);
+  EXPECT_EQ(reg->Wait(b->run_id)->state, RunState::kFinished);
+}
+
 TEST_F(RunRegistryTest, SummaryJsonAndHttpStatusFollowTheWorstStep) {
   exec_.status_ = RunStatus::kLockTimeout;
   exec_.Open();

@@ -1,6 +1,8 @@
 #include "server/server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -45,10 +47,18 @@ const char* CodeFor(int http_status) {
   }
 }
 
+// A URL the user gave (the database's, the lock service's) may be part of a message: its
+// password never is.
 void SetError(httplib::Response& res, int http_status, const std::string& message) {
   res.status = http_status;
-  res.set_content(Dump({{"error", {{"code", CodeFor(http_status)}, {"message", message}}}}),
+  res.set_content(Dump({{"error", {{"code", CodeFor(http_status)},
+                                   {"message", RedactUrlCredentials(message)}}}}),
                   kJson);
+}
+
+// The paths whose answers show the store's data: /api/... and /metrics.
+bool IsReadPath(const std::string& path) {
+  return path == "/metrics" || path == "/api" || path.rfind("/api/", 0) == 0;
 }
 
 int HttpStatusOf(const Status& s) {
@@ -142,16 +152,48 @@ StatusOr<std::pair<std::string, int>> ParseListen(std::string_view listen) {
 }
 
 bool IsLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
+  if (ToLower(host) == "localhost") return true;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string text(host);
+  in_addr v4{};
+  // inet_pton takes exactly four decimal octets ("127.1", "0x7f.0.0.1" and names fail).
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    return IN6_ARE_ADDR_EQUAL(&v6, &in6addr_loopback);
+  }
+  return false;
 }
 
 StatusOr<std::unique_ptr<Server>> Server::Create(ServerDeps deps, ServerOptions options) {
   ASSIGN_OR_RETURN(auto hp, ParseListen(options.listen));
-  if (options.token.empty() && !IsLoopbackHost(hp.first)) {
+  const bool loopback = IsLoopbackHost(hp.first);
+  if (options.token.empty() && !loopback) {
     return InvalidArgumentError(
         "refusing to listen on " + options.listen +
         " without a trigger token: set the environment variable named by server.token_env "
         "(default PROPGRADE_TRIGGER_TOKEN), or listen on a loopback address");
+  }
+  bool reads_protected;
+  if (options.protect_reads == "auto") {
+    reads_protected = !loopback;
+  } else if (options.protect_reads == "always") {
+    reads_protected = true;
+  } else if (options.protect_reads == "never") {
+    reads_protected = false;
+  } else {
+    return InvalidArgumentError("server.protect_reads must be \"auto\", \"always\" or \"never\"");
+  }
+  if (reads_protected && options.token.empty()) {
+    return InvalidArgumentError(
+        "server.protect_reads = \"always\" needs a token: set the environment variable named "
+        "by server.token_env (default PROPGRADE_TRIGGER_TOKEN)");
+  }
+  if (!(options.wait_timeout_seconds > 0 && options.wait_timeout_seconds <= 3600)) {
+    return InvalidArgumentError(
+        "server.wait_timeout_seconds must be a number of seconds above 0 and at most 3600");
   }
   if (!options.static_dir.empty()) {
     std::ifstream probe(options.static_dir + "/index.html");
@@ -166,6 +208,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(ServerDeps deps, ServerOptions 
   auto server = std::unique_ptr<Server>(new Server(std::move(deps), std::move(options)));
   server->host_ = hp.first;
   server->port_ = hp.second;
+  server->reads_protected_ = reads_protected;
   return server;
 }
 
@@ -224,7 +267,7 @@ void Server::Routes() {
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = d_.clock->SteadyMicros();
     bool v1 = req.path == "/v1" || req.path.rfind("/v1/", 0) == 0;
-    if (v1 && !o_.token.empty()) {
+    if ((v1 || (reads_protected_ && IsReadPath(req.path))) && !o_.token.empty()) {
       const std::string auth = req.get_header_value("Authorization");
       constexpr std::string_view kBearer = "Bearer ";
       bool ok = auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0 &&
@@ -314,8 +357,21 @@ void Server::Routes() {
                       kJson);
       return;
     }
-    std::optional<RunView> view = runs_->Wait(sub->run_id);
+    std::optional<RunView> view =
+        runs_->Wait(sub->run_id, static_cast<int64_t>(o_.wait_timeout_seconds * 1e6));
     if (!view) return SetError(res, 404, "run " + sub->run_id + " is no longer known");
+    if (view->state == RunState::kQueued || view->state == RunState::kRunning) {
+      // Not done within wait_timeout_seconds: the caller polls GET /v1/runs/{id}.
+      res.status = 202;
+      res.set_content(Dump({{"run_id", sub->run_id},
+                            {"target_date", date->ToString()},
+                            {"joined", sub->joined},
+                            {"state", std::string(RunStateName(view->state))},
+                            {"status", "running"},
+                            {"waited_seconds", o_.wait_timeout_seconds}}),
+                      kJson);
+      return;
+    }
     res.status = view->http_status();
     if (double retry = view->retry_after_seconds(); retry > 0) {
       res.set_header("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(retry))));
@@ -386,11 +442,11 @@ void Server::Routes() {
     std::vector<std::string> reasons;
     auto store = ReadStore();
     Status ping = store.ok() ? (*store)->Ping() : store.status();
-    if (!ping.ok()) reasons.push_back("store: " + ping.message());
+    if (!ping.ok()) reasons.push_back("store: " + RedactUrlCredentials(ping.message()));
     if (store.ok()) {
       auto locks = Locks();
       Status l = locks.ok() ? (*locks)->List().status() : locks.status();
-      if (!l.ok()) reasons.push_back("lock service: " + l.message());
+      if (!l.ok()) reasons.push_back("lock service: " + RedactUrlCredentials(l.message()));
     }
     auto breakers = d_.breaker->List();
     if (!breakers.ok()) {
@@ -548,7 +604,8 @@ int Server::Run() {
   std::thread upkeep([this] { Upkeep(); });
   std::string host = host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_;
   d_.log->Info("listening", {{"url", Value::Text("http://" + host + ":" + std::to_string(port_) + "/")},
-                             {"auth", Value::Bool(!o_.token.empty())}});
+                             {"auth", Value::Bool(!o_.token.empty())},
+                             {"reads_protected", Value::Bool(reads_protected_)}});
   http_->listen_after_bind();
   {
     std::lock_guard<std::mutex> lock(stop_mu_);

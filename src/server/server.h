@@ -6,7 +6,10 @@
 //   GET  /metrics            Prometheus text format 0.0.4
 //   GET  /, /assets/...      the dashboard; GET /api/... the JSON it draws
 // Every /v1 call needs `Authorization: Bearer <token>` when a token is set (compared in
-// constant time); without a token only a loopback address may be listened on. Bodies over
+// constant time); without a token only a loopback address may be listened on. When reads are
+// protected (ServerOptions::protect_reads) /api/... and /metrics need it too; /healthz,
+// /readyz and the dashboard's files never do. ?wait=true waits at most wait_timeout_seconds,
+// then answers 202 with the run's id to poll. Bodies over
 // max_body_bytes get 413; errors are {"error": {"code", "message"}}; every request is logged
 // (method, path, status, duration; never headers). In the background the server sweeps stuck
 // locks and runs the breakers' half-open timer. Shutdown (a cancelled `stop` token) stops
@@ -55,6 +58,12 @@ struct ServerDeps {
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // host:port or [v6]:port; port 0 = any free port
   std::string token;       // the bearer token of /v1; "" = none (loopback only)
+  // Whether /api/... and /metrics need the token too: "auto" (when the listen address is not
+  // loopback), "always" (needs a token) or "never". Default: auto
+  std::string protect_reads = "auto";
+  // How long POST /v1/runs?wait=true waits before answering 202 with the run's id (real
+  // time). Default: 55
+  double wait_timeout_seconds = 55;
   std::string static_dir;  // "" = the embedded dashboard; else files laid out as web/
   int max_parallel_runs = 2;
   int threads = 32;  // HTTP worker threads (?wait=true callers hold one each)
@@ -68,7 +77,9 @@ struct ServerOptions {
 
 // Splits "host:port" / "[::1]:port". InvalidArgument when malformed.
 StatusOr<std::pair<std::string, int>> ParseListen(std::string_view listen);
-// 127.0.0.0/8, ::1 and localhost.
+// True for an IPv4 literal in 127.0.0.0/8 (four decimal octets), the IPv6 literal ::1 (also
+// written in full or in brackets, "[::1]") and "localhost" (any case); false for every other
+// name or address (0.0.0.0, ::, "127.evil.example", "127.1").
 bool IsLoopbackHost(std::string_view host);
 
 class Server {
@@ -80,6 +91,7 @@ class Server {
   // Binds the listen address (Unavailable when it cannot); port() is then the bound port.
   Status Bind();
   int port() const { return port_; }
+  bool reads_protected() const { return reads_protected_; }
   // After Bind(): serves until deps.stop is cancelled or Stop() is called, then drains the
   // runs (see the file comment). Returns
   // how many runs were still running when the grace period ended (0 = a clean stop).
@@ -99,6 +111,7 @@ class Server {
   ServerOptions o_;
   std::string host_;
   int port_ = 0;
+  bool reads_protected_ = false;  // /api/... and /metrics need the token
   int listen_fd_ = -1;
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<RunRegistry> runs_;

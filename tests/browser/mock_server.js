@@ -2,10 +2,12 @@
 // server: serves the web/ files at the same asset paths and canned, realistic API JSON.
 // Plain Node http module, no dependencies.
 //
-//   node mock_server.js PORT [--empty] [--fail=/api/runs]
+//   node mock_server.js PORT [--empty] [--fail=/api/runs] [--token=T]
 //
 //   --empty        every series/list empty, latest_date null (checks the "no data yet" paths)
 //   --fail=PATH    answer that API path (without query) with HTTP 500 (checks the error banner)
+//   --token=T      /api/* needs `Authorization: Bearer T`, else 401 (as server.protect_reads does;
+//                  the page only: dashboard_test.js --token also probes /metrics and /healthz)
 'use strict';
 
 const http = require('http');
@@ -16,6 +18,7 @@ const args = process.argv.slice(2);
 const port = Number(args.find((a) => /^\d+$/.test(a)) || 18790);
 const EMPTY = args.includes('--empty');
 const FAIL = new Set(args.filter((a) => a.startsWith('--fail=')).map((a) => a.slice(7)));
+const TOKEN = (args.find((a) => a.startsWith('--token=')) || '').slice(8);
 
 const WEB = path.resolve(__dirname, '..', '..', 'web');
 
@@ -214,6 +217,10 @@ const server = http.createServer((req, res) => {
       if (err) return send(res, 500, 'text/plain', `cannot read ${file}: ${err.message}`);
       send(res, 200, type, buf);
     });
+  }
+  if (TOKEN && p.startsWith('/api/') && req.headers.authorization !== `Bearer ${TOKEN}`) {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="propgrade"');
+    return send(res, 401, 'application/json', '{"error":{"code":"UNAUTHENTICATED","message":"this call needs Authorization: Bearer <token>"}}');
   }
   const table = EMPTY ? NONE : FULL;
   if (FAIL.has(p)) return send(res, 500, 'application/json', '{"error":{"code":"INTERNAL","message":"mock failure"}}');

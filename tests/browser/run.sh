@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The dashboard in headless Chromium against a real `propgrade serve` holding a demo season:
 # the page loads without console errors, every chart has drawn data points, the runs table
-# lists runs; the screenshot is saved as a test artifact.
+# lists runs; then the same against a server that protects its API (server.protect_reads =
+# "always"): the page asks for the token once, refuses a wrong one, draws everything with the
+# right one and keeps it for a reload. The screenshots are saved as test artifacts.
 #
 #   tests/browser/run.sh [PROPGRADE_BINARY] [ARTIFACT_DIR]
 #
@@ -28,18 +30,41 @@ echo "browser test: generating a demo season..."
 "$bin" --db "sqlite:$work/demo.db" --log-format json demo >"$work/demo.out" 2>"$work/demo.err" || {
   tail -20 "$work/demo.err" >&2; exit 1; }
 
-"$bin" --db "sqlite:$work/demo.db" --log-format json serve --listen 127.0.0.1:0 \
-  >"$work/serve.out" 2>"$work/serve.err" &
-server_pid=$!
-url=""
-for _ in $(seq 100); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/serve.err" | head -1 || true)
-  [[ -n $url ]] && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.err" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $url ]] || { echo "browser test: the server did not start" >&2; cat "$work/serve.err" >&2; exit 1; }
+# Starts `propgrade serve` on a free loopback port with extra environment (NAME=VALUE ...)
+# and sets $url; the server's output goes to $work/serve-$1.*.
+start_server() {
+  local name=$1
+  shift
+  env "$@" "$bin" --db "sqlite:$work/demo.db" --config "$work/$name.toml" --log-format json \
+    serve --listen 127.0.0.1:0 >"$work/serve-$name.out" 2>"$work/serve-$name.err" &
+  server_pid=$!
+  url=""
+  for _ in $(seq 100); do
+    url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/serve-$name.err" | head -1 || true)
+    [[ -n $url ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve-$name.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  [[ -n $url ]] || { echo "browser test: the server did not start" >&2; cat "$work/serve-$name.err" >&2; exit 1; }
+}
+stop_server() {
+  kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
 
+# The page on a server whose API is open (loopback, server.protect_reads = "auto").
+: >"$work/open.toml"
+start_server open PROPGRADE_TRIGGER_TOKEN=
 echo "browser test: $url"
 node "$here/dashboard_test.js" "$url" "$artifacts/dashboard.png"
 echo "browser test: screenshot $artifacts/dashboard.png"
+stop_server
+
+# The page on a server that protects its API: it asks for the token, then draws everything.
+token="browser-test-$RANDOM$RANDOM"
+printf '[server]\nprotect_reads = "always"\n' >"$work/protected.toml"
+start_server protected PROPGRADE_TRIGGER_TOKEN="$token"
+echo "browser test: $url (reads protected)"
+node "$here/dashboard_test.js" "$url" "$artifacts/dashboard-protected.png" "--token=$token"
+echo "browser test: screenshot $artifacts/dashboard-protected.png"
+stop_server

@@ -1,6 +1,7 @@
 // The deploy/ examples are checked like code: the systemd units pass `systemd-analyze verify`
 // (with ExecStart pointing at the binary under test), the Prometheus rules pass `promtool check
-// rules`, the Grafana dashboard is valid JSON with queries, every propgrade_* metric the rules
+// rules`, the scrape config (bearer token for a protected /metrics) passes `promtool check
+// config`, the Grafana dashboard is valid JSON with queries, every propgrade_* metric the rules
 // and the dashboard use is one propgrade exports, and the example config loads.
 #include <gtest/gtest.h>
 
@@ -58,6 +59,25 @@ TEST(DeployTest, PrometheusRulesPassPromtool) {
   EXPECT_NE(r.out.find("SUCCESS"), std::string::npos) << r.out;
 }
 
+TEST(DeployTest, PrometheusScrapeConfigPassesPromtool) {
+  if (!Have("promtool")) GTEST_SKIP() << "promtool is not installed (Debian: prometheus)";
+  // promtool checks that the token file exists: point it at one of this test's.
+  testing::TempDir dir;
+  const std::string kTokenFile = "/etc/prometheus/propgrade-token";
+  std::string config = Read(Deploy("prometheus-scrape.yml"));
+  ASSERT_NE(config.find("credentials_file: " + kTokenFile), std::string::npos);
+  ASSERT_NE(config.find("type: Bearer"), std::string::npos);
+  config.replace(config.find("credentials_file: " + kTokenFile) + 18, kTokenFile.size(),
+                 dir.path() + "/token");
+  std::ofstream(dir.path() + "/token") << "token\n";
+  std::ofstream(dir.path() + "/prometheus-scrape.yml") << config;
+  std::filesystem::copy_file(Deploy("prometheus-rules.yml"), dir.path() + "/prometheus-rules.yml");
+  testing::CommandResult r =
+      testing::RunCommand({"promtool", "check", "config", dir.path() + "/prometheus-scrape.yml"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("is valid prometheus config file syntax"), std::string::npos) << r.out;
+}
+
 TEST(DeployTest, RulesAndDashboardUseOnlyExportedMetrics) {
   std::set<std::string> exported;
   std::string text = Metrics().PrometheusText();
@@ -96,6 +116,7 @@ TEST(DeployTest, ExampleConfigLoads) {
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_TRUE(ValidateConfig(*config).ok());
   EXPECT_EQ(config->server.token_env, "PROPGRADE_TRIGGER_TOKEN");
+  EXPECT_EQ(config->server.protect_reads, "auto");
 }
 
 }  // namespace

@@ -755,6 +755,49 @@ TEST(SecretsTest, NoSecretInAnyOutputOfAFullRunAFailingRunOrTheService) {
       << "found SECRET in: " << (at == std::string::npos ? "" : all.substr(at > 300 ? at - 300 : 0, 600));
 }
 
+// Database and lock URLs in messages show the user and the host but never the password, and
+// redacting it leaves the rest of the message as it was (a password "a" or "1" must not turn
+// every "a" or "1" of the message into "***").
+TEST(SecretsTest, UrlPasswordsAreRedactedWithoutGarblingTheRestOfTheMessage) {
+  testing::TempDir dir;
+  auto run = [&](const std::string& db, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {testing::PropgradeBinary(), "--db", db, "--log-format",
+                                     "text"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return testing::RunCommand(argv, {{"HOME", dir.path()}});
+  };
+  // Nothing listens on port 1: libpq says so, and its message must survive intact.
+  for (const char* password : {"a", "1", "t", "o"}) {
+    CommandResult r = run(std::string("postgresql://grader:") + password + "@127.0.0.1:1/props",
+                          {"init"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("postgresql://grader@127.0.0.1:1/props: connecting: connection to "
+                         "server at \"127.0.0.1\", port 1 failed: Connection refused"),
+              std::string::npos)
+        << password << ": " << r.err;
+    EXPECT_NE(r.err.find("Is the server running on that host and accepting TCP/IP connections?"),
+              std::string::npos)
+        << password << ": " << r.err;
+    EXPECT_EQ(r.err.find("***"), std::string::npos) << password << ": " << r.err;
+  }
+  // Percent-encoded passwords: a valid escape, and one libpq rejects (and quotes in its message).
+  for (const char* password : {"pw-SECRET%40x", "pw-SECRET%zz"}) {
+    CommandResult r = run(std::string("postgresql://grader:") + password + "@127.0.0.1:1/props",
+                          {"init"});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_EQ(All(r).find("SECRET"), std::string::npos) << All(r);
+    EXPECT_NE(r.err.find("postgresql://grader@127.0.0.1:1/props"), std::string::npos) << r.err;
+  }
+  // A URL given where propgrade does not expect one is echoed with its password redacted.
+  CommandResult lock = run("sqlite:" + dir.path() + "/s.db",
+                           {"--lock", "postgresql://grader:lock-SECRET-9d@db.internal:5432/props",
+                            "locks", "list"});
+  EXPECT_EQ(lock.exit_code, 2) << lock.err;
+  EXPECT_EQ(All(lock).find("SECRET"), std::string::npos) << All(lock);
+  EXPECT_NE(lock.err.find("'postgresql://grader:***@db.internal:5432/props'"), std::string::npos)
+      << lock.err;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Slow clients.
 

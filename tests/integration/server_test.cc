@@ -68,24 +68,35 @@ class ServerTest : public ::testing::Test {
     return testing::RunCommand(Args(std::move(args)), env);
   }
 
-  // Starts the server on a free loopback port and waits until it listens.
+  // Starts the server on `listen_` (a free loopback port unless a test says otherwise) and
+  // waits until it listens.
   void Start(const std::map<std::string, std::string>& env = {{"PROPGRADE_TRIGGER_TOKEN", kToken}},
              std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args = {"serve", "--listen", listen_};
     args.insert(args.end(), extra.begin(), extra.end());
     server_ = std::make_unique<Child>(Args(args), env);
     ASSERT_TRUE(testing::WaitForStderr(*server_, "\"event\":\"listening\"", 15000))
         << ReadFile(server_->err_path());
     std::smatch m;
     std::string err = ReadFile(server_->err_path());
-    ASSERT_TRUE(std::regex_search(err, m, std::regex("http://127\\.0\\.0\\.1:([0-9]+)/")));
+    ASSERT_TRUE(std::regex_search(
+        err, m, std::regex("http://(?:127\\.0\\.0\\.1|0\\.0\\.0\\.0):([0-9]+)/")));
     port_ = std::stoi(m[1]);
+  }
+  void WriteConfig(const std::string& extra) {
+    std::ofstream(config_) << "[breaker]\nstate_file = \"" << dir_.path()
+                           << "/breakers.json\"\n[lock_policy]\nmax_wait_seconds = 60\n" << extra;
   }
   httplib::Client Client(const std::string& token = kToken) const {
     httplib::Client c("127.0.0.1", port_);
     c.set_read_timeout(120, 0);
     if (!token.empty()) c.set_bearer_token_auth(token);
     return c;
+  }
+  // GET `path`: the HTTP status, or -1 when there was no answer.
+  int GetStatus(const std::string& path, const std::string& token = kToken) const {
+    auto r = Client(token).Get(path);
+    return r ? r->status : -1;
   }
   // POST /v1/runs; returns {status, body}.
   std::pair<int, std::string> Trigger(const std::string& body, const std::string& query = "",
@@ -114,6 +125,7 @@ class ServerTest : public ::testing::Test {
   testing::TempDir dir_;
   std::string path_, db_, config_;
   std::unique_ptr<Child> server_;
+  std::string listen_ = "127.0.0.1:0";  // Start() listens here (clients connect to 127.0.0.1)
   int port_ = 0;
 };
 
@@ -146,6 +158,123 @@ TEST_F(ServerTest, EveryV1CallNeedsTheBearerToken) {
   EXPECT_EQ(log.find("SECRET"), std::string::npos) << log;
   EXPECT_NE(log.find("\"status\":401"), std::string::npos);
   server_.reset();
+}
+
+// The read-only endpoints that show the store's data: protected when reads are.
+const std::vector<std::string> kProtectedReads = {
+    "/metrics",         "/api/summary", "/api/performance?days=7", "/api/calibration",
+    "/api/duplicates",  "/api/lock_waits", "/api/locks",           "/api/runs?limit=5",
+    "/api/alerts",      "/api/breakers"};
+// What stays open whatever the setting: probes and the dashboard's page and files.
+const std::vector<std::string> kAlwaysOpen = {"/healthz", "/readyz", "/", "/assets/app.js",
+                                              "/assets/app.css", "/assets/uPlot.iife.min.js"};
+
+TEST_F(ServerTest, ProtectedReadsNeedTheTokenWhileProbesAndThePageStayOpen) {
+  WriteConfig("[server]\nprotect_reads = \"always\"\n");
+  ASSERT_NO_FATAL_FAILURE(Start());  // loopback, but "always"
+  for (const std::string& path : kProtectedReads) {
+    auto none = Client("").Get(path);
+    ASSERT_TRUE(none) << path;
+    EXPECT_EQ(none->status, 401) << path;
+    EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer realm=\"propgrade\"") << path;
+    EXPECT_EQ(json::parse(none->body)["error"]["code"], "UNAUTHENTICATED") << path;
+    EXPECT_EQ(GetStatus(path, "trigger-SECRET-31c8"), 401) << path;
+    httplib::Client basic("127.0.0.1", port_);
+    basic.set_basic_auth("user", kToken);
+    EXPECT_EQ(basic.Get(path) ? basic.Get(path)->status : -1, 401) << path;
+    EXPECT_EQ(GetStatus(path), 200) << path;
+  }
+  EXPECT_EQ(GetStatus("/api/no_such_thing", ""), 401);  // no probing without the token
+  for (const std::string& path : kAlwaysOpen) {
+    auto r = Client("").Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 200) << path << " " << r->body;
+  }
+  EXPECT_NE(ReadFile(server_->err_path()).find("\"reads_protected\":true"), std::string::npos);
+}
+
+TEST_F(ServerTest, ReadsAreProtectedByDefaultBeyondLoopback) {
+  listen_ = "0.0.0.0:0";
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (const std::string& path : kProtectedReads) {
+    EXPECT_EQ(GetStatus(path, ""), 401) << path;
+    EXPECT_EQ(GetStatus(path), 200) << path;
+  }
+  for (const std::string& path : kAlwaysOpen) EXPECT_EQ(GetStatus(path, ""), 200) << path;
+}
+
+TEST_F(ServerTest, ReadsStayOpenOnLoopbackByDefaultAndWithNever) {
+  ASSERT_NO_FATAL_FAILURE(Start());  // loopback, protect_reads = "auto"
+  for (const std::string& path : kProtectedReads) {
+    EXPECT_EQ(GetStatus(path, ""), 200) << path;
+  }
+  server_->Signal(SIGTERM);
+  server_->Wait();
+  WriteConfig("[server]\nprotect_reads = \"never\"\n");
+  listen_ = "0.0.0.0:0";
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (const std::string& path : kProtectedReads) {
+    EXPECT_EQ(GetStatus(path, ""), 200) << path;
+  }
+  EXPECT_EQ(Trigger(R"({"target_date": "2025-02-01"})", "", "").first, 401);  // /v1 still needs it
+}
+
+TEST_F(ServerTest, ProtectReadsTakesAutoAlwaysOrNeverAndAlwaysNeedsAToken) {
+  WriteConfig("[server]\nprotect_reads = \"sometimes\"\n");
+  CommandResult bad = Cli({"serve", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("server.protect_reads"), std::string::npos) << bad.err;
+  WriteConfig("[server]\nprotect_reads = true\n");
+  bad = Cli({"serve", "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("server.protect_reads"), std::string::npos) << bad.err;
+  WriteConfig("[server]\nprotect_reads = \"always\"\n");
+  CommandResult no_token =
+      Cli({"serve", "--listen", "127.0.0.1:0"}, {{"PROPGRADE_TRIGGER_TOKEN", ""}});
+  EXPECT_EQ(no_token.exit_code, 2);
+  EXPECT_NE(no_token.err.find("protect_reads"), std::string::npos) << no_token.err;
+}
+
+TEST_F(ServerTest, WaitGivesUpAfterWaitTimeoutAndAnswers202WithTheRunToPoll) {
+  WriteConfig("[server]\nwait_timeout_seconds = 1\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto holder = HoldLock(kDate, 8000);  // the triggered run waits for this lock
+  auto r = Client().Post("/v1/runs?wait=true", R"({"target_date": "2025-02-01"})",
+                         "application/json");
+  ASSERT_TRUE(r);
+  // Answered while the other process still held the lock: the run could not have finished.
+  EXPECT_EQ(ReadFile(holder->err_path()).find("\"lock_released\""), std::string::npos);
+  EXPECT_EQ(r->status, 202) << r->body;
+  json body = json::parse(r->body);
+  EXPECT_EQ(body["status"], "running") << r->body;
+  EXPECT_EQ(body["target_date"], kDate);
+  const std::string run_id = body["run_id"];
+  EXPECT_EQ(r->get_header_value("Location"), "/v1/runs/" + run_id);
+  auto during = json::parse(Client().Get("/v1/runs/" + run_id)->body);
+  EXPECT_NE(during["state"], "finished") << during.dump();
+
+  EXPECT_EQ(holder->Wait().exit_code, 0);
+  json done;
+  for (int i = 0; i < 600; ++i) {  // up to 60 s
+    done = json::parse(Client().Get("/v1/runs/" + run_id)->body);
+    if (done["state"] == "finished") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(done["state"], "finished");
+  EXPECT_EQ(done["status"], "success");
+  // A run that finishes within the timeout still answers with its summary.
+  auto [status, text] = Trigger(R"({"target_date": "2025-02-02"})", "?wait=true");
+  EXPECT_EQ(status, 200) << text;
+  EXPECT_EQ(json::parse(text)["state"], "finished");
+}
+
+TEST_F(ServerTest, WaitTimeoutSecondsIsValidated) {
+  for (const char* bad : {"-1", "0", "3601", "\"soon\""}) {
+    WriteConfig(std::string("[server]\nwait_timeout_seconds = ") + bad + "\n");
+    CommandResult r = Cli({"serve", "--listen", "127.0.0.1:0"});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_NE(r.err.find("server.wait_timeout_seconds"), std::string::npos) << bad << r.err;
+  }
 }
 
 TEST_F(ServerTest, MalformedTriggersAre400AndLargeBodies413) {

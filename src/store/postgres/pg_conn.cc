@@ -94,10 +94,15 @@ Status PgConn::Setup() {
   return OkStatus();
 }
 
+// libpq's messages hold no password, except in URLs and where it quotes a value of the
+// connection string it could not use (`invalid percent-encoded token: "..."`): those two are
+// redacted, and nothing else of the message is touched.
 std::string PgConn::Scrub(std::string s) const {
+  s = RedactUrlCredentials(s);
   if (!url_.password.empty()) {
-    for (size_t p; (p = s.find(url_.password)) != std::string::npos;) {
-      s.replace(p, url_.password.size(), "***");
+    const std::string quoted = "\"" + url_.password + "\"";
+    for (size_t p = 0; (p = s.find(quoted, p)) != std::string::npos; p += 5) {
+      s.replace(p, quoted.size(), "\"***\"");
     }
   }
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
