@@ -324,7 +324,8 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
     return true;
   }
   if (outcome->proceeded_without_lock) {
-    step->error = "lock not acquired in time; wrote through the atomic replace without a token";
+    step->error = "lock not acquired in time; wrote through the atomic replace under a drawn "
+                  "token, without the lease";
   }
   step->fence_token = outcome->fence_token;
   step->lock_backend = outcome->lock_backend;

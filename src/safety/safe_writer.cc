@@ -213,9 +213,21 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   } else if (acquired.status().reason() == StatusReason::kLockTimeout) {
     bool proceed = d_.policy->on_lock_timeout == "proceed";
     Count("lock_acquire_total", {backend, "timeout"});
+    // Proceeding still writes with a fencing token, drawn now from the key's sequence: a
+    // lease taken after this point gets a greater one, so a proceed-write that lands late is
+    // fenced out instead of overwriting a newer fenced write.
+    StatusOr<int64_t> drawn = proceed ? d_.locks->DrawToken(key)
+                                      : StatusOr<int64_t>(acquired.status());
+    if (proceed && !drawn.ok()) proceed = false;
     Event(key, "acquire_timeout", nullptr,
-          acquired.status().message() + (proceed ? "; proceeding without the lock" : ""));
-    std::string action = proceed ? "proceeded (atomic replace, no token)" : "wrote nothing";
+          acquired.status().message() +
+              (proceed ? "; proceeding without the lock, token " + std::to_string(*drawn)
+               : d_.policy->on_lock_timeout == "proceed"
+                   ? "; could not proceed: no token could be drawn (" + drawn.status().message() +
+                         ")"
+                   : ""));
+    std::string action = proceed ? "proceeded (atomic replace under a drawn token, no lease)"
+                                 : "wrote nothing";
     log->Log(Severity::kCritical, "lock_timeout",
              {{"key", Value::Text(key)},
               {"backend", Value::Text(backend)},
@@ -230,6 +242,7 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
                      {"error", Value::Text(acquired.status().message())}}));
     if (!proceed) return acquired.status();
     outcome.proceeded_without_lock = true;
+    outcome.fence_token = *drawn;
     outcome.lock_wait_seconds = d_.policy->max_wait_seconds;
   } else {
     Count("lock_acquire_total", {backend, "error"});
@@ -258,6 +271,7 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
                               {"key", Value::Text(key)},
                               {"token", Value::OptInt(outcome.fence_token)},
                               {"at_micros", Value::Int(d_.clock->NowMicros())}});
+  if (d_.hooks && d_.hooks->TEST_after_acquire) d_.hooks->TEST_after_acquire();
   if (d_.hooks && d_.hooks->TEST_pause_after_acquire_micros > 0) {
     d_.clock->SleepMicros(d_.hooks->TEST_pause_after_acquire_micros);
   }

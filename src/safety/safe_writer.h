@@ -4,8 +4,9 @@
 //     inside the transaction just before COMMIT
 //   → the post-write duplicate check (duplicate_audit, alert, bounded auto-remediation into
 //     quarantine, re-check) → release.
-// A lock timeout writes nothing unless the policy says `proceed` (then the write goes through
-// the atomic replace without a token). Every lock event is logged with its durations, counted
+// A lock timeout writes nothing unless the policy says `proceed`: then the write goes through
+// the atomic replace without a lease but with a fencing token drawn from the lock service at
+// that moment (LockService::DrawToken), so it is still ordered against fenced writes. Every lock event is logged with its durations, counted
 // in metrics and, where the catalogue says so, alerted. The circuit breaker is consulted by
 // the pipeline before a step starts. Thread-safe when its Store and LockService are.
 #pragma once
@@ -53,7 +54,7 @@ struct WriteOutcome {
   double lock_wait_seconds = 0;
   std::string lock_backend;
   std::string holder_id;
-  bool proceeded_without_lock = false;  // on_lock_timeout = proceed was used
+  bool proceeded_without_lock = false;  // on_lock_timeout = proceed was used (fence_token drawn)
   int64_t remediated_rows = 0;          // moved into quarantine by auto-remediation
   bool remediation_verified = false;    // and the re-check found no duplicate left
 };
@@ -64,7 +65,9 @@ struct SafeWriterTestHooks {
   // moment a run's inputs can go stale before it writes.
   std::function<void()> TEST_before_acquire;
   int64_t TEST_pause_before_acquire_micros = 0;
-  int64_t TEST_pause_after_acquire_micros = 0;  // sleep between acquiring and writing
+  // Called (then slept) between acquiring the lease (or proceeding without it) and writing.
+  std::function<void()> TEST_after_acquire;
+  int64_t TEST_pause_after_acquire_micros = 0;
   // Sleep inside the write transaction: consolidation after reading the staged rows.
   int64_t TEST_pause_in_transaction_micros = 0;
   bool TEST_disable_lease_check = false;        // skip the keeper's loss check (fence only)

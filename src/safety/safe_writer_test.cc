@@ -130,7 +130,7 @@ TEST_F(SafeWriterTest, LockTimeoutWritesNothingByDefault) {
   EXPECT_EQ(metrics_.Value("lock_acquire_total", {"db", "timeout"}), 1);
 }
 
-TEST_F(SafeWriterTest, ProceedWritesWithoutATokenAndLeavesTheFence) {
+TEST_F(SafeWriterTest, ProceedWritesUnderADrawnTokenAndAdvancesTheFence) {
   SafeWriter first(Deps(locks_.get()));
   ASSERT_TRUE(first.Replace(Request("a")).ok());  // fence token 1 stored
   auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
@@ -140,9 +140,33 @@ TEST_F(SafeWriterTest, ProceedWritesWithoutATokenAndLeavesTheFence) {
   auto out = writer.Replace(Request("b"));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_TRUE(out->proceeded_without_lock);
-  EXPECT_FALSE(out->fence_token.has_value());
+  ASSERT_TRUE(out->fence_token.has_value());
+  EXPECT_GT(*out->fence_token, *held->token);
   EXPECT_EQ(Players(), std::vector<std::string>{"b"});
-  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), 1);
+  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), *out->fence_token);
+}
+
+// A proceed-writer that lands late: it gave up waiting and proceeded, then (delayed) a fenced
+// writer took the lock after it and wrote. Without a token the late proceed-write overwrote the
+// newer fenced write; with the token drawn when it proceeded, it is fenced out.
+TEST_F(SafeWriterTest, ALateProceedWriteCannotOverwriteANewerFencedWrite) {
+  auto held = other_->Acquire("grading/2026-01-16", 600 * kSecond, 0);
+  ASSERT_TRUE(held.ok());
+  policy_.on_lock_timeout = "proceed";
+  bool fenced_write_done = false;
+  SafeWriterTestHooks hooks;
+  hooks.TEST_after_acquire = [&] {
+    ASSERT_TRUE(other_->Release(*held).ok());
+    SafeWriter fenced(Deps(other_.get()));
+    auto newer = fenced.Replace(Request("newer"));
+    ASSERT_TRUE(newer.ok()) << newer.status().ToString();
+    fenced_write_done = true;
+  };
+  SafeWriter late(Deps(locks_.get(), &hooks));
+  auto out = late.Replace(Request("late"));
+  ASSERT_TRUE(fenced_write_done);
+  EXPECT_EQ(out.status().reason(), StatusReason::kFencedOut) << out.status().ToString();
+  EXPECT_EQ(Players(), std::vector<std::string>{"newer"});
 }
 
 TEST_F(SafeWriterTest, AHolderPausedPastItsTtlWritesNothing) {
