@@ -107,6 +107,33 @@ TEST_F(CliTest, OnlyInitChangesTheUniqueIndex) {
   EXPECT_EQ(indexes(), "ux_prediction_accuracy_key");
 }
 
+// Fault injection is for the reliability suites only: the binary ignores the PROPGRADE_TEST_*
+// variables (and says so) unless --enable-test-hooks is given, which is logged CRITICAL.
+TEST_F(CliTest, TestHooksNeedTheirFlagAndAreLoggedCritical) {
+  LoadSmallDate();
+  const std::string bin = testing::PropgradeBinary();
+  // Started through env(1), so the harness does not add the flag.
+  CommandResult ignored = testing::RunCommand(
+      {"env", "PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS=10", bin, "--db", db_, "--log-format",
+       "json", "grade", "--date", "2026-01-16"});
+  EXPECT_EQ(ignored.exit_code, 0) << ignored.err;
+  EXPECT_NE(ignored.err.find("test_hooks_ignored"), std::string::npos) << ignored.err;
+  EXPECT_EQ(ignored.err.find("\"test_pause\""), std::string::npos) << "the hook took effect";
+  CommandResult enabled = testing::RunCommand(
+      {"env", "PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS=10", bin, "--enable-test-hooks", "--db", db_,
+       "--log-format", "json", "grade", "--date", "2026-01-16"});
+  EXPECT_EQ(enabled.exit_code, 0) << enabled.err;
+  EXPECT_NE(enabled.err.find("\"test_pause\""), std::string::npos) << enabled.err;
+  EXPECT_NE(enabled.err.find("\"severity\":\"CRITICAL\",\"message\":\"test_hooks_enabled"),
+            std::string::npos)
+      << enabled.err;
+  EXPECT_EQ(Cli({"--help"}).out.find("enable-test-hooks"), std::string::npos) << "not advertised";
+  // lock = none warns on every run that writes.
+  CommandResult none = Cli({"--lock", "none", "grade", "--date", "2026-01-16"});
+  EXPECT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_NE(none.err.find("lock_none"), std::string::npos) << none.err;
+}
+
 TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Cli({}).exit_code, 2);
   EXPECT_EQ(Cli({"frobnicate"}).exit_code, 2);
