@@ -535,10 +535,42 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
 
 namespace propgrade::cli {
 
+namespace {
+
+int RestoreQuarantined(Context* ctx, const DedupeArgs& a) {
+  const TableDef* table = nullptr;
+  if (!a.table.empty()) {
+    table = FindTable(a.table);
+    if (!table) return ctx->Fail(InvalidArgumentError("unknown table '" + a.table + "'"));
+  }
+  if (!a.date.empty() || !a.keep.empty()) {
+    return ctx->Fail(InvalidArgumentError("--restore takes no --date or --keep"));
+  }
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  CLI_ASSIGN_OR_FAIL(std::vector<Pipeline::Restored> done,
+                     pipeline->RestoreQuarantined(a.restore, table, a.dry_run), ctx);
+  ExitCode code = ExitCode::kSuccess;
+  for (const Pipeline::Restored& r : done) {
+    std::cout << r.table << " " << r.partition << ": " << r.rows
+              << (a.dry_run ? " quarantined rows would be restored"
+                            : r.status.ok() ? " rows restored" : " rows NOT restored: " + r.status.message());
+    if (!a.dry_run && r.status.ok()) {
+      std::cout << ", " << r.duplicates.surplus_rows << " duplicate rows now";
+    }
+    std::cout << "\n";
+    if (!r.status.ok()) code = WorseExitCode(code, ExitCodeFor(r.status));
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
 int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   std::unique_ptr<Context> owned;
   CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
   Context* ctx = owned.get();
+  if (!a.restore.empty()) return RestoreQuarantined(ctx, a);
+  if (a.table.empty()) return ctx->Fail(InvalidArgumentError("dedupe needs --table (or --restore RUN)"));
   const TableDef* table = FindTable(a.table);
   if (!table || !DedupeSupported(*table)) {
     return ctx->Fail(InvalidArgumentError(

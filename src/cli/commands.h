@@ -78,6 +78,7 @@ struct DedupeArgs {
   std::string date;
   std::string keep;  // "", earliest, latest
   bool dry_run = false;
+  std::string restore;  // --restore RUN: put back what that run quarantined
 };
 int Dedupe(const GlobalOptions& g, const DedupeArgs& a);
 

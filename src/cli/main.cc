@@ -151,13 +151,15 @@ int main(int argc, char** argv) {
 
   DedupeArgs dd;
   auto* dedupe = app.add_subcommand("dedupe", "move surplus duplicate-key rows into remediation_quarantine (nothing is deleted without a copy)");
-  dedupe->add_option("--table", dd.table, "prediction_accuracy, system_daily_performance, prediction_performance_summary or player_prop_predictions")->required();
+  dedupe->add_option("--table", dd.table, "prediction_accuracy, system_daily_performance, prediction_performance_summary or player_prop_predictions (required unless --restore)");
   dedupe->add_option("--date", dd.date, "only this partition");
   dedupe->add_option("--keep", dd.keep, "which row of a key stays: earliest or latest (default: per table, see docs/operations.md)")
       ->check(CLI::IsMember({"earliest", "latest"}));
   dedupe->add_flag("--dry-run", dd.dry_run, "report what would move; change nothing (exit 1 when something would)");
+  dedupe->add_option("--restore", dd.restore, "undo: put the rows run RUN quarantined back into their partitions (fenced; the post-write check reports the duplicates they bring back)");
   dedupe->footer("Examples:\n  propgrade dedupe --table prediction_accuracy --dry-run\n"
-                 "  propgrade dedupe --table prediction_accuracy --date 2026-01-16");
+                 "  propgrade dedupe --table prediction_accuracy --date 2026-01-16\n"
+                 "  propgrade dedupe --restore 20260116T110002Z-4f3a9c   # undo that run's dedupe");
   dedupe->callback([&] { code = Dedupe(g, dd); });
 
   std::string breaker_name;

@@ -43,8 +43,9 @@ TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string part
 }
 
 // A table of grading's inputs or outputs: its writes are versioned (input fencing).
-TableDef* DataTable(TableDef t) {
+TableDef* DataTable(TableDef t, std::string writer = "") {
   t.versioned = true;
+  t.writer = std::move(writer);
   return new TableDef(std::move(t));
 }
 
@@ -63,7 +64,8 @@ const TableDef& Predictions() {
   static const TableDef* t = [] {
     auto* def = DataTable(Make("player_prop_predictions",
                                {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-                               {"prediction_id"}, false));
+                               {"prediction_id"}, false),
+                          "consolidation");
     def->import_aliases = {{"current_points_line", "line_value"}};
     return def;
   }();
@@ -94,21 +96,24 @@ const TableDef& Archetypes() {
 const TableDef& Accuracy() {
   static const TableDef* t = DataTable(
       Make("prediction_accuracy", {PG_ACCURACY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-           {"game_date", "player_lookup", "game_id", "system_id", "line_value"}, true));
+           {"game_date", "player_lookup", "game_id", "system_id", "line_value"}, true),
+      "grading");
   return *t;
 }
 
 const TableDef& DailyPerformance() {
   static const TableDef* t = DataTable(
       Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-           {"game_date", "system_id"}, true));
+           {"game_date", "system_id"}, true),
+      "daily_performance");
   return *t;
 }
 
 const TableDef& Summary() {
   static const TableDef* t = DataTable(
       Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
-           "as_of_date", {"as_of_date", "summary_key"}, true));
+           "as_of_date", {"as_of_date", "summary_key"}, true),
+      "performance_summary");
   return *t;
 }
 
@@ -193,6 +198,7 @@ const TableDef& Staging() {
                                   "game_date", {"batch_id", "prediction_id"}, false));
     def->import_aliases = {{"current_points_line", "line_value"}};
     def->extra_indexes = {{"staged_at"}};
+    def->writer = "consolidation";
     return def;
   }();
   return *t;

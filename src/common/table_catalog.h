@@ -33,6 +33,9 @@ struct TableDef {
   bool key_uniqueness_configurable = false;
   // The first column is an `id` the database assigns (INTEGER PRIMARY KEY / identity).
   bool generated_id = false;
+  // The processor whose lock keys writes of a partition (`<writer>/<partition>`): grading,
+  // daily_performance, performance_summary, consolidation; empty when none writes it.
+  std::string writer;
   // Writes record each changed partition's version in partition_versions (the input and output
   // tables of grading, which later writes are fenced on); system tables do not.
   bool versioned = false;

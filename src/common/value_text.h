@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
+#include "common/table_catalog.h"
 #include "common/value.h"
 
 namespace propgrade {
@@ -20,5 +22,9 @@ void AppendJsonString(std::string* out, std::string_view s);
 void AppendJsonValue(std::string* out, const Value& value);
 // {"key":value,...} in the order given; `keys` and `values` have the same length.
 std::string JsonObject(const std::vector<std::string>& keys, const Row& values);
+// The inverse for a row of `table` (its columns by name; an absent key is NULL), as
+// remediation_quarantine.row_json holds it. InvalidArgument when a value does not fit its
+// column.
+StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json);
 
 }  // namespace propgrade

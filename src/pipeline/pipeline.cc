@@ -12,6 +12,7 @@
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "common/value_text.h"
 #include "grading/daily_performance.h"
 #include "grading/grader.h"
 #include "grading/performance_summary.h"
@@ -556,6 +557,72 @@ RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
   if (merged.staged_rows == 0) step.error = "nothing staged for " + date.ToString();
   Finish(store_, &step, outcome->duplicate_check);
   return step;
+}
+
+StatusOr<std::vector<Pipeline::Restored>> Pipeline::RestoreQuarantined(
+    const std::string& quarantine_run_id, const TableDef* only, bool dry_run) {
+  RETURN_IF_ERROR(EnsureReady());
+  struct Group {
+    const TableDef* table;
+    std::vector<Row> rows;
+    std::vector<int64_t> ids;
+  };
+  std::map<std::pair<std::string, std::string>, Group> groups;  // (table, partition)
+  Status bad = OkStatus();
+  RETURN_IF_ERROR(store_->Scan(tables::Quarantine(), ScanSpec{}, [&](Row&& q) {
+    if (FormatCell(q[quar::run_id]) != quarantine_run_id) return OkStatus();
+    const TableDef* t = FindTable(FormatCell(q[quar::table_name]));
+    if (only && t != only) return OkStatus();
+    if (!t || t->writer.empty()) {
+      return InvalidArgumentError("run " + quarantine_run_id + " quarantined rows of " +
+                                  FormatCell(q[quar::table_name]) + ", which cannot be restored");
+    }
+    ASSIGN_OR_RETURN(Row row, RowFromJsonObject(*t, FormatCell(q[quar::row_json])));
+    Group& g = groups[{t->name, FormatCell(q[quar::partition])}];
+    g.table = t;
+    g.rows.push_back(std::move(row));
+    g.ids.push_back(q[quar::id].as_int());
+    return OkStatus();
+  }));
+  if (groups.empty()) {
+    return NotFoundError("no quarantined rows of run " + quarantine_run_id +
+                         (only ? " in " + only->name : "") +
+                         " (see remediation_quarantine.run_id; restored rows leave it)");
+  }
+  std::vector<Restored> out;
+  const std::string run_id = NewRunId();
+  for (auto& [where, group] : groups) {
+    Restored r;
+    r.table = where.first;
+    r.partition = where.second;
+    r.rows = static_cast<int64_t>(group.rows.size());
+    if (!dry_run) {
+      SafeWriterDeps deps = WriterDeps(store_);
+      deps.remediation.auto_remediate = false;  // the rows are back on purpose
+      SafeWriter writer(deps);
+      WriteRequest request;
+      request.processor = group.table->writer;
+      request.table = group.table;
+      request.partition = r.partition;
+      request.run_id = run_id;
+      std::vector<Row> rows = std::move(group.rows);
+      auto outcome = writer.Write(std::move(request), [&](const WriteSpec& spec) {
+        return store_->RestoreRows(*group.table, r.partition, std::move(rows), group.ids, spec);
+      });
+      r.status = outcome.status();
+      if (outcome.ok()) r.duplicates = outcome->duplicates;
+      log_->Log(outcome.ok() ? Severity::kWarning : Severity::kError, "quarantine_restored",
+                {{"table", Value::Text(r.table)},
+                 {"partition", Value::Text(r.partition)},
+                 {"quarantine_run_id", Value::Text(quarantine_run_id)},
+                 {"run_id", Value::Text(run_id)},
+                 {"rows", Value::Int(r.rows)},
+                 {"duplicate_rows", Value::Int(r.duplicates.surplus_rows)},
+                 {"error", Value::Text(outcome.ok() ? "" : r.status.message())}});
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void Pipeline::DoAggregations(DateRun* run, const RunOptions& options) {

@@ -99,6 +99,21 @@ class Pipeline {
   // consolidation/D lock, in one fenced transaction (spec/operations.md §9).
   RunSummary Consolidate(CivilDay date, const std::string& run_id, const RunOptions& options);
 
+  // The undo of remediation (`propgrade dedupe --restore RUN`): every row the run
+  // `quarantine_run_id` moved into remediation_quarantine (of `table` only, when not null) goes
+  // back into its partition, one fenced write per partition under the lock of the table's
+  // writer (TableDef::writer), so it cannot interleave with a run writing that partition. The
+  // post-write check then reports the duplicates the rows bring back (auto-remediation stays
+  // off for these writes). A dry run counts and writes nothing.
+  struct Restored {
+    std::string table, partition;
+    int64_t rows = 0;
+    Status status;             // of this partition's write
+    DuplicateCount duplicates;  // after it
+  };
+  StatusOr<std::vector<Restored>> RestoreQuarantined(const std::string& quarantine_run_id,
+                                                     const TableDef* table, bool dry_run);
+
   std::string NewRunId() const;
 
  private:

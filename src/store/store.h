@@ -201,6 +201,15 @@ class Store {
                                                  std::string_view partition, std::vector<Row> rows,
                                                  const WriteSpec& spec) = 0;
 
+  // Puts rows that remediation quarantined back into `partition` of `table` (the undo of
+  // `dedupe`): ONE transaction, fenced like ReplacePartition, that inserts `rows` beside the
+  // partition's rows and deletes their quarantine entries `quarantine_ids` (Aborted when one is
+  // gone: restored already). AlreadyExists when a row's key is held while keys are unique.
+  virtual StatusOr<WriteResult> RestoreRows(const TableDef& table, std::string_view partition,
+                                            std::vector<Row> rows,
+                                            const std::vector<int64_t>& quarantine_ids,
+                                            const WriteSpec& spec) = 0;
+
   // Puts one batch (prediction_staging rows) into staging, all or nothing. AlreadyExists when
   // the batch id is already staged, unless `replace` (then the old batch is swapped out).
   virtual StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,

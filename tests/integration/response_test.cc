@@ -218,6 +218,31 @@ TEST_F(ResponseTest, LegacyCleanUpPath) {
                   "remediation_quarantine)"),
             "5000");  // quarantined + remaining = imported
   EXPECT_EQ(count("SELECT count(*) FROM prediction_accuracy"), "3100");
+  // The undo: `dedupe --restore RUN` puts that run's rows back, through the fenced write path,
+  // and the post-write check reports the duplicates they bring back.
+  const size_t at = done.out.find("(run ");
+  ASSERT_NE(at, std::string::npos) << done.out;
+  const std::string run = done.out.substr(at + 5, done.out.find(')', at) - at - 5);
+  CommandResult preview = Cli({"dedupe", "--restore", run, "--dry-run"});
+  EXPECT_EQ(preview.exit_code, 0) << preview.err;
+  EXPECT_EQ(count("SELECT count(*) FROM prediction_accuracy"), "3100") << "a dry run changed rows";
+  CommandResult restored = Cli({"dedupe", "--restore", run});
+  EXPECT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_NE(restored.out.find("rows restored"), std::string::npos) << restored.out;
+  EXPECT_EQ(count("SELECT count(*) FROM prediction_accuracy"), "5000");
+  EXPECT_EQ(count("SELECT count(*) FROM remediation_quarantine"), "0");
+  EXPECT_NE(restored.err.find("duplicates_detected"), std::string::npos) << "the check reports them";
+  EXPECT_EQ(Cli({"dedupe", "--restore", run}).exit_code, 2) << "nothing left to restore";
+  // With unique keys enforced again the same restore is refused and nothing changes.
+  ASSERT_EQ(Cli({"dedupe", "--table", "prediction_accuracy"}).exit_code, 0);
+  WriteConfig("");
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  std::string again_run = *testing::SqliteQuery(path, "SELECT max(run_id) FROM remediation_quarantine").begin();
+  CommandResult refused = Cli({"dedupe", "--restore", again_run});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.out.find("NOT restored"), std::string::npos) << refused.out;
+  EXPECT_EQ(count("SELECT count(*) FROM prediction_accuracy"), "3100");
+  EXPECT_EQ(count("SELECT count(*) FROM remediation_quarantine"), "1900");
 }
 
 TEST_F(ResponseTest, SecretsNeverAppearInAnyOutput) {

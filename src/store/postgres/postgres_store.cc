@@ -359,6 +359,48 @@ class PostgresStore final : public Store {
     return result;
   }
 
+  StatusOr<WriteResult> RestoreRows(const TableDef& t, std::string_view partition,
+                                    std::vector<Row> rows,
+                                    const std::vector<int64_t>& quarantine_ids,
+                                    const WriteSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    WriteResult result;
+    Status s = InTransaction([&]() -> Status {
+      std::vector<AdvisoryLock> locks = {{PartitionLockKey(t, partition), true},
+                                         {VersionsLockKey(t), false}};
+      AddInputLocks(spec.inputs, &locks);
+      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
+      RETURN_IF_ERROR(CheckFence(t, partition, spec));
+      RETURN_IF_ERROR(CheckInputs(spec));
+      Status copied = CopyRows(t, rows);
+      if (copied.code() == StatusCode::kAlreadyExists) {
+        return AlreadyExistsError(t.name + " " + std::string(partition) +
+                                  ": a restored row's key is held by a stored row while unique "
+                                  "keys are enforced");
+      }
+      RETURN_IF_ERROR(copied);
+      std::vector<std::string> ids;
+      for (int64_t id : quarantine_ids) ids.push_back(std::to_string(id));
+      ASSIGN_OR_RETURN(PgResult gone, conn_->Exec("DELETE FROM remediation_quarantine WHERE id = "
+                                                  "ANY($1::bigint[]) RETURNING 1",
+                                                  {TextArray(ids)}));
+      if (gone.rows() != static_cast<int>(ids.size())) {
+        return AbortedError("a quarantined row is no longer in remediation_quarantine "
+                            "(restored already?)");
+      }
+      RETURN_IF_ERROR(
+          UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
+      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+      result.rows_written = static_cast<int64_t>(rows.size());
+      return OkStatus();
+    });
+    if (!s.ok()) return s;
+    return result;
+  }
+
   StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
                                bool replace) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -242,6 +242,52 @@ class SqliteStore final : public Store {
     return result;
   }
 
+  StatusOr<WriteResult> RestoreRows(const TableDef& t, std::string_view partition,
+                                    std::vector<Row> rows,
+                                    const std::vector<int64_t>& quarantine_ids,
+                                    const WriteSpec& spec) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    RETURN_IF_ERROR(Begin());
+    auto result = [&]() -> StatusOr<WriteResult> {
+      RETURN_IF_ERROR(CheckFence(t, partition, spec));
+      RETURN_IF_ERROR(CheckInputs(spec));
+      Status inserted = InsertRows(t, rows);
+      if (inserted.code() == StatusCode::kAlreadyExists) {
+        return AlreadyExistsError(t.name + " " + std::string(partition) +
+                                  ": a restored row's key is held by a stored row while unique "
+                                  "keys are enforced");
+      }
+      RETURN_IF_ERROR(inserted);
+      ASSIGN_OR_RETURN(sqlite3_stmt * del,
+                       Prepare("DELETE FROM remediation_quarantine WHERE id = ?"));
+      for (int64_t id : quarantine_ids) {
+        Reset guard(del);
+        sqlite3_bind_int64(del, 1, id);
+        int rc = sqlite3_step(del);
+        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "releasing a quarantined row");
+        if (sqlite3_changes(db_) == 0) {
+          return AbortedError("quarantined row " + std::to_string(id) +
+                              " is no longer in remediation_quarantine (restored already?)");
+        }
+      }
+      RETURN_IF_ERROR(
+          UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
+      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
+      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+      WriteResult r;
+      r.rows_written = static_cast<int64_t>(rows.size());
+      return r;
+    }();
+    if (!result.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return result;
+    }
+    RETURN_IF_ERROR(Commit());
+    return result;
+  }
+
   StatusOr<DuplicateCount> CountDuplicates(const TableDef& t,
                                            std::string_view partition) override {
     std::lock_guard<std::mutex> lock(mu_);
