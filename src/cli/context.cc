@@ -36,6 +36,7 @@ constexpr const char* kTestHooks[] = {
     "PROPGRADE_TEST_NON_ATOMIC_WRITE",        "PROPGRADE_TEST_NON_ATOMIC_GAP_MS",
     "PROPGRADE_TEST_PAUSE_BEFORE_ACQUIRE_MS", "PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS",
     "PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS", "PROPGRADE_TEST_DISABLE_LEASE_CHECK",
+    "PROPGRADE_TEST_LOSE_A_ROW",              "PROPGRADE_TEST_SKIP_FENCE_CHECK",
 };
 
 }  // namespace
@@ -108,6 +109,8 @@ StoreOptions Context::store_options() const {
   o.clock = &RealClock();
   o.TEST_non_atomic_replace = TestHook("PROPGRADE_TEST_NON_ATOMIC_WRITE") == "1";
   o.TEST_non_atomic_gap_micros = std::atoll(TestHook("PROPGRADE_TEST_NON_ATOMIC_GAP_MS").c_str()) * 1000;
+  o.TEST_lose_a_row = TestHook("PROPGRADE_TEST_LOSE_A_ROW") == "1";
+  o.TEST_skip_fence_check = TestHook("PROPGRADE_TEST_SKIP_FENCE_CHECK") == "1";
   return o;
 }
 

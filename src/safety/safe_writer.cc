@@ -290,7 +290,17 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   spec.run_id = request.run_id;
   spec.inputs = request.inputs;
   spec.run_record = has_run ? &run : nullptr;
-  if (keeper) spec.before_commit = [&keeper] { return keeper->CheckHeld(); };
+  const int64_t pause_in_transaction =
+      d_.hooks ? d_.hooks->TEST_pause_in_transaction_micros : 0;
+  if (keeper || pause_in_transaction > 0) {
+    spec.before_commit = [this, &keeper, pause_in_transaction] {
+      if (pause_in_transaction > 0) {
+        d_.log->Info("test_pause", {{"at", Value::Text("in_transaction")}});
+        d_.clock->SleepMicros(pause_in_transaction);
+      }
+      return keeper ? keeper->CheckHeld() : OkStatus();
+    };
+  }
 
   // Layer 0: the fenced atomic replace (after a cheap early look at the lease).
   Status held = keeper ? keeper->CheckHeld() : OkStatus();

@@ -68,7 +68,8 @@ struct SafeWriterTestHooks {
   // Called (then slept) between acquiring the lease (or proceeding without it) and writing.
   std::function<void()> TEST_after_acquire;
   int64_t TEST_pause_after_acquire_micros = 0;
-  // Sleep inside the write transaction: consolidation after reading the staged rows.
+  // Sleep inside the write transaction: before COMMIT (after the lease check's early look), and
+  // in consolidation also after reading the staged rows.
   int64_t TEST_pause_in_transaction_micros = 0;
   bool TEST_disable_lease_check = false;        // skip the keeper's loss check (fence only)
 };

@@ -45,6 +45,11 @@ struct StoreOptions {
   bool TEST_non_atomic_replace = false;
   // ... and waits this long between the two, as the legacy job's round trips did.
   int64_t TEST_non_atomic_gap_micros = 0;
+  // Test-only broken writers, so the reliability checkers can be shown to fail: ReplacePartition
+  // drops the last row of every write (the lost-row checker), and skips the fence comparison
+  // (the fence-monotonicity checker).
+  bool TEST_lose_a_row = false;
+  bool TEST_skip_fence_check = false;
 };
 
 // What Store::Dedupe does: moves chosen rows into remediation_quarantine.

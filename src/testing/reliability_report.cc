@@ -26,6 +26,7 @@ void RecordScenario(const ScenarioReport& r) {
                       {"fence_violations", opt(r.fence_violations)},
                       {"overlaps", opt(r.overlaps)},
                       {"outcome", r.outcome},
+                      {"sensitivity", r.sensitivity},
                       {"passed", r.passed},
                       {"seconds", r.seconds}};
   // One write(2) per line on an O_APPEND file: lines of parallel test processes never mix.

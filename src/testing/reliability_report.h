@@ -11,7 +11,7 @@
 namespace propgrade::testing {
 
 struct ScenarioReport {
-  std::string scenario;     // "R1", ..., "R8"
+  std::string scenario;     // "R1", ..., "R9"
   std::string title;        // what was done, in a few words
   std::string combination;  // store+lock: "sqlite+db", "postgres+etcd", "sqlite+none", ...
   std::string size;         // "8 processes x 200 rounds", "30 trials"
@@ -23,6 +23,9 @@ struct ScenarioReport {
   std::optional<int64_t> fence_violations;  // committed writes whose token did not increase
   std::optional<int64_t> overlaps;          // write sections of one partition that overlapped
   std::string outcome;  // the runs' endings and anything scenario-specific
+  // A sensitivity run (R4): a deliberately broken writer, so the checkers' findings are
+  // expected (they prove the checker can fail).
+  bool sensitivity = false;
   bool passed = false;  // every assertion of the test held
   double seconds = 0;
 };

@@ -111,24 +111,33 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
   }
 
   // The duplicate and lost-row checkers over every partition of the date; their findings
-  // add up in duplicates_ and lost_.
-  void CheckPartitions(const std::string& when) {
+  // add up in duplicates_ and lost_ (and are returned: duplicates + lost rows found now). A
+  // sensitivity run counts without asserting (`expect_clean` false).
+  int64_t CheckPartitions(const std::string& when, bool expect_clean = true) {
+    int64_t found = 0;
     for (const auto& [name, sql] : PartitionQueries()) {
       auto got = Query(sql);
       std::set<std::string> distinct(got.begin(), got.end());
-      duplicates_ += static_cast<int64_t>(got.size() - distinct.size());
+      int64_t dups = static_cast<int64_t>(got.size() - distinct.size()), lost = 0;
       const auto& want = expected_[name];
-      for (const std::string& k : want) lost_ += got.count(k) == 0;
-      for (const std::string& k : distinct) lost_ += want.count(k) == 0;
-      EXPECT_EQ(distinct.size(), got.size()) << name << ": duplicates " << when;
-      EXPECT_EQ(got, want) << name << ": not the expected rows " << when;
+      for (const std::string& k : want) lost += got.count(k) == 0;
+      for (const std::string& k : distinct) lost += want.count(k) == 0;
+      duplicates_ += dups;
+      lost_ += lost;
+      found += dups + lost;
+      if (expect_clean) {
+        EXPECT_EQ(distinct.size(), got.size()) << name << ": duplicates " << when;
+        EXPECT_EQ(got, want) << name << ": not the expected rows " << when;
+      }
     }
+    return found;
   }
 
   // The scenario's figures for docs/RELIABILITY.md.
   void Record(const std::string& scenario, const std::string& title, const std::string& size,
               int64_t runs, const std::string& faults, const std::vector<Section>* sections,
-              const std::string& outcome, bool exclusion_applies = true) {
+              const std::string& outcome, bool exclusion_applies = true,
+              bool sensitivity = false) {
     testing::ScenarioReport r;
     r.scenario = scenario;
     r.title = title;
@@ -144,6 +153,7 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
       r.fence_violations = v.non_increasing;
     }
     r.outcome = outcome;
+    r.sensitivity = sensitivity;
     r.passed = !HasFailure();
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
     testing::RecordScenario(r);
@@ -178,14 +188,22 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     std::fill(doomed.begin(), doomed.begin() + std::min(kills, doomed.size()), true);
     std::shuffle(doomed.begin(), doomed.end(), rng);
     std::vector<Section> all;
-    int killed = 0, rounds_run = 0;
+    int killed = 0, killed_in_transaction = 0, rounds_run = 0, doomed_seen = 0;
     for (int round = 0; round < rounds; ++round) {
       ++rounds_run;
       std::vector<std::unique_ptr<Child>> children;
       std::vector<int> kill_after_ms;
+      std::vector<bool> in_transaction;  // killed inside its write transaction, by design
       for (int p = 0; p < processes; ++p) {
-        children.push_back(std::make_unique<Child>(Cli({"grade", "--date", kDate})));
-        kill_after_ms.push_back(doomed[round * processes + p] ? delay_ms(rng) : -1);
+        const bool doom = doomed[round * processes + p];
+        // Every other doomed run pauses inside its write transaction and is killed there (a
+        // random moment alone rarely lands in the few milliseconds of a commit).
+        const bool inside = doom && doomed_seen++ % 2 == 1;
+        std::map<std::string, std::string> env;
+        if (inside) env["PROPGRADE_TEST_PAUSE_IN_TRANSACTION_MS"] = "3000";
+        children.push_back(std::make_unique<Child>(Cli({"grade", "--date", kDate}), env));
+        kill_after_ms.push_back(doom && !inside ? delay_ms(rng) : -1);
+        in_transaction.push_back(inside);
       }
       auto start = std::chrono::steady_clock::now();
       std::vector<int> order(processes);
@@ -196,6 +214,14 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
         if (kill_after_ms[p] < 0) continue;
         std::this_thread::sleep_until(start + std::chrono::milliseconds(kill_after_ms[p]));
         children[p]->Signal(SIGKILL);
+      }
+      for (int p = 0; p < processes; ++p) {
+        if (!in_transaction[p]) continue;
+        // It writes (and pauses) once it holds the lock: after the others ahead of it.
+        EXPECT_TRUE(testing::WaitForStderr(*children[p], "\"at\":\"in_transaction\"", 60000))
+            << "round " << round << ": the run never reached its write transaction";
+        children[p]->Signal(SIGKILL);
+        ++killed_in_transaction;
       }
       for (int p = 0; p < processes; ++p) {
         CommandResult r = children[p]->Wait();
@@ -224,15 +250,21 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     CheckSections(all, kill_fraction);
     if (kill_fraction > 0) {
       EXPECT_GT(killed, 0) << "no run was killed: the scenario did not run";
+      EXPECT_GT(killed_in_transaction, 0) << "no kill landed inside a write transaction";
     }
     std::cerr << "[ " << GetParam() << " ] " << rounds_run << " rounds x " << processes
-              << " processes, " << killed << " killed, " << all.size() << " write sections\n";
+              << " processes, " << killed << " killed (" << killed_in_transaction
+              << " inside the write transaction), " << all.size() << " write sections\n";
     int64_t runs = static_cast<int64_t>(rounds_run) * processes + (kill_fraction > 0 ? rounds_run : 0);
     Record(kill_fraction > 0 ? "R2" : "R1",
            kill_fraction > 0 ? "concurrent grades of one date, 10% SIGKILLed at random moments"
                              : "concurrent grades of one date",
            std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds", runs,
-           kill_fraction > 0 ? std::to_string(killed) + " SIGKILLs" : "none", &all,
+           kill_fraction > 0 ? std::to_string(killed) + " SIGKILLs (" +
+                                   std::to_string(killed_in_transaction) +
+                                   " inside the write transaction)"
+                             : "none",
+           &all,
            std::to_string(runs - killed) + " runs exited 0" +
                (kill_fraction > 0 ? "; after each round the next run got every lock in time" : ""));
   }
@@ -319,6 +351,96 @@ TEST_P(StalledHolderTest, R3_FenceAloneRejectsTheStaleWrite) {
          std::to_string(trials) + " trials", 2 * done, std::to_string(done) + " SIGSTOPs",
          &sections_, Endings(endings_), /*exclusion_applies=*/false);
 }
+
+// R4, the other checkers' sensitivity runs: deliberately broken writers (test switches of the
+// store) that each checker must catch, as R4's non-atomic write proves the duplicate checker.
+class SensitivityRaceTest : public LockRaceTest {};
+
+// A writer that drops the last row of every partition it writes: the lost-row checker must
+// report missing rows after every round.
+TEST_P(SensitivityRaceTest, R4_TheLostRowCheckerCatchesAWriterThatDropsRows) {
+  const int processes = EnvInt("PROPGRADE_RACE_PROCESSES", 4);
+  const int rounds = std::min(EnvInt("PROPGRADE_RACE_ROUNDS", 20), 10);
+  int caught = 0;
+  std::vector<Section> all;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::unique_ptr<Child>> children;
+    for (int p = 0; p < processes; ++p) {
+      children.push_back(std::make_unique<Child>(
+          Cli({"grade", "--date", kDate}),
+          std::map<std::string, std::string>{{"PROPGRADE_TEST_LOSE_A_ROW", "1"}}));
+    }
+    for (auto& c : children) {
+      CommandResult r = c->Wait();
+      EXPECT_EQ(r.exit_code, 0) << r.err.substr(0, 2000);
+      std::vector<Section> sections = Sections(r.err);
+      all.insert(all.end(), sections.begin(), sections.end());
+    }
+    int64_t found = CheckPartitions("after sensitivity round " + std::to_string(round), false);
+    EXPECT_GT(found, 0) << "round " << round << ": the lost-row checker missed the dropped rows";
+    caught += found > 0;
+  }
+  // The same checker passes again once the writer is whole.
+  ASSERT_EQ(testing::RunCommand(Cli({"grade", "--date", kDate})).exit_code, 0);
+  const int64_t lost_seen = lost_;
+  EXPECT_EQ(CheckPartitions("after a correct grade", false), 0);
+  lost_ = lost_seen;
+  duplicates_ = 0;
+  Record("R4", "sensitivity: a writer that drops the last row of every partition write (test "
+               "switch); the lost-row checker must find rows missing",
+         std::to_string(processes) + " processes x " + std::to_string(rounds) + " rounds",
+         static_cast<int64_t>(rounds) * processes + 1, "one row dropped per write (TEST_ switch)",
+         &all,
+         "rows found missing in " + std::to_string(caught) + " of " + std::to_string(rounds) +
+             " rounds; none after a correct grade",
+         /*exclusion_applies=*/true, /*sensitivity=*/true);
+}
+
+// A holder stopped past its TTL that ignores both its lease check and the fence: when resumed it
+// commits with an older token than the run that wrote meanwhile. The fence-monotonicity checker
+// must see the committed tokens go down.
+TEST_P(SensitivityRaceTest, R4_TheFenceCheckerCatchesAWriterThatIgnoresTheFence) {
+  const int trials = std::max(1, EnvInt("PROPGRADE_R3_TRIALS", 10) / 5);
+  std::vector<Section> all;
+  int caught = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    Child holder(Cli({"grade", "--date", kDate, "--no-aggregate"}),
+                 {{"PROPGRADE_TEST_PAUSE_AFTER_ACQUIRE_MS", "1500"},
+                  {"PROPGRADE_TEST_DISABLE_LEASE_CHECK", "1"},
+                  {"PROPGRADE_TEST_SKIP_FENCE_CHECK", "1"}});
+    ASSERT_TRUE(testing::WaitForStderr(holder, "\"phase\":\"enter\""));
+    ASSERT_EQ(kill(holder.pid(), SIGSTOP), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // past the 2 s TTL
+    CommandResult second = testing::RunCommand(Cli({"grade", "--date", kDate, "--no-aggregate"}));
+    EXPECT_EQ(second.exit_code, 0) << second.err.substr(0, 2000);
+    ASSERT_EQ(kill(holder.pid(), SIGCONT), 0);
+    CommandResult stale = holder.Wait();
+    EXPECT_EQ(stale.exit_code, 0) << "the broken writer was expected to commit: "
+                                  << stale.err.substr(0, 2000);
+    std::vector<Section> trial_sections;
+    for (const CommandResult* r : {&second, &stale}) {
+      std::vector<Section> s = Sections(r->err);
+      trial_sections.insert(trial_sections.end(), s.begin(), s.end());
+    }
+    int violations = Violations(trial_sections).non_increasing;
+    EXPECT_GT(violations, 0) << "trial " << trial << ": the fence checker missed a stale commit";
+    caught += violations > 0;
+    all.insert(all.end(), trial_sections.begin(), trial_sections.end());
+  }
+  duplicates_ = 0;
+  lost_ = 0;
+  Record("R4", "sensitivity: a stopped holder that ignores its lease check and the fence "
+               "(test switches) commits after a newer run; the fence checker must see tokens "
+               "go down",
+         std::to_string(trials) + " trials", 2 * trials,
+         std::to_string(trials) + " SIGSTOPs past the TTL", &all,
+         "committed tokens went down in " + std::to_string(caught) + " of " +
+             std::to_string(trials) + " trials",
+         /*exclusion_applies=*/false, /*sensitivity=*/true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Locks, SensitivityRaceTest, ::testing::Values("sqlite_db", "postgres_etcd"),
+                         [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Locks, LockRaceTest,
                          ::testing::Values("sqlite_db", "sqlite_etcd", "sqlite_none", "postgres_db",

@@ -137,6 +137,9 @@ void Trials(const std::string& lock_name) {
     sections.insert(sections.end(), seen.begin(), seen.end());
     EXPECT_EQ(testing::RunCommand(cli({"breaker", "status"})).exit_code, 0);  // closed again
   }
+  // The restarts make steps fail (unavailable) past the threshold: the breaker must open.
+  EXPECT_GT(breaker_opened, 0) << "the breaker never opened although runs failed "
+                               << failed_cleanly << " times";
   testing::SectionViolations v = testing::Violations(sections);
   EXPECT_EQ(v.overlaps, 0) << "two runs were inside a write section at once";
   EXPECT_EQ(v.non_increasing, 0) << "committed fence tokens did not strictly increase";

@@ -314,6 +314,7 @@ class PostgresStore final : public Store {
                                          std::vector<Row> rows, const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    if (options_.TEST_lose_a_row && !rows.empty()) rows.pop_back();
     WriteResult result;
     // TEST_non_atomic_replace: the legacy two-step write. The first transaction deletes (and
     // stops there); the second, below, inserts.
@@ -759,7 +760,7 @@ class PostgresStore final : public Store {
   }
 
   Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
-    if (!spec.fence_token) return OkStatus();
+    if (!spec.fence_token || options_.TEST_skip_fence_check) return OkStatus();
     ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
     if (stored && *stored > *spec.fence_token) {
       return FencedOutError(t, partition, *stored, *spec.fence_token);

@@ -231,6 +231,7 @@ class SqliteStore final : public Store {
                                          std::vector<Row> rows, const WriteSpec& spec) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    if (options_.TEST_lose_a_row && !rows.empty()) rows.pop_back();
     if (options_.TEST_non_atomic_replace) return ReplaceNonAtomicLocked(t, partition, rows, spec);
     RETURN_IF_ERROR(Begin());
     auto result = ReplaceLocked(t, partition, rows, spec);
@@ -979,7 +980,7 @@ class SqliteStore final : public Store {
 
   // Rejects the write when the partition's stored fence token is newer than the writer's.
   Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
-    if (!spec.fence_token) return OkStatus();
+    if (!spec.fence_token || options_.TEST_skip_fence_check) return OkStatus();
     ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
     if (stored && *stored > *spec.fence_token) {
       return FencedOutError(t, partition, *stored, *spec.fence_token);
