@@ -20,6 +20,7 @@
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -40,13 +41,13 @@ class LockContractTest : public ::testing::TestWithParam<std::string> {
       options.sqlite_path = dir_.path() + "/l.db";
       ASSERT_TRUE(Store::Open("sqlite:" + options.sqlite_path, StoreOptions{}).ok());
     } else if (GetParam() == "postgres") {
-      if (Env("PROPGRADE_TEST_PG_URL").empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (Env("PROPGRADE_TEST_PG_URL").empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "l_" + testing::RandomSchemaSuffix();
       options.postgres_url = Env("PROPGRADE_TEST_PG_URL") + "?schema=" + schema_;
       auto store = Store::Open(options.postgres_url, StoreOptions{});
       ASSERT_TRUE(store.ok()) << store.status().ToString();
     } else {
-      if (Env("PROPGRADE_TEST_ETCD").empty()) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      if (Env("PROPGRADE_TEST_ETCD").empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set");
       url = "etcd://" + Env("PROPGRADE_TEST_ETCD");
     }
     key_ = "test/" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
@@ -371,7 +372,7 @@ TEST(EtcdClusterTest, LockKeepsWorkingWithAFollowerStopped) {
   std::string endpoints = Env("PROPGRADE_TEST_ETCD_CLUSTER");
   std::string follower_pid = Env("PROPGRADE_TEST_ETCD_CLUSTER_FOLLOWER_PID");
   if (endpoints.empty() || follower_pid.empty()) {
-    GTEST_SKIP() << "PROPGRADE_TEST_ETCD_CLUSTER(_FOLLOWER_PID) not set";
+    PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD_CLUSTER(_FOLLOWER_PID) not set");
   }
   pid_t follower = static_cast<pid_t>(std::stol(follower_pid));
   LockOptions o;

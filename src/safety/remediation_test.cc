@@ -7,6 +7,7 @@
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -17,7 +18,7 @@ class RemediationTest : public ::testing::TestWithParam<std::string> {
     std::string url = "sqlite:" + dir_.path() + "/r.db";
     if (GetParam() == "postgres") {
       const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-      if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "q_" + testing::RandomSchemaSuffix();
       url = std::string(pg) + "?schema=" + schema_;
     }

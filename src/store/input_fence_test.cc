@@ -17,6 +17,7 @@
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -31,7 +32,7 @@ class InputFenceTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-    if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+    if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
     schema_ = "f_" + testing::RandomSchemaSuffix();
     url_ = std::string(pg) + "?schema=" + schema_;
   }

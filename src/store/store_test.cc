@@ -14,6 +14,7 @@
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -27,7 +28,7 @@ class StoreTest : public ::testing::TestWithParam<std::string> {
       return;
     }
     const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-    if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+    if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
     schema_ = "t_" + testing::RandomSchemaSuffix();
     url_ = std::string(pg) + "?schema=" + schema_;
   }

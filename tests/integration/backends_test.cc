@@ -9,6 +9,7 @@
 #include "testing/pg.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -40,7 +41,7 @@ std::multiset<std::string> Lines(const std::string& text) {
 
 TEST(BackendsTest, SqliteAndPostgresGradeIdentically) {
   const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-  if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+  if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
   testing::TempDir dir;
   const std::string schema = "b_" + testing::RandomSchemaSuffix();
   const std::vector<std::string> dbs = {"sqlite:" + dir.path() + "/b.db",

@@ -16,6 +16,7 @@
 #include "pipeline/config.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -34,7 +35,7 @@ bool Have(const std::string& tool) {
 }
 
 TEST(DeployTest, SystemdUnitsVerify) {
-  if (!Have("systemd-analyze")) GTEST_SKIP() << "systemd-analyze is not installed";
+  if (!Have("systemd-analyze")) PROPGRADE_SKIP_WITHOUT("systemd-analyze is not installed");
   testing::TempDir dir;
   std::vector<std::string> argv = {"systemd-analyze", "verify", "--man=no"};
   for (const char* unit : {"propgrade-serve.service", "propgrade-grade.service",
@@ -52,7 +53,7 @@ TEST(DeployTest, SystemdUnitsVerify) {
 }
 
 TEST(DeployTest, PrometheusRulesPassPromtool) {
-  if (!Have("promtool")) GTEST_SKIP() << "promtool is not installed (Debian: prometheus)";
+  if (!Have("promtool")) PROPGRADE_SKIP_WITHOUT("promtool is not installed (Debian: prometheus)");
   testing::CommandResult r =
       testing::RunCommand({"promtool", "check", "rules", Deploy("prometheus-rules.yml")});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -60,7 +61,7 @@ TEST(DeployTest, PrometheusRulesPassPromtool) {
 }
 
 TEST(DeployTest, PrometheusScrapeConfigPassesPromtool) {
-  if (!Have("promtool")) GTEST_SKIP() << "promtool is not installed (Debian: prometheus)";
+  if (!Have("promtool")) PROPGRADE_SKIP_WITHOUT("promtool is not installed (Debian: prometheus)");
   // promtool checks that the token file exists: point it at one of this test's.
   testing::TempDir dir;
   const std::string kTokenFile = "/etc/prometheus/propgrade-token";

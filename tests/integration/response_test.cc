@@ -16,6 +16,7 @@
 #include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -177,7 +178,7 @@ TEST_F(ResponseTest, ABreakerOpensAcrossProcessesAndHalfOpensLater) {
 
 TEST_F(ResponseTest, MetricsPassPromtool) {
   if (testing::RunCommand({"sh", "-c", "command -v promtool"}).exit_code != 0) {
-    GTEST_SKIP() << "promtool is not installed";
+    PROPGRADE_SKIP_WITHOUT("promtool is not installed");
   }
   ImportGolden();
   std::string metrics = dir_.path() + "/m.prom";

@@ -33,6 +33,7 @@
 #include "testing/queries.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -150,7 +151,7 @@ class TextFieldTest : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     if (GetParam() == "postgres") {
       const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-      if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       pg_base_ = pg;
       schema_ = "sec_" + testing::RandomSchemaSuffix();
       db_ = pg_base_ + "?schema=" + schema_;

@@ -21,6 +21,7 @@
 #include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -38,13 +39,13 @@ class ConsolidationRaceTest : public ::testing::TestWithParam<std::string> {
     std::string lock_url = lock_;
     if (lock_ == "etcd") {
       std::string e = testing::EnvString("PROPGRADE_TEST_ETCD");
-      if (e.empty()) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      if (e.empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set");
       lock_url = "etcd://" + e;
     }
     db_ = "sqlite:" + dir_.path() + "/r8.db";
     if (store_ == "postgres") {
       std::string pg = testing::EnvString("PROPGRADE_TEST_PG_URL");
-      if (pg.empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (pg.empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "r8_" + testing::RandomSchemaSuffix();
       db_ = pg + "?schema=" + schema_;
     }

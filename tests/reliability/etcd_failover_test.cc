@@ -23,6 +23,7 @@
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/write_sections.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -36,12 +37,12 @@ class EtcdLeaderKillTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (testing::RunCommand({"sh", "-c", "command -v etcd"}).exit_code != 0) {
-      GTEST_SKIP() << "etcd is not installed";
+      PROPGRADE_SKIP_WITHOUT("etcd is not installed");
     }
     db_ = "sqlite:" + dir_.path() + "/r5.db";
     if (GetParam() == "postgres") {
       std::string pg = testing::EnvString("PROPGRADE_TEST_PG_URL");
-      if (pg.empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (pg.empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "r5e_" + testing::RandomSchemaSuffix();
       db_ = pg + "?schema=" + schema_;
     }

@@ -33,6 +33,7 @@
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/write_sections.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -53,13 +54,13 @@ class InputChangeTest : public ::testing::TestWithParam<std::string> {
     lock_url_ = backend_;
     if (backend_ == "etcd") {
       std::string e = testing::EnvString("PROPGRADE_TEST_ETCD");
-      if (e.empty()) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      if (e.empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set");
       lock_url_ = "etcd://" + e;
     }
     db_ = "sqlite:" + dir_.path() + "/r9.db";
     if (store_ == "postgres") {
       std::string pg = testing::EnvString("PROPGRADE_TEST_PG_URL");
-      if (pg.empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (pg.empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "r9_" + testing::RandomSchemaSuffix();
       db_ = pg + "?schema=" + schema_;
     }

@@ -27,6 +27,7 @@
 #include "testing/write_sections.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -49,7 +50,7 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     backend_ = param.substr(param.find('_') + 1);
     if (backend_ == "etcd") {
       const char* e = std::getenv("PROPGRADE_TEST_ETCD");
-      if (!e || !*e) GTEST_SKIP() << "PROPGRADE_TEST_ETCD is not set";
+      if (!e || !*e) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set");
       lock_url_ = std::string("etcd://") + e;
     } else {
       lock_url_ = backend_;
@@ -58,7 +59,7 @@ class LockRaceTest : public ::testing::TestWithParam<std::string> {
     db_ = "sqlite:" + path_;
     if (store_ == "postgres") {
       const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
-      if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+      if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "r_" + testing::RandomSchemaSuffix();
       db_ = std::string(pg) + "?schema=" + schema_;
     }

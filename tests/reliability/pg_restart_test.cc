@@ -22,6 +22,7 @@
 #include "testing/write_sections.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -170,12 +171,11 @@ void Trials(const std::string& lock_name) {
 TEST(PostgresRestartTest, R5_RunsSucceedOrFailCleanlyAndNothingIsDuplicatedOrLost) {
   if (Env("PROPGRADE_TEST_PG_RESTART_URL").empty() || Env("PROPGRADE_TEST_PG_RESTART_DATA").empty() ||
       Env("PROPGRADE_TEST_PG_RESTART_BIN").empty()) {
-    GTEST_SKIP() << "PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set";
+    PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_RESTART_URL/_DATA/_BIN are not set");
   }
   Trials("db");
   if (Env("PROPGRADE_TEST_ETCD").empty()) {
-    std::cerr << "PROPGRADE_TEST_ETCD is not set: the etcd half is skipped\n";
-    return;
+    PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set: the etcd half is skipped");
   }
   Trials("etcd");
 }

@@ -47,6 +47,8 @@ start_postgres
 start_postgres RESTART
 start_etcd
 start_etcd_cluster
+# Every server is up now: a scenario that would skip for want of one fails instead.
+export PROPGRADE_TEST_REQUIRE_ALL=1
 
 echo "== R1-R8 (sizes: ${PROPGRADE_RACE_PROCESSES:-4} x ${PROPGRADE_RACE_ROUNDS:-20} rounds," \
      "R3 ${PROPGRADE_R3_TRIALS:-10} trials, R5 ${PROPGRADE_R5_TRIALS:-3} trials)"

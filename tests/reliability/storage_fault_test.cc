@@ -21,6 +21,7 @@
 #include "testing/reliability_report.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
+#include "testing/skip.h"
 
 namespace propgrade {
 namespace {
@@ -153,7 +154,7 @@ void Fill(const std::string& path, int64_t leave_bytes, const std::string& dir) 
 class StorageFaultTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "R6 needs root (chattr, mount, runuser)";
+    if (geteuid() != 0) PROPGRADE_SKIP_WITHOUT("R6 needs root (chattr, mount, runuser)");
     // The database lives in a directory of its own, so the directory can be made immutable
     // or become a tmpfs while the config and the breaker state stay writable.
     db_dir_ = dir_.path() + "/db";
@@ -248,7 +249,7 @@ class StorageFaultTest : public ::testing::Test {
 TEST_F(StorageFaultTest, R6_AnImmutableDatabaseFileIsRefusedWithExit3) {
   const Partition before = GradeOnce();
   Immutable frozen(path_);
-  if (!frozen.ok()) GTEST_SKIP() << "chattr +i is not permitted here: " << frozen.error();
+  if (!frozen.ok()) PROPGRADE_SKIP_WITHOUT("chattr +i is not permitted here: " << frozen.error());
   ExpectRefused(Grade(), "is read-only");
   // An import is refused the same way (nothing is half-written).
   CommandResult imported =
@@ -268,7 +269,7 @@ TEST_F(StorageFaultTest, R6_AnImmutableDirectoryIsRefusedWithExit3) {
   ASSERT_FALSE(std::filesystem::exists(path_ + "-wal"));
   ASSERT_FALSE(std::filesystem::exists(path_ + "-shm"));
   Immutable frozen(db_dir_);
-  if (!frozen.ok()) GTEST_SKIP() << "chattr +i is not permitted here: " << frozen.error();
+  if (!frozen.ok()) PROPGRADE_SKIP_WITHOUT("chattr +i is not permitted here: " << frozen.error());
   ExpectRefused(Grade(), "and its directory are writable");
   frozen.Undo();
   ExpectIntactAndRecovers(before);
@@ -293,8 +294,8 @@ TEST_F(StorageFaultTest, R6_AProcessWithoutWriteAccessIsRefusedWithExit3) {
   CommandResult probe = testing::RunCommand(
       {"runuser", "-u", "nobody", "--", "test", "-x", testing::PropgradeBinary()});
   if (probe.exit_code != 0) {
-    GTEST_SKIP() << "nobody cannot run " << testing::PropgradeBinary() << " (runuser exit "
-                 << probe.exit_code << ": " << probe.err << ")";
+    PROPGRADE_SKIP_WITHOUT("nobody cannot run " << testing::PropgradeBinary() << " (runuser exit "
+                 << probe.exit_code << ": " << probe.err << ")");
   }
   for (const std::string& a : {testing::PropgradeBinary(), std::string("--db"), "sqlite:" + path_,
                                std::string("--config"), config, std::string("--log-format"),
@@ -314,7 +315,7 @@ TEST_F(StorageFaultTest, R6_AFullDiskIsRefusedWithExit3AndTheNextRunSucceedsOnce
   // 64 MiB holds the imported inputs (about 10 MiB, twice that while the WAL is checkpointed)
   // and graded dates; the filler then takes the rest.
   Tmpfs disk(db_dir_, "64m");
-  if (!disk.ok()) GTEST_SKIP() << "cannot mount a tmpfs here: " << disk.error();
+  if (!disk.ok()) PROPGRADE_SKIP_WITHOUT("cannot mount a tmpfs here: " << disk.error());
   const Partition before = GradeOnce();
   const std::string filler = db_dir_ + "/filler";
 
