@@ -7,14 +7,16 @@
 //
 // Usage: propgrade_raw_write_bench --graded sqlite:GRADED.db --target PATH.db
 //                                  [--regrade] [--repeats 3] [--txn-per-table]
+//                                  [--synchronous full|normal]
 //   --graded   a database propgrade has already graded (e.g. by `propgrade demo`); only read.
 //   --target   created afresh (schema through Store::Open) before every first-write repeat;
 //              any existing PATH.db, -wal and -shm are removed.
+//   --synchronous  PRAGMA synchronous of the target (default full, as propgrade's default).
 //   --regrade  write everything once untimed, then time rewrites (DELETE + INSERT per
 //              partition) of the same rows.
 //
 // The target connection uses propgrade's SQLite settings (src/store/sqlite/sqlite_store.cc):
-// journal_mode=WAL, synchronous=NORMAL, cache_size=-65536 (64 MiB), temp_store=MEMORY,
+// journal_mode=WAL, synchronous=FULL (or NORMAL), cache_size=-65536 (64 MiB), temp_store=MEMORY,
 // busy_timeout, statements prepared with SQLITE_PREPARE_PERSISTENT, BEGIN IMMEDIATE.
 //
 // Timed: only the writing — BEGIN ... COMMIT of every partition plus the final close (which
@@ -27,7 +29,7 @@
 //    "repeats":<n>,"runs_ms":[...],"close_ms":<median ms of the final close>,
 //    "tables":{"prediction_accuracy":n,"system_daily_performance":n,
 //              "prediction_performance_summary":n},
-//    "pragmas":"journal_mode=WAL synchronous=NORMAL cache_size=-65536 temp_store=MEMORY"}
+//    "pragmas":"journal_mode=WAL synchronous=FULL cache_size=-65536 temp_store=MEMORY"}
 // Exit codes: 0 ok, 2 usage, 3 a database error (message on stderr).
 #include <sqlite3.h>
 
@@ -60,8 +62,8 @@ using propgrade::Value;
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kPragmas =
-    "journal_mode=WAL synchronous=NORMAL cache_size=-65536 temp_store=MEMORY";
+// The pragmas besides synchronous.
+constexpr const char* kPragmas = "journal_mode=WAL cache_size=-65536 temp_store=MEMORY";
 
 struct Args {
   std::string graded_url;
@@ -69,6 +71,7 @@ struct Args {
   bool regrade = false;
   bool txn_per_table = false;
   int repeats = 3;
+  std::string synchronous = "FULL";
 };
 
 // The three output tables in the order a grade writes a date: accuracy, daily, summary.
@@ -87,12 +90,13 @@ class RawWriter {
  public:
   ~RawWriter() { Close().IgnoreError(); }
 
-  Status Open(const std::string& path) {
+  Status Open(const std::string& path, const std::string& synchronous) {
     int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr);
     if (rc != SQLITE_OK) return SqliteStatus(db_, rc, "opening " + path);
     sqlite3_busy_timeout(db_, 60000);
-    for (const char* p : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                          "PRAGMA cache_size=-65536", "PRAGMA temp_store=MEMORY"}) {
+    const std::string sync = "PRAGMA synchronous=" + synchronous;
+    for (const char* p : {"PRAGMA journal_mode=WAL", sync.c_str(), "PRAGMA cache_size=-65536",
+                          "PRAGMA temp_store=MEMORY"}) {
       RETURN_IF_ERROR(Exec(p));
     }
     for (const TableDef* t : OutputTables()) {
@@ -230,7 +234,7 @@ struct WriteStats {
 StatusOr<WriteStats> WriteAll(Store* graded, const std::vector<std::string>& dates,
                               const std::string& target_path, const Args& args, bool del) {
   RawWriter writer;
-  RETURN_IF_ERROR(writer.Open(target_path));
+  RETURN_IF_ERROR(writer.Open(target_path, args.synchronous));
   WriteStats stats;
   Clock::duration timed{};
   std::vector<const TableDef*> tables = OutputTables();
@@ -319,10 +323,10 @@ Status Run(const Args& args) {
   std::printf(
       "{\"id\":\"raw\",\"mode\":\"%s\",\"ms\":%.1f,\"unit\":\"ms\",\"rows\":%lld,"
       "\"rows_per_s\":%.0f,\"partitions\":%zu,\"transactions\":%lld,\"repeats\":%d,"
-      "\"runs_ms\":[%s],\"close_ms\":%.1f,\"tables\":{%s},\"pragmas\":\"%s\"}\n",
+      "\"runs_ms\":[%s],\"close_ms\":%.1f,\"tables\":{%s},\"pragmas\":\"%s synchronous=%s\"}\n",
       args.regrade ? "regrade" : "first", ms, static_cast<long long>(last.rows),
       last.rows / ms * 1000, dates.size(), static_cast<long long>(last.transactions), args.repeats,
-      runs_json.c_str(), Median(closes), tables_json.c_str(), kPragmas);
+      runs_json.c_str(), Median(closes), tables_json.c_str(), kPragmas, args.synchronous.c_str());
   std::fflush(stdout);
   return propgrade::OkStatus();
 }
@@ -344,6 +348,13 @@ int main(int argc, char** argv) {
       args.target_path = argv[++i];
     } else if (a == "--repeats" && has_value) {
       args.repeats = std::atoi(argv[++i]);
+    } else if (a == "--synchronous" && has_value) {
+      std::string v = argv[++i];
+      args.synchronous = v == "normal" ? "NORMAL" : v == "full" ? "FULL" : "";
+      if (args.synchronous.empty()) {
+        std::fprintf(stderr, "--synchronous must be full or normal\n");
+        return 2;
+      }
     } else {
       args.graded_url.clear();
       break;
@@ -352,7 +363,7 @@ int main(int argc, char** argv) {
   if (args.graded_url.empty() || args.target_path.empty() || args.repeats < 1) {
     std::fprintf(stderr,
                  "usage: %s --graded sqlite:GRADED.db --target PATH.db [--regrade] "
-                 "[--repeats N>=1] [--txn-per-table]\n",
+                 "[--repeats N>=1] [--txn-per-table] [--synchronous full|normal]\n",
                  argv[0]);
     return 2;
   }

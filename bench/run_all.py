@@ -180,6 +180,8 @@ class Bench:
                          (scale, i + 1, first[-1], regrade[-1]))
             rows = self.count_rows(g)
             written = sum(rows.values())
+            if scale == self.a.scales[0]:
+                self.p1_synchronous(lo, hi, inputs, repeats)
             raw = {}
             for mode in ("first", "regrade"):
                 args = ["--graded", "sqlite:" + g, "--target", os.path.join(self.work, "raw.db"),
@@ -212,6 +214,34 @@ class Bench:
                          "<= 1.3x", growth <= 1.3)
             self.measure("P2", "peak RSS of grade at scale %d" % top["scale"], top["rss_mb"],
                          "target", 300.0, "MiB", "<= 300 MiB", top["rss_mb"] <= 300)
+
+    def p1_synchronous(self, lo, hi, inputs, repeats):
+        """What synchronous=FULL (the default) costs: P1's first grade with NORMAL beside it,
+        and the raw writer with each setting."""
+        config = os.path.join(self.work, "synchronous-normal.toml")
+        with open(config, "w") as f:
+            f.write('[sqlite]\nsynchronous = "normal"\n')
+        walls = {"full": [], "normal": []}
+        for _ in range(repeats):
+            for mode in ("full", "normal"):
+                g = self.fresh_copy(inputs, "p1-sync.db")
+                cmd = [os.path.join(self.bin, "propgrade"), "--db", "sqlite:" + g]
+                if mode == "normal":
+                    cmd += ["--config", config]
+                wall, _, _ = self.timed(cmd + ["grade", "--from", lo, "--to", hi])
+                walls[mode].append(wall)
+        full, normal = statistics.median(walls["full"]), statistics.median(walls["normal"])
+        raw = {}
+        for mode in ("full", "normal"):
+            lines = self.program("propgrade_raw_write_bench", "--graded", "sqlite:" + g,
+                                 "--target", os.path.join(self.work, "raw-sync.db"),
+                                 "--repeats", str(repeats), "--synchronous", mode)
+            raw[mode] = raw_seconds(lines)
+        self.measure("P1-sync", "grade --from --to, first grade, synchronous=FULL (the default)",
+                     full, "the same with [sqlite] synchronous = \"normal\" (raw writer: "
+                     "%.2f s FULL, %.2f s NORMAL)" % (raw["full"], raw["normal"]), normal, "s",
+                     "report (durability's cost)", True, raw_full_s=raw["full"],
+                     raw_normal_s=raw["normal"])
 
     # --- P3, P7: one date re-graded -------------------------------------------------------
 
