@@ -2,7 +2,8 @@
 # Installs what is missing, builds, starts the throwaway servers the suites need, runs every
 # test suite and stops the servers. CI runs exactly this (.ci/run).
 # Sizes: PROPGRADE_RACE_PROCESSES / PROPGRADE_RACE_ROUNDS (default 4 x 20),
-# PROPGRADE_R3_TRIALS (default 10), PROPGRADE_R5_TRIALS (default 3).
+# PROPGRADE_R3_TRIALS (default 10), PROPGRADE_R5_TRIALS (default 3), PROPGRADE_R9_ROUNDS
+# (default 5), PROPGRADE_R8_STAGING_ROUNDS (default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/deps.sh

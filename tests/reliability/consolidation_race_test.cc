@@ -156,7 +156,8 @@ TEST_P(ConsolidationRaceTest, R8_ConcurrentConsolidationsLeaveOneRowPerKey) {
 // consolidation nothing is left in staging, and every key holds the newest staged row.
 TEST_P(ConsolidationRaceTest, R8_BatchesStagedDuringConsolidationsAreNeverLost) {
   const int processes = testing::EnvInt("PROPGRADE_RACE_PROCESSES", 4);
-  const int rounds = testing::EnvInt("PROPGRADE_RACE_ROUNDS", 20);
+  // A round pauses every consolidation 150 ms: PROPGRADE_R8_STAGING_ROUNDS (default 10).
+  const int rounds = testing::EnvInt("PROPGRADE_R8_STAGING_ROUNDS", 10);
   const auto started = std::chrono::steady_clock::now();
   int64_t duplicate_groups = 0, lost = 0, rounds_run = 0, runs = 0, staged_during = 0;
   std::vector<testing::Section> sections;

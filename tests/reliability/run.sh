@@ -3,10 +3,12 @@
 # real servers, with a report of every scenario and combination: rounds, faults injected and
 # what each checker found.
 #
-#   tests/reliability/run.sh           CI sizes (4 x 20 rounds, 10 R3 trials, 3 R5 trials,
-#                                      fuzzers briefly); report in build/release/reliability/
+#   tests/reliability/run.sh           CI sizes (4 x 20 rounds, 10 R3 trials, 3 R5 trials, R9
+#                                      4 x 5 rounds, R8 with staging 4 x 10, fuzzers briefly);
+#                                      report in build/release/reliability/
 #   tests/reliability/run.sh --full    full sizes (8 x 200 rounds, 100 R3 trials, 30 R5 trials,
-#                                      5 minutes per fuzzer); rewrites docs/RELIABILITY.md
+#                                      R9 8 x 25, R8 with staging 8 x 50, 5 minutes per
+#                                      fuzzer); rewrites docs/RELIABILITY.md
 #
 # Installs what is missing, builds (Release), starts PostgreSQL 15 (two clusters) and etcd on
 # free loopback ports (etcd also as a 3-member cluster), and stops them by PID on exit. Scenarios run one at a time (-j1): their
@@ -26,7 +28,7 @@ case "${1:-}" in
 esac
 if [ "$full" = 1 ]; then
   export PROPGRADE_RACE_PROCESSES=8 PROPGRADE_RACE_ROUNDS=200 PROPGRADE_R3_TRIALS=100 \
-         PROPGRADE_R5_TRIALS=30
+         PROPGRADE_R5_TRIALS=30 PROPGRADE_R9_ROUNDS=25 PROPGRADE_R8_STAGING_ROUNDS=50
   # The security suite's partial-request test waits out the server's 30 s read timeout.
   export PROPGRADE_TEST_SLOW_CLIENT_TIMEOUT=1
 fi
