@@ -213,10 +213,12 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
   CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(*table, a.file, format, read_options), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   // Legacy graded rows are inserted as they are: a duplicate key is an error while unique keys
-  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key.
+  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key, and
+  // a row already stored keeps the columns the file does not have.
   ImportMode mode = table == &tables::Accuracy() ? ImportMode::kInsert : ImportMode::kUpsert;
-  CLI_ASSIGN_OR_FAIL(ImportCounts counts,
-                     store->Import(*table, file.rows, file.line_numbers, a.file, mode), ctx);
+  CLI_ASSIGN_OR_FAIL(
+      ImportCounts counts,
+      store->Import(*table, file.rows, file.columns, file.line_numbers, a.file, mode), ctx);
   ctx->log().Info("import_finished", {{"table", Value::Text(table->name)},
                                       {"file", Value::Text(a.file)},
                                       {"rows", Value::Int(static_cast<int64_t>(file.rows.size()))},

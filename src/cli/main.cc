@@ -65,7 +65,11 @@ int main(int argc, char** argv) {
   import->add_flag("--allow-empty", imp.allow_empty, "accept a file without data rows");
   import->footer("Examples:\n  propgrade import predictions predictions.csv\n"
                  "  propgrade import actuals box_scores.jsonl\n"
-                 "Errors name the file, line and column; nothing is imported from a rejected file.");
+                 "Errors name the file, line and column; nothing is imported from a rejected file.\n"
+                 "A row whose key is already stored takes the file's values for the columns the\n"
+                 "file has (an empty cell or a JSON null sets NULL) and keeps its other columns;\n"
+                 "a new row has NULL in the columns the file lacks. A JSONL file has the columns\n"
+                 "that any of its objects names. (accuracy inserts: it never updates.)");
   import->callback([&] { code = Import(g, imp); });
 
   GradeArgs gr;

@@ -108,6 +108,16 @@ Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
                                  t.name + "` with enforce_unique_keys = false first");
 }
 
+Status Store::CheckImportColumns(const TableDef& t, const std::vector<int>& columns) {
+  for (int c : columns) {
+    if (c < 0 || static_cast<size_t>(c) >= t.columns.size()) {
+      return InvalidArgumentError("import into " + t.name + ": no column at index " +
+                                  std::to_string(c));
+    }
+  }
+  return OkStatus();
+}
+
 Row Store::QuarantineRow(const TableDef& t, const Row& row, const std::string& reason,
                          const std::string& run_id, int64_t now_micros) {
   std::vector<std::string> names;

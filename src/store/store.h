@@ -183,11 +183,21 @@ class Store {
   // cache, so every helper does not grow to the writer's. A hint; backends may ignore it.
   virtual void UseSmallCache() {}
 
-  // Loads file rows in one transaction (all or nothing). `line_numbers` (same length as rows,
-  // or empty) and `source` name the offending line in errors.
+  // Loads file rows in one transaction (all or nothing). `columns`: the catalogue indexes of
+  // the columns the file had (every row still holds every column, the absent ones NULL);
+  // empty = every column. An upsert onto a key already stored sets only those columns and
+  // keeps the stored values of the others; a new row gets NULL in them. `line_numbers` (same
+  // length as rows, or empty) and `source` name the offending line in errors.
   virtual StatusOr<ImportCounts> Import(const TableDef& table, const std::vector<Row>& rows,
+                                        const std::vector<int>& columns,
                                         const std::vector<int64_t>& line_numbers,
                                         std::string_view source, ImportMode mode) = 0;
+  // The same for rows that carry every column.
+  StatusOr<ImportCounts> Import(const TableDef& table, const std::vector<Row>& rows,
+                                const std::vector<int64_t>& line_numbers,
+                                std::string_view source, ImportMode mode) {
+    return Import(table, rows, std::vector<int>{}, line_numbers, source, mode);
+  }
 
   // Calls `fn` for each selected row, ordered by the table's key. A non-ok status from `fn`
   // stops the scan and is returned.
@@ -269,6 +279,8 @@ class Store {
   // writer read its rows under; InputsChanged error naming the first difference.
   static Status CompareInputVersions(const InputVersions& input, const VersionMap& now);
   static Status CannotEnforceUniqueKeys(const TableDef& table);
+  // InvalidArgument unless every index of an Import's `columns` names a column of `table`.
+  static Status CheckImportColumns(const TableDef& table, const std::vector<int>& columns);
   // The remediation_quarantine row for `row` of `table`.
   static Row QuarantineRow(const TableDef& table, const Row& row, const std::string& reason,
                            const std::string& run_id, int64_t now_micros);

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -299,6 +301,88 @@ TEST_P(StoreTest, ImportUpsertsOnTheKeyAllOrNothing) {
   c = store->Import(t, {actual("d", 1), bad}, {2, 3}, "g.csv", ImportMode::kUpsert);
   EXPECT_FALSE(c.ok());
   EXPECT_EQ(store->ReadPartition(t, "2026-01-16")->size(), 2u);
+}
+
+// An upsert sets the columns the file has and nothing else: a stored row keeps its values in
+// the others (a new row gets NULL there), while a column the file has sets NULL where the
+// file's value is NULL.
+TEST_P(StoreTest, ImportUpsertKeepsTheStoredValuesOfColumnsTheFileDoesNotHave) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const TableDef& t = tables::Actuals();
+  auto actual = [](const std::string& player, std::optional<int64_t> points,
+                   std::optional<double> minutes, const std::string& team) {
+    Row r(act::kNumColumns);
+    r[act::game_date] = Value::Text("2026-01-16");
+    r[act::game_id] = Value::Text("20260116_LAL_BOS");
+    r[act::player_lookup] = Value::Text(player);
+    r[act::points] = Value::OptInt(points);
+    r[act::minutes_played] = Value::OptReal(minutes);
+    if (!team.empty()) r[act::team_abbr] = Value::Text(team);
+    return r;
+  };
+  auto stored = [&](const std::string& player) {
+    auto rows = store->ReadPartition(t, "2026-01-16");
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const Row& r : rows.ok() ? *rows : std::vector<Row>{}) {
+      if (r[act::player_lookup].as_text() == player) return r;
+    }
+    ADD_FAILURE() << "no row for " << player;
+    return Row(act::kNumColumns);
+  };
+  const std::vector<int> key = {act::game_date, act::game_id, act::player_lookup};
+  auto with = [&](std::vector<int> extra) {
+    std::vector<int> columns = key;
+    columns.insert(columns.end(), extra.begin(), extra.end());
+    std::sort(columns.begin(), columns.end());
+    return columns;
+  };
+
+  auto c = store->Import(t, {actual("a", 10, 30.5, "LAL"), actual("b", 12, 20.0, "BOS")}, {},
+                         {}, "full.csv", ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 2);
+
+  // A file of keys and points only: a's points change, its minutes and team stay; c is new.
+  c = store->Import(t, {actual("a", 11, std::nullopt, ""), actual("c", 5, std::nullopt, "")},
+                    with({act::points}), {2, 3}, "points.csv", ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 1);
+  EXPECT_EQ(c->replaced, 1);
+  Row a = stored("a");
+  EXPECT_EQ(a[act::points].as_int(), 11);
+  ASSERT_FALSE(a[act::minutes_played].is_null()) << "the file did not have minutes_played";
+  EXPECT_EQ(a[act::minutes_played].as_real(), 30.5);
+  ASSERT_FALSE(a[act::team_abbr].is_null());
+  EXPECT_EQ(a[act::team_abbr].as_text(), "LAL");
+  EXPECT_TRUE(stored("c")[act::minutes_played].is_null());
+  EXPECT_EQ(stored("b")[act::points].as_int(), 12);
+
+  // A file that has minutes_played sets it, to NULL where its value is NULL.
+  c = store->Import(t, {actual("a", std::nullopt, std::nullopt, ""), actual("b", 13, 21.0, "")},
+                    with({act::points, act::minutes_played}), {}, "minutes.csv",
+                    ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->replaced, 2);
+  a = stored("a");
+  EXPECT_TRUE(a[act::points].is_null());
+  EXPECT_TRUE(a[act::minutes_played].is_null());
+  EXPECT_EQ(a[act::team_abbr].as_text(), "LAL");
+  EXPECT_EQ(stored("b")[act::minutes_played].as_real(), 21.0);
+  EXPECT_EQ(stored("b")[act::team_abbr].as_text(), "BOS");
+
+  // Keys alone change nothing stored, and still count as replaced.
+  c = store->Import(t, {actual("b", std::nullopt, std::nullopt, "")}, key, {}, "keys.csv",
+                    ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->replaced, 1);
+  EXPECT_EQ(stored("b")[act::points].as_int(), 13);
+
+  // A column index the table does not have is refused, and nothing is written.
+  c = store->Import(t, {actual("d", 1, 1.0, "")}, {0, act::kNumColumns}, {}, "bad.csv",
+                    ImportMode::kUpsert);
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << c.status().ToString();
+  EXPECT_EQ(Count(store.get(), t, "2026-01-16"), 3);
 }
 
 TEST_P(StoreTest, LegacyAccuracyImportRejectsDuplicateKeysNamingTheLine) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -155,6 +156,59 @@ TEST_F(CliTest, ImportingTwiceAndRegradingNeverDuplicates) {
   EXPECT_EQ(CountLines(Cli({"export", "system_daily_performance"}).out), 2);
   CommandResult runs = Cli({"export", "grading_runs", "--format", "jsonl"});
   EXPECT_EQ(CountLines(runs.out), 9);  // three runs of three steps
+}
+
+// An import upserts the columns its file has: a file without predicted_points leaves the
+// stored forecasts alone (a CSV header or JSONL keys without it), while a file with the
+// column and an empty cell sets NULL, since the file mentions it.
+TEST_F(CliTest, ImportKeepsTheStoredValuesOfColumnsTheFileDoesNotHave) {
+  LoadSmallDate();
+  auto stored = [&] {
+    std::map<std::string, nlohmann::json> by_id;
+    std::istringstream lines(Cli({"export", "player_prop_predictions", "--format", "jsonl"}).out);
+    for (std::string line; std::getline(lines, line);) {
+      auto row = nlohmann::json::parse(line);
+      by_id[row["prediction_id"].get<std::string>()] = row;
+    }
+    return by_id;
+  };
+  auto relined = Write("relined.csv",
+                       "prediction_id,game_date,game_id,player_lookup,system_id,line_value,"
+                       "created_at\n"
+                       "p1,2026-01-16,20260116_LAL_BOS,a,ensemble_v1,21.5,2026-01-16T12:00:00Z\n"
+                       "p2,2026-01-16,20260116_LAL_BOS,b,ensemble_v1,11.5,2026-01-16T12:00:00Z\n");
+  CommandResult r = Cli({"import", "predictions", relined});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(0 inserted, 2 replaced)"), std::string::npos) << r.out;
+  auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows["p1"]["line_value"], 21.5);
+  EXPECT_EQ(rows["p1"]["predicted_points"], 24.5) << rows["p1"].dump();
+  EXPECT_EQ(rows["p2"]["predicted_points"], 8.5) << rows["p2"].dump();
+  EXPECT_EQ(rows["p1"]["confidence_score"], 0.7);
+  EXPECT_EQ(rows["p2"]["recommendation"], "UNDER");
+
+  auto jsonl = Write("relined.jsonl",
+                     R"({"prediction_id":"p1","game_date":"2026-01-16","game_id":"20260116_LAL_BOS",)"
+                     R"("player_lookup":"a","system_id":"ensemble_v1","line_value":22.5,)"
+                     R"("created_at":"2026-01-16T12:00:00Z"})"
+                     "\n");
+  ASSERT_EQ(Cli({"import", "predictions", jsonl}).exit_code, 0);
+  rows = stored();
+  EXPECT_EQ(rows["p1"]["line_value"], 22.5);
+  EXPECT_EQ(rows["p1"]["predicted_points"], 24.5) << rows["p1"].dump();
+
+  auto blanked = Write("blanked.csv",
+                       "prediction_id,game_date,game_id,player_lookup,system_id,predicted_points,"
+                       "created_at\n"
+                       "p1,2026-01-16,20260116_LAL_BOS,a,ensemble_v1,,2026-01-16T12:00:00Z\n");
+  r = Cli({"import", "predictions", blanked});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(0 inserted, 1 replaced)"), std::string::npos) << r.out;
+  rows = stored();
+  EXPECT_TRUE(rows["p1"]["predicted_points"].is_null()) << rows["p1"].dump();
+  EXPECT_EQ(rows["p1"]["line_value"], 22.5);
+  EXPECT_EQ(rows["p2"]["predicted_points"], 8.5);
 }
 
 TEST_F(CliTest, AggregateTakesADateOrARange) {

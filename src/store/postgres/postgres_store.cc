@@ -197,8 +197,10 @@ class PostgresStore final : public Store {
   }
 
   StatusOr<ImportCounts> Import(const TableDef& t, const std::vector<Row>& rows,
+                                const std::vector<int>& columns,
                                 const std::vector<int64_t>& line_numbers, std::string_view source,
                                 ImportMode mode) override {
+    RETURN_IF_ERROR(CheckImportColumns(t, columns));
     std::lock_guard<std::mutex> lock(mu_);
     ImportCounts counts;
     Status s = InTransaction([&]() -> Status {
@@ -233,7 +235,8 @@ class PostgresStore final : public Store {
                                     data));
       std::string col_list = Join(cols, ", ");
       if (mode == ImportMode::kUpsert) {
-        std::string updates = sql::UpdateNonKeyColumns(t);
+        // A stored row keeps the columns the file does not have.
+        std::string updates = sql::UpdateNonKeyColumns(t, columns);
         ASSIGN_OR_RETURN(
             PgResult merged,
             conn_->Exec("INSERT INTO " + Q(t.name) + " (" + col_list + ") SELECT DISTINCT ON (" +

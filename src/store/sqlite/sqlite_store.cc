@@ -171,11 +171,13 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<ImportCounts> Import(const TableDef& t, const std::vector<Row>& rows,
+                                const std::vector<int>& columns,
                                 const std::vector<int64_t>& line_numbers, std::string_view source,
                                 ImportMode mode) override {
+    RETURN_IF_ERROR(CheckImportColumns(t, columns));
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(Begin());
-    auto counts = ImportLocked(t, rows, line_numbers, source, mode);
+    auto counts = ImportLocked(t, rows, columns, line_numbers, source, mode);
     if (!counts.ok()) {
       Exec("ROLLBACK").IgnoreError();
       return counts.status();
@@ -770,6 +772,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<ImportCounts> ImportLocked(const TableDef& t, const std::vector<Row>& rows,
+                                      const std::vector<int>& columns,
                                       const std::vector<int64_t>& line_numbers,
                                       std::string_view source, ImportMode mode) {
     std::string insert = "INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
@@ -777,7 +780,8 @@ class SqliteStore final : public Store {
     std::vector<int> key = t.KeyIndexes();
     std::vector<std::string> key_eq;
     for (int k : key) key_eq.push_back(Q(t.columns[k].name) + " IS ?");
-    std::string updates = sql::UpdateNonKeyColumns(t);
+    // A stored row keeps the columns the file does not have.
+    std::string updates = sql::UpdateNonKeyColumns(t, columns);
     if (mode == ImportMode::kUpsert) {
       insert += " ON CONFLICT (" + sql::KeyColumnList(t) + ") DO " +
                 (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
