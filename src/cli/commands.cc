@@ -31,7 +31,8 @@ namespace {
   do {                                                                     \
     auto pg_ctx_ = (expr);                                                 \
     if (!pg_ctx_.ok()) {                                                   \
-      std::cerr << "propgrade: error: " << pg_ctx_.status().message() << "\n"; \
+      std::cerr << "propgrade: error: "                                    \
+                << RedactUrlCredentials(pg_ctx_.status().message()) << "\n";  \
       return static_cast<int>(ExitCodeFor(pg_ctx_.status()));              \
     }                                                                      \
     lhs = std::move(pg_ctx_).value();                                      \
@@ -82,6 +83,19 @@ StatusOr<std::string> ParseLockKey(const std::string& key) {
                                 "' is not PROCESSOR/YYYY-MM-DD (e.g. grading/2026-01-16)");
   }
   return key;
+}
+
+// `s` as one shell word: as it is when every character is safe, else in single quotes.
+std::string ShellWord(const std::string& s) {
+  bool safe = !s.empty();
+  for (char c : s) {
+    safe = safe && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("_@%+=:,./-").find(c) != std::string_view::npos);
+  }
+  if (safe) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 const TableDef* ImportTable(const std::string& kind) {
@@ -411,7 +425,9 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   if (code != 0) return code;
   CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, "accuracy", std::nullopt), ctx);
   std::cout << "\n" << RenderReport(report, ReportFormat::kTable);
-  const std::string db = RedactUrlCredentials(ctx->config().db);
+  // The database as the user gave it, without its password (copied into a shell, a redacted
+  // password is quoted rather than globbed).
+  const std::string db = ShellWord(RedactUrlCredentials(ctx->config().db));
   std::cout << "\nNext: propgrade report calibration | players | systems --db " << db
             << "\n      propgrade export prediction_accuracy --date "
             << season.last_date.ToString() << " --db " << db << "\n";

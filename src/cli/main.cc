@@ -39,7 +39,11 @@ int main(int argc, char** argv) {
 
   GlobalOptions g;
   g.cancel = &g_cancel;
-  app.add_option("--db", g.db, "database URL: sqlite:PATH (env PROPGRADE_DB; default sqlite:propgrade.db)");
+  app.add_option("--db", g.db,
+                 "database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME] (env "
+                 "PROPGRADE_DB; default sqlite:propgrade.db). Give PostgreSQL's password in "
+                 "PROPGRADE_DB, PGPASSWORD or ~/.pgpass rather than on the command line (output "
+                 "shows it as ***)");
   app.add_option("--lock", g.lock, "lock service: db, etcd://host:port[,host:port...] or none (env PROPGRADE_LOCK; default db)");
   app.add_option("--config", g.config, "config file (env PROPGRADE_CONFIG; default ./propgrade.toml when present)");
   app.add_option("--metrics-file", g.metrics_file, "write Prometheus textfile-collector metrics here at exit (atomically)");
