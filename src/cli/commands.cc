@@ -195,7 +195,7 @@ int RunAndReport(Context* ctx, Pipeline* pipeline, const std::vector<CivilDay>& 
 
 int Init(const GlobalOptions& g) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   // The one command that changes key indexes: to what [grading] enforce_unique_keys says.
@@ -214,7 +214,7 @@ int Init(const GlobalOptions& g) {
 
 int Import(const GlobalOptions& g, const ImportArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   const TableDef* table = ImportTable(a.kind);
   if (!table) {
@@ -246,7 +246,7 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
 
 int Grade(const GlobalOptions& g, const GradeArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   int chosen = !a.date.empty() + (!a.from.empty() || !a.to.empty()) + a.yesterday;
   if (chosen != 1) {
@@ -279,7 +279,7 @@ namespace {
 int SingleStep(const GlobalOptions& g, const std::string& flag, const std::string& value,
                bool daily) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag(flag, value), ctx);
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
@@ -298,7 +298,7 @@ int Aggregate(const GlobalOptions& g, const std::string& date, const std::string
               const std::string& to) {
   if (from.empty() && to.empty() && !date.empty()) return SingleStep(g, "--date", date, true);
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (!date.empty() || (from.empty() && to.empty())) {
     return ctx->Fail(InvalidArgumentError("give --date D, or --from A --to B"));
@@ -323,7 +323,7 @@ int Summarize(const GlobalOptions& g, const std::string& as_of) {
 int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> days,
            const std::string& format) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(ReportFormat fmt, ParseReportFormat(format), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
@@ -334,7 +334,7 @@ int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> d
 
 int Export(const GlobalOptions& g, const ExportArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
   Context* ctx = owned.get();
   const TableDef* table = FindTable(a.table);
   if (!table) {
@@ -383,7 +383,7 @@ int Export(const GlobalOptions& g, const ExportArgs& a) {
 
 int Demo(const GlobalOptions& g, const DemoArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   if (a.scale < 1 || a.scale > 100) return ctx->Fail(InvalidArgumentError("--scale must be 1..100"));
   DemoOptions options;
@@ -440,7 +440,8 @@ namespace propgrade::cli {
 
 int Locks(const GlobalOptions& g, const LocksArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned,
+                     Context::Create(g, a.action == "list" ? DbUse::kRead : DbUse::kExisting));
   Context* ctx = owned.get();
   if ((a.action == "release" || a.action == "reset-fence") && a.reason.empty()) {
     return ctx->Fail(InvalidArgumentError(a.action + " needs --reason (it is recorded)"));
@@ -555,7 +556,7 @@ namespace propgrade::cli {
 
 int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   const TableDef* table = FindTable(a.table);
   if (!table || !DedupeSupported(*table)) {
@@ -604,7 +605,8 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
 
 int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned,
+                     Context::Create(g, action == "status" ? DbUse::kRead : DbUse::kExisting));
   Context* ctx = owned.get();
   if (action == "reset") {
     Status s = ctx->breaker().Reset(name);
@@ -638,7 +640,7 @@ int Serve(const GlobalOptions& g, const ServeArgs& a) {
   GlobalOptions runs = g;
   runs.cancel = &run_cancel;
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(runs));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(runs, DbUse::kCreate));
   Context* ctx = owned.get();
   server::ServerOptions options;
   options.listen = a.listen.empty() ? ctx->config().server.listen : a.listen;
@@ -679,7 +681,7 @@ namespace propgrade::cli {
 
 int Check(const GlobalOptions& g, const CheckArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (a.format != "table" && a.format != "json") {
     return ctx->Fail(InvalidArgumentError("--format must be table or json"));
@@ -754,7 +756,7 @@ int Check(const GlobalOptions& g, const CheckArgs& a) {
 
 int Stage(const GlobalOptions& g, const StageArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   if (a.batch.empty()) return ctx->Fail(InvalidArgumentError("--batch ID is required"));
   CLI_ASSIGN_OR_FAIL(FileFormat format, ResolveFileFormat(a.format, a.file), ctx);
@@ -779,7 +781,7 @@ int Stage(const GlobalOptions& g, const StageArgs& a) {
 
 int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_orphans) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (date.empty() && !cleanup_orphans) {
     return ctx->Fail(InvalidArgumentError("give --date D, --cleanup-orphans, or both"));

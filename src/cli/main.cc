@@ -34,8 +34,10 @@ int main(int argc, char** argv) {
       "  propgrade import predictions predictions.csv\n"
       "  propgrade grade --date 2026-01-16\n"
       "  propgrade report accuracy --days 30\n"
-      "Exit codes: 0 ok, 1 problems found, 2 usage or input error, 3 dependency unavailable or\n"
-      "refused for safety, 130 interrupted.");
+      "Only init, import, stage, demo, grade and serve create a database that does not exist;\n"
+      "report, export and locks list open it read-only.\n"
+      "Exit codes: 0 ok, 1 problems found, 2 usage or input error (a database that does not\n"
+      "exist), 3 dependency unavailable or refused for safety, 130 interrupted.");
 
   GlobalOptions g;
   g.cancel = &g_cancel;

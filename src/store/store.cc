@@ -17,6 +17,11 @@ StatusOr<std::string> SqlitePathOf(const std::string& url) {
   return path;
 }
 
+Status NoSuchDatabaseError(std::string_view display_name) {
+  return NotFoundError("no such database: " + std::string(display_name) +
+                       " (run `propgrade init` or check --db)");
+}
+
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const StoreOptions& options) {
   if (url.rfind("sqlite:", 0) == 0) {
     ASSIGN_OR_RETURN(std::string path, SqlitePathOf(url));

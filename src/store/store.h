@@ -35,6 +35,16 @@ struct StoreOptions {
   // false = NORMAL (syncs at checkpoints; the last commits can be lost to a power loss).
   // Default: true
   bool sqlite_synchronous_full = true;
+  // Whether Open may create the database: false makes a SQLite file that does not exist, or a
+  // PostgreSQL schema without propgrade's tables, NotFound "no such database: URL (run
+  // `propgrade init` or check --db)", with nothing created. Default: true
+  bool create_if_missing = true;
+  // Reads only (reports, exports, listings): SQLite opens the file SQLITE_OPEN_READONLY (so a
+  // file this user cannot write can be read) and PostgreSQL sessions are read-only. Neither
+  // creates nor migrates anything: a missing database is NotFound as above, and a schema of
+  // another version than this propgrade's is FailedPrecondition (older: run `propgrade init`).
+  // Every write fails. Default: false
+  bool read_only = false;
   // Time source for written_at stamps. Default: the real clock.
   Clock* clock = nullptr;
   // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
@@ -161,8 +171,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // `sqlite:PATH` (creates the file) or `postgresql://user:pass@host:port/db[?schema=NAME]`;
-  // the schema is created or migrated on open.
+  // `sqlite:PATH` or `postgresql://user:pass@host:port/db[?schema=NAME]`; the database (the
+  // file, the schema) is created and migrated on open, unless `options` say otherwise.
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& url,
                                                const StoreOptions& options);
 
@@ -285,6 +295,10 @@ class Store {
   static Row QuarantineRow(const TableDef& table, const Row& row, const std::string& reason,
                            const std::string& run_id, int64_t now_micros);
 };
+
+// NotFound "no such database: DISPLAY_NAME (run `propgrade init` or check --db)": what Open
+// says when StoreOptions forbid creating the database it names.
+Status NoSuchDatabaseError(std::string_view display_name);
 
 // The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.
 StatusOr<std::string> SqlitePathOf(const std::string& url);

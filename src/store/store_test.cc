@@ -15,6 +15,7 @@
 #include "common/table_catalog.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
+#include "testing/queries.h"
 #include "testing/temp_dir.h"
 
 namespace propgrade {
@@ -81,6 +82,82 @@ TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
   auto again = Open();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(Count(again.get(), tables::Accuracy(), "2026-01-16"), 0);
+}
+
+// Without create_if_missing (and read-only) Open finds only a database that exists, and
+// creates nothing; read-only it reads, refuses writes and migrates nothing.
+TEST_P(StoreTest, OpenWithoutCreateFindsOnlyAnExistingDatabase) {
+  // Whether this test's database (the SQLite file, the PostgreSQL schema) exists.
+  auto exists = [&] {
+    if (GetParam() == "sqlite") return std::filesystem::exists(dir_.path() + "/test.db");
+    auto n = testing::DbQuery(std::getenv("PROPGRADE_TEST_PG_URL"),
+                              "SELECT count(*) FROM information_schema.schemata WHERE "
+                              "schema_name = '" + schema_ + "'");
+    return n != std::multiset<std::string>{"0"};
+  };
+  auto open = [&](bool create, bool read_only) {
+    StoreOptions options;
+    options.clock = &clock_;
+    options.create_if_missing = create;
+    options.read_only = read_only;
+    return Store::Open(url_, options);
+  };
+  for (bool read_only : {false, true}) {
+    auto missing = open(/*create=*/false, read_only);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+    EXPECT_EQ(missing.status().message().rfind("no such database: ", 0), 0u)
+        << missing.status().message();
+    EXPECT_NE(missing.status().message().find("(run `propgrade init` or check --db)"),
+              std::string::npos);
+    EXPECT_FALSE(exists()) << "read_only=" << read_only;
+  }
+  auto writer = Open();
+  ASSERT_NE(writer, nullptr);
+  const TableDef& t = tables::Archetypes();
+  ASSERT_TRUE(writer->Import(t, {{Value::Text("a"), Value::Text("star")}}, {}, "a.csv",
+                             ImportMode::kUpsert)
+                  .ok());
+  auto existing = open(/*create=*/false, /*read_only=*/false);
+  ASSERT_TRUE(existing.ok()) << existing.status().ToString();
+  auto reader = open(/*create=*/true, /*read_only=*/true);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<std::string> read;
+  ASSERT_TRUE((*reader)
+                  ->Scan(t, {}, [&](Row&& r) {
+                    read.push_back(r[0].as_text() + "=" + r[1].as_text());
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(read, std::vector<std::string>{"a=star"});
+  auto write = (*reader)->Import(t, {{Value::Text("b"), Value::Text("role")}}, {}, "b.csv",
+                                 ImportMode::kUpsert);
+  EXPECT_FALSE(write.ok()) << "a read-only store wrote";
+  int64_t rows = 0;
+  ASSERT_TRUE(writer->Scan(t, {}, [&](Row&&) {
+                      ++rows;
+                      return OkStatus();
+                    })
+                  .ok());
+  EXPECT_EQ(rows, 1);
+
+  // An older schema: nothing read-only migrates it, so a read-only Open refuses it.
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/test.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 5", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    ASSERT_EQ(testing::DbQuery(url_, "UPDATE propgrade_schema SET version = version - 1 "
+                                     "RETURNING 'ok'"),
+              std::multiset<std::string>{"ok"});
+  }
+  auto older = open(/*create=*/true, /*read_only=*/true);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(older.status().message().find("older than this propgrade's"), std::string::npos)
+      << older.status().message();
+  EXPECT_NE(older.status().message().find("run `propgrade init` to migrate it"), std::string::npos);
 }
 
 // Schema version 5 indexes (partition, key) where the key does not start with the partition

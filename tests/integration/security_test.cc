@@ -789,6 +789,7 @@ TEST(SecretsTest, UrlPasswordsAreRedactedWithoutGarblingTheRestOfTheMessage) {
     EXPECT_NE(r.err.find("postgresql://grader@127.0.0.1:1/props"), std::string::npos) << r.err;
   }
   // A URL given where propgrade does not expect one is echoed with its password redacted.
+  ASSERT_EQ(run("sqlite:" + dir.path() + "/s.db", {"init"}).exit_code, 0);
   CommandResult lock = run("sqlite:" + dir.path() + "/s.db",
                            {"--lock", "postgresql://grader:lock-SECRET-9d@db.internal:5432/props",
                             "locks", "list"});

@@ -87,8 +87,11 @@ Status PgConn::Setup() {
   RETURN_IF_ERROR(Exec("SET TIME ZONE 'UTC'").status());
   RETURN_IF_ERROR(Exec("SET extra_float_digits = 1").status());  // shortest exact floats
   RETURN_IF_ERROR(Exec("SET client_min_messages TO warning").status());
+  if (url_.read_only) RETURN_IF_ERROR(Exec("SET default_transaction_read_only = on").status());
   if (!url_.schema.empty()) {
-    RETURN_IF_ERROR(Exec("CREATE SCHEMA IF NOT EXISTS \"" + url_.schema + "\"").status());
+    if (url_.create_schema && !url_.read_only) {
+      RETURN_IF_ERROR(Exec("CREATE SCHEMA IF NOT EXISTS \"" + url_.schema + "\"").status());
+    }
     RETURN_IF_ERROR(Exec("SET search_path TO \"" + url_.schema + "\"").status());
   }
   return OkStatus();
