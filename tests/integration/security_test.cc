@@ -780,10 +780,14 @@ TEST(SecretsTest, UrlPasswordsAreRedactedWithoutGarblingTheRestOfTheMessage) {
         << password << ": " << r.err;
     EXPECT_EQ(r.err.find("***"), std::string::npos) << password << ": " << r.err;
   }
-  // Percent-encoded passwords: a valid escape, and one libpq rejects (and quotes in its message).
-  for (const char* password : {"pw-SECRET%40x", "pw-SECRET%zz"}) {
-    CommandResult r = run(std::string("postgresql://grader:") + password + "@127.0.0.1:1/props",
-                          {"init"});
+  // Percent-encoded passwords: a valid escape, and one libpq rejects (and quotes in its message),
+  // in the URL's userinfo or as its password parameter.
+  for (const std::string url :
+       {"postgresql://grader:pw-SECRET%40x@127.0.0.1:1/props",
+        "postgresql://grader:pw-SECRET%zz@127.0.0.1:1/props",
+        "postgresql://grader@127.0.0.1:1/props?password=pw-SECRET%zz",
+        "postgresql://grader@127.0.0.1:1/props?sslmode=prefer&password=pw-SECRET%40x"}) {
+    CommandResult r = run(url, {"init"});
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_EQ(All(r).find("SECRET"), std::string::npos) << All(r);
     EXPECT_NE(r.err.find("postgresql://grader@127.0.0.1:1/props"), std::string::npos) << r.err;

@@ -61,6 +61,11 @@ StatusOr<PgUrl> ParsePgUrl(const std::string& url) {
         }
       }
     } else {
+      for (std::string_view key : {"password=", "sslpassword="}) {
+        if (p.rfind(key, 0) == 0 && p.size() > key.size()) {
+          out.query_secrets.emplace_back(p.substr(key.size()));
+        }
+      }
       kept.emplace_back(p);
     }
   }
@@ -102,8 +107,11 @@ Status PgConn::Setup() {
 // redacted, and nothing else of the message is touched.
 std::string PgConn::Scrub(std::string s) const {
   s = RedactUrlCredentials(s);
-  if (!url_.password.empty()) {
-    const std::string quoted = "\"" + url_.password + "\"";
+  std::vector<std::string> secrets = url_.query_secrets;
+  secrets.push_back(url_.password);
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    const std::string quoted = "\"" + secret + "\"";
     for (size_t p = 0; (p = s.find(quoted, p)) != std::string::npos; p += 5) {
       s.replace(p, quoted.size(), "\"***\"");
     }
