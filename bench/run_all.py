@@ -280,7 +280,7 @@ class Bench:
                 f.write(self.propgrade(url, "export", t, "--format", "csv").stdout)
             csvs[t] = path
         raw_schema = schema + "_copy"
-        self.propgrade(pg + "?schema=" + raw_schema, "locks", "list")  # creates the tables
+        self.propgrade(pg + "?schema=" + raw_schema, "init")  # creates the tables
         env = dict(os.environ, PGOPTIONS="-c search_path=" + raw_schema)
         script = "".join("\\copy %s (%s) FROM '%s' CSV HEADER\n" %
                          (t, header_of(p), p) for t, p in csvs.items())

@@ -31,7 +31,8 @@ namespace {
   do {                                                                     \
     auto pg_ctx_ = (expr);                                                 \
     if (!pg_ctx_.ok()) {                                                   \
-      std::cerr << "propgrade: error: " << pg_ctx_.status().message() << "\n"; \
+      std::cerr << "propgrade: error: "                                    \
+                << RedactUrlCredentials(pg_ctx_.status().message()) << "\n";  \
       return static_cast<int>(ExitCodeFor(pg_ctx_.status()));              \
     }                                                                      \
     lhs = std::move(pg_ctx_).value();                                      \
@@ -82,6 +83,19 @@ StatusOr<std::string> ParseLockKey(const std::string& key) {
                                 "' is not PROCESSOR/YYYY-MM-DD (e.g. grading/2026-01-16)");
   }
   return key;
+}
+
+// `s` as one shell word: as it is when every character is safe, else in single quotes.
+std::string ShellWord(const std::string& s) {
+  bool safe = !s.empty();
+  for (char c : s) {
+    safe = safe && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("_@%+=:,./-").find(c) != std::string_view::npos);
+  }
+  if (safe) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
 }
 
 const TableDef* ImportTable(const std::string& kind) {
@@ -181,7 +195,7 @@ int RunAndReport(Context* ctx, Pipeline* pipeline, const std::vector<CivilDay>& 
 
 int Init(const GlobalOptions& g) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   // The one command that changes key indexes: to what [grading] enforce_unique_keys says.
@@ -200,7 +214,7 @@ int Init(const GlobalOptions& g) {
 
 int Import(const GlobalOptions& g, const ImportArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   const TableDef* table = ImportTable(a.kind);
   if (!table) {
@@ -213,10 +227,12 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
   CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(*table, a.file, format, read_options), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   // Legacy graded rows are inserted as they are: a duplicate key is an error while unique keys
-  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key.
+  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key, and
+  // a row already stored keeps the columns the file does not have.
   ImportMode mode = table == &tables::Accuracy() ? ImportMode::kInsert : ImportMode::kUpsert;
-  CLI_ASSIGN_OR_FAIL(ImportCounts counts,
-                     store->Import(*table, file.rows, file.line_numbers, a.file, mode), ctx);
+  CLI_ASSIGN_OR_FAIL(
+      ImportCounts counts,
+      store->Import(*table, file.rows, file.columns, file.line_numbers, a.file, mode), ctx);
   ctx->log().Info("import_finished", {{"table", Value::Text(table->name)},
                                       {"file", Value::Text(a.file)},
                                       {"rows", Value::Int(static_cast<int64_t>(file.rows.size()))},
@@ -230,7 +246,7 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
 
 int Grade(const GlobalOptions& g, const GradeArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   int chosen = !a.date.empty() + (!a.from.empty() || !a.to.empty()) + a.yesterday;
   if (chosen != 1) {
@@ -263,7 +279,7 @@ namespace {
 int SingleStep(const GlobalOptions& g, const std::string& flag, const std::string& value,
                bool daily) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag(flag, value), ctx);
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
@@ -282,7 +298,7 @@ int Aggregate(const GlobalOptions& g, const std::string& date, const std::string
               const std::string& to) {
   if (from.empty() && to.empty() && !date.empty()) return SingleStep(g, "--date", date, true);
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (!date.empty() || (from.empty() && to.empty())) {
     return ctx->Fail(InvalidArgumentError("give --date D, or --from A --to B"));
@@ -307,7 +323,7 @@ int Summarize(const GlobalOptions& g, const std::string& as_of) {
 int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> days,
            const std::string& format) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
   Context* ctx = owned.get();
   CLI_ASSIGN_OR_FAIL(ReportFormat fmt, ParseReportFormat(format), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
@@ -318,7 +334,7 @@ int Report(const GlobalOptions& g, const std::string& kind, std::optional<int> d
 
 int Export(const GlobalOptions& g, const ExportArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
   Context* ctx = owned.get();
   const TableDef* table = FindTable(a.table);
   if (!table) {
@@ -367,7 +383,7 @@ int Export(const GlobalOptions& g, const ExportArgs& a) {
 
 int Demo(const GlobalOptions& g, const DemoArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   if (a.scale < 1 || a.scale > 100) return ctx->Fail(InvalidArgumentError("--scale must be 1..100"));
   DemoOptions options;
@@ -409,7 +425,9 @@ int Demo(const GlobalOptions& g, const DemoArgs& a) {
   if (code != 0) return code;
   CLI_ASSIGN_OR_FAIL(ReportTable report, BuildReport(store, "accuracy", std::nullopt), ctx);
   std::cout << "\n" << RenderReport(report, ReportFormat::kTable);
-  const std::string db = RedactUrlCredentials(ctx->config().db);
+  // The database as the user gave it, without its password (copied into a shell, a redacted
+  // password is quoted rather than globbed).
+  const std::string db = ShellWord(RedactUrlCredentials(ctx->config().db));
   std::cout << "\nNext: propgrade report calibration | players | systems --db " << db
             << "\n      propgrade export prediction_accuracy --date "
             << season.last_date.ToString() << " --db " << db << "\n";
@@ -422,7 +440,8 @@ namespace propgrade::cli {
 
 int Locks(const GlobalOptions& g, const LocksArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned,
+                     Context::Create(g, a.action == "list" ? DbUse::kRead : DbUse::kExisting));
   Context* ctx = owned.get();
   if ((a.action == "release" || a.action == "reset-fence") && a.reason.empty()) {
     return ctx->Fail(InvalidArgumentError(a.action + " needs --reason (it is recorded)"));
@@ -567,7 +586,7 @@ int RestoreQuarantined(Context* ctx, const DedupeArgs& a) {
 
 int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (!a.restore.empty()) return RestoreQuarantined(ctx, a);
   if (a.table.empty()) return ctx->Fail(InvalidArgumentError("dedupe needs --table (or --restore RUN)"));
@@ -618,7 +637,8 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
 
 int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned,
+                     Context::Create(g, action == "status" ? DbUse::kRead : DbUse::kExisting));
   Context* ctx = owned.get();
   if (action == "reset") {
     Status s = ctx->breaker().Reset(name);
@@ -652,7 +672,7 @@ int Serve(const GlobalOptions& g, const ServeArgs& a) {
   GlobalOptions runs = g;
   runs.cancel = &run_cancel;
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(runs));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(runs, DbUse::kCreate));
   Context* ctx = owned.get();
   server::ServerOptions options;
   options.listen = a.listen.empty() ? ctx->config().server.listen : a.listen;
@@ -693,7 +713,7 @@ namespace propgrade::cli {
 
 int Check(const GlobalOptions& g, const CheckArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (a.format != "table" && a.format != "json") {
     return ctx->Fail(InvalidArgumentError("--format must be table or json"));
@@ -768,7 +788,7 @@ int Check(const GlobalOptions& g, const CheckArgs& a) {
 
 int Stage(const GlobalOptions& g, const StageArgs& a) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
   Context* ctx = owned.get();
   if (a.batch.empty()) return ctx->Fail(InvalidArgumentError("--batch ID is required"));
   CLI_ASSIGN_OR_FAIL(FileFormat format, ResolveFileFormat(a.format, a.file), ctx);
@@ -793,7 +813,7 @@ int Stage(const GlobalOptions& g, const StageArgs& a) {
 
 int Consolidate(const GlobalOptions& g, const std::string& date, bool cleanup_orphans) {
   std::unique_ptr<Context> owned;
-  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g));
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kExisting));
   Context* ctx = owned.get();
   if (date.empty() && !cleanup_orphans) {
     return ctx->Fail(InvalidArgumentError("give --date D, --cleanup-orphans, or both"));

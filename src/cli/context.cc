@@ -41,8 +41,9 @@ constexpr const char* kTestHooks[] = {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g) {
+StatusOr<std::unique_ptr<Context>> Context::Create(const GlobalOptions& g, DbUse use) {
   auto ctx = std::make_unique<Context>();
+  ctx->db_use_ = use;
   EnvLookup env = ProcessEnvironment();
   std::string path = g.config;
   if (path.empty()) {
@@ -107,6 +108,8 @@ StoreOptions Context::store_options() const {
   o.enforce_unique_keys = config_.grading.enforce_unique_keys;
   o.sqlite_synchronous_full = config_.sqlite.synchronous == "full";
   o.clock = &RealClock();
+  o.create_if_missing = db_use_ == DbUse::kCreate;
+  o.read_only = db_use_ == DbUse::kRead;
   o.TEST_non_atomic_replace = TestHook("PROPGRADE_TEST_NON_ATOMIC_WRITE") == "1";
   o.TEST_non_atomic_gap_micros = std::atoll(TestHook("PROPGRADE_TEST_NON_ATOMIC_GAP_MS").c_str()) * 1000;
   o.TEST_lose_a_row = TestHook("PROPGRADE_TEST_LOSE_A_ROW") == "1";

@@ -22,10 +22,18 @@
 
 namespace propgrade::cli {
 
+// How a command uses the database (docs/operations.md, "Which commands create a database").
+enum class DbUse {
+  kCreate,    // writes, and creates a database that does not exist (init, import, grade, ...)
+  kExisting,  // writes to an existing database only (aggregate, dedupe, check, ...)
+  kRead,      // reads an existing database, opened read-only (report, export, locks list)
+};
+
 class Context {
  public:
-  // Loads configuration and creates the logger; opens nothing.
-  static StatusOr<std::unique_ptr<Context>> Create(const GlobalOptions& g);
+  // Loads configuration and creates the logger; opens nothing. `use` decides how the store
+  // opens (StoreOptions::create_if_missing, read_only).
+  static StatusOr<std::unique_ptr<Context>> Create(const GlobalOptions& g, DbUse use);
   ~Context();
 
   const Config& config() const { return config_; }
@@ -56,6 +64,7 @@ class Context {
   std::string TestHook(const char* name) const;
 
   Config config_;
+  DbUse db_use_ = DbUse::kCreate;
   std::map<std::string, std::string> test_hooks_;  // enabled PROPGRADE_TEST_* variables
   std::string metrics_file_;
   std::unique_ptr<Logger> log_;

@@ -34,12 +34,18 @@ int main(int argc, char** argv) {
       "  propgrade import predictions predictions.csv\n"
       "  propgrade grade --date 2026-01-16\n"
       "  propgrade report accuracy --days 30\n"
-      "Exit codes: 0 ok, 1 problems found, 2 usage or input error, 3 dependency unavailable or\n"
-      "refused for safety, 130 interrupted.");
+      "Only init, import, stage, demo, grade and serve create a database that does not exist;\n"
+      "report, export and locks list open it read-only.\n"
+      "Exit codes: 0 ok, 1 problems found, 2 usage or input error (a database that does not\n"
+      "exist), 3 dependency unavailable or refused for safety, 130 interrupted.");
 
   GlobalOptions g;
   g.cancel = &g_cancel;
-  app.add_option("--db", g.db, "database URL: sqlite:PATH (env PROPGRADE_DB; default sqlite:propgrade.db)");
+  app.add_option("--db", g.db,
+                 "database URL: sqlite:PATH or postgresql://USER@HOST:PORT/DB[?schema=NAME] (env "
+                 "PROPGRADE_DB; default sqlite:propgrade.db). Give PostgreSQL's password in "
+                 "PROPGRADE_DB, PGPASSWORD or ~/.pgpass rather than on the command line (output "
+                 "shows it as ***)");
   app.add_option("--lock", g.lock, "lock service: db, etcd://host:port[,host:port...] or none (env PROPGRADE_LOCK; default db)");
   app.add_option("--config", g.config, "config file (env PROPGRADE_CONFIG; default ./propgrade.toml when present)");
   app.add_option("--metrics-file", g.metrics_file, "write Prometheus textfile-collector metrics here at exit (atomically)");
@@ -65,7 +71,11 @@ int main(int argc, char** argv) {
   import->add_flag("--allow-empty", imp.allow_empty, "accept a file without data rows");
   import->footer("Examples:\n  propgrade import predictions predictions.csv\n"
                  "  propgrade import actuals box_scores.jsonl\n"
-                 "Errors name the file, line and column; nothing is imported from a rejected file.");
+                 "Errors name the file, line and column; nothing is imported from a rejected file.\n"
+                 "A row whose key is already stored takes the file's values for the columns the\n"
+                 "file has (an empty cell or a JSON null sets NULL) and keeps its other columns;\n"
+                 "a new row has NULL in the columns the file lacks. A JSONL file has the columns\n"
+                 "that any of its objects names. (accuracy inserts: it never updates.)");
   import->callback([&] { code = Import(g, imp); });
 
   GradeArgs gr;

@@ -1,8 +1,11 @@
 #include "common/strings.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace propgrade {
 
@@ -196,13 +199,29 @@ bool EndsAuthority(char c) {
          static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
 }
 
+// Where a URL's path or query ends in a message (a query also ends at its fragment).
+bool EndsQuery(char c) {
+  return c == '#' || c == '"' || c == '<' || c == '>' || c == '\\' ||
+         static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string RedactUrlCredentials(std::string_view text) {
   constexpr std::string_view kSep = "://";
   constexpr std::string_view kMask = "***";
-  std::string out;
-  size_t copied = 0;  // text[0, copied) is in `out`
+  std::vector<std::pair<size_t, size_t>> masked;  // [from, to) of text, each a secret
   for (size_t sep = text.find(kSep); sep != std::string_view::npos;
        sep = text.find(kSep, sep + kSep.size())) {
     // A scheme: a letter, then letters, digits, '+', '-' or '.', right before "://".
@@ -218,12 +237,38 @@ std::string RedactUrlCredentials(std::string_view text) {
     while (end < text.size() && !EndsAuthority(text[end])) ++end;
     std::string_view authority = text.substr(start, end - start);
     size_t at = authority.rfind('@');
-    if (at == std::string_view::npos) continue;
-    size_t colon = authority.substr(0, at).find(':');
-    if (colon == std::string_view::npos || colon + 1 == at) continue;  // no password
-    const size_t from = start + colon + 1, to = start + at;
-    out.append(text.substr(copied, from - copied));
-    out.append(kMask);
+    if (at != std::string_view::npos) {
+      size_t colon = authority.substr(0, at).find(':');
+      if (colon != std::string_view::npos && colon + 1 != at) {  // a password
+        masked.emplace_back(start + colon + 1, start + at);
+      }
+    }
+    // The query: the values of password= and sslpassword= (libpq takes either there).
+    size_t q = end;
+    while (q < text.size() && text[q] != '?' && !EndsQuery(text[q])) ++q;
+    if (q >= text.size() || text[q] != '?') continue;
+    for (size_t param = q + 1; param < text.size() && !EndsQuery(text[param]);) {
+      size_t next = param;
+      while (next < text.size() && text[next] != '&' && !EndsQuery(text[next])) ++next;
+      std::string_view p = text.substr(param, next - param);
+      const size_t eq = p.find('=');
+      if (eq != std::string_view::npos && eq + 1 < p.size() &&
+          (EqualsIgnoreCase(p.substr(0, eq), "password") ||
+           EqualsIgnoreCase(p.substr(0, eq), "sslpassword"))) {
+        masked.emplace_back(param + eq + 1, next);
+      }
+      param = next < text.size() && text[next] == '&' ? next + 1 : next;
+    }
+  }
+  std::sort(masked.begin(), masked.end());
+  std::string out;
+  size_t copied = 0;  // text[0, copied) is in `out`
+  for (const auto& [from, to] : masked) {
+    if (to <= copied) continue;  // inside a range already masked
+    if (from >= copied) {
+      out.append(text.substr(copied, from - copied));
+      out.append(kMask);
+    }
     copied = to;
   }
   out.append(text.substr(copied));

@@ -38,10 +38,12 @@ bool IsValidUtf8(std::string_view s);
 // `text` with the password of every URL in it replaced by "***": in
 // scheme://user:password@host..., the password is what follows the first ':' of the userinfo
 // (the authority up to its last '@'; the authority ends at '/', '?', '#', whitespace, a double
-// quote, '<', '>' or '\\'). The user, host, port, path and everything outside URLs stay as
-// they were; percent-encoded passwords are redacted as written. Each URL of the text is
-// redacted. A password with an unencoded '/', '?' or '#' makes no valid URL (libpq refuses
-// it too) and is not recognised.
+// quote, '<', '>' or '\\'), and in the query (after the first '?', up to '#', whitespace, a
+// double quote, '<', '>' or '\\') the value of every `password=` and `sslpassword=` parameter
+// (names in any case; the value ends at '&'), as libpq takes them. The user, host, port, path,
+// other parameters and everything outside URLs stay as they were; percent-encoded passwords
+// are redacted as written. Each URL of the text is redacted. A password with an unencoded '/',
+// '?' or '#' in the userinfo makes no valid URL (libpq refuses it too) and is not recognised.
 std::string RedactUrlCredentials(std::string_view text);
 
 }  // namespace propgrade

@@ -98,5 +98,30 @@ TEST(StringsTest, RedactUrlCredentialsReplacesOnlyThePassword) {
   EXPECT_EQ(RedactUrlCredentials("x9+a.b-c://u:pw@h"), "x9+a.b-c://u:***@h");
 }
 
+// libpq also takes the password as a query parameter (and the client key's as sslpassword).
+TEST(StringsTest, RedactUrlCredentialsReplacesPasswordParameters) {
+  EXPECT_EQ(RedactUrlCredentials("postgresql://grader@db:5432/props?schema=x&password=s3cret"),
+            "postgresql://grader@db:5432/props?schema=x&password=***");
+  EXPECT_EQ(RedactUrlCredentials("postgresql://db/props?password=p%26w&sslmode=require "
+                                 "and more"),
+            "postgresql://db/props?password=***&sslmode=require and more");
+  EXPECT_EQ(RedactUrlCredentials("postgres://u:pw@h?PassWord=a&sslpassword=b#frag"),
+            "postgres://u:***@h?PassWord=***&sslpassword=***#frag");
+  EXPECT_EQ(RedactUrlCredentials("'postgresql://u@h/d?password=pw' and "
+                                 "\"postgresql://v@h/d?password=pw2\""),
+            "'postgresql://u@h/d?password=*** and \"postgresql://v@h/d?password=***\"");
+  // A URL inside another's query, and a password parameter after it.
+  EXPECT_EQ(RedactUrlCredentials("https://h/?next=postgresql://u:pw@db/x&password=zz"),
+            "https://h/?next=postgresql://u:***@db/x&password=***");
+  EXPECT_EQ(RedactUrlCredentials("https://h/?next=postgresql://u@db/x?password=pw&a=b"),
+            "https://h/?next=postgresql://u@db/x?password=***&a=b");
+  for (const char* same :
+       {"postgresql://u@h/db?password=", "postgresql://u@h/db?user_password_hint=x",
+        "postgresql://u@h/db?schema=password", "https://h/p#password=x",
+        "sqlite:/p.db?password=x", "password=x"}) {
+    EXPECT_EQ(RedactUrlCredentials(same), same) << same;
+  }
+}
+
 }  // namespace
 }  // namespace propgrade

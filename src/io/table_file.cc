@@ -351,6 +351,11 @@ StatusOr<TableFile> ParseCsv(const Schema& schema, std::string_view file, std::s
   }
   if (r == csv::CsvReader::Result::kError) return reader_error();
   if (result.rows.empty() && !options.allow_empty) return NoDataRows(file);
+  if (!result.rows.empty()) {
+    for (size_t c = 0; c < schema.size(); ++c) {
+      if (field_of_column[c] >= 0) result.columns.push_back(static_cast<int>(c));
+    }
+  }
   return result;
 }
 
@@ -569,6 +574,7 @@ StatusOr<TableFile> ParseJsonl(const Schema& schema, std::string_view file, std:
   TableFile result;
   FlatObjectSax sax;
   std::vector<bool> seen(schema.size());
+  std::vector<bool> in_file(schema.size());  // a key of any object so far
   size_t pos = 0;
   int64_t line = 0;
   while (pos < text.size()) {
@@ -609,6 +615,7 @@ StatusOr<TableFile> ParseJsonl(const Schema& schema, std::string_view file, std:
                           "duplicate key in the object (a column and its alias count as one)");
       }
       seen[column] = true;
+      in_file[column] = true;
       RETURN_IF_ERROR(ConvertJson(schema, file, line, column, m.value, &row[column]));
     }
     for (size_t c = 0; c < schema.size(); ++c) {
@@ -620,6 +627,9 @@ StatusOr<TableFile> ParseJsonl(const Schema& schema, std::string_view file, std:
     result.line_numbers.push_back(line);
   }
   if (result.rows.empty() && !options.allow_empty) return NoDataRows(file);
+  for (size_t c = 0; c < schema.size(); ++c) {
+    if (in_file[c]) result.columns.push_back(static_cast<int>(c));
+  }
   return result;
 }
 

@@ -29,6 +29,10 @@ struct ReadOptions {
 struct TableFile {
   std::vector<Row> rows;             // in the TableDef's column order; absent columns are NULL
   std::vector<int64_t> line_numbers; // the 1-based source line of each row (for later errors)
+  // The columns the file has, as ascending catalogue indexes (for Store::Import): those its CSV
+  // header names, or that any of its JSONL objects has as a key (an object without a key
+  // another object has gives NULL for it). Empty when the file has no data rows.
+  std::vector<int> columns;
 };
 
 // Reads and validates a whole file. All-or-nothing: the first problem returns

@@ -103,6 +103,30 @@ TEST(TableFileCsvTest, ParsesColumnsInAnyOrderWithAbsentColumnsNull) {
   EXPECT_EQ(Cell(f, 1, pred::player_lookup), Value::Text("stephcurry"));
 }
 
+// The columns a file has (what an upsert may set): the header's, by catalogue index, aliases
+// as their column; none for a file without data rows.
+TEST(TableFileCsvTest, ColumnsAreThoseTheHeaderNames) {
+  std::string header = kActHeader;
+  auto file = Csv(tables::Actuals(), "points," + header.substr(0, header.find(",points")) +
+                                         "\n7,2026-01-16,g,a\n");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->columns,
+            (std::vector<int>{act::game_date, act::game_id, act::player_lookup, act::points}));
+  std::string aliased = kPredHeader;
+  aliased.replace(aliased.find("line_value"), std::string("line_value").size(),
+                  "current_points_line");
+  auto pred = Csv(tables::Predictions(), aliased + "\n" + kPredRow + "\n");
+  ASSERT_TRUE(pred.ok()) << pred.status().ToString();
+  EXPECT_EQ(pred->columns,
+            (std::vector<int>{pred::prediction_id, pred::game_date, pred::game_id,
+                              pred::player_lookup, pred::system_id, pred::recommendation,
+                              pred::line_value, pred::has_prop_line, pred::similar_games_count,
+                              pred::created_at}));
+  auto header_only = Csv(tables::Actuals(), kActHeader + "\n", /*allow_empty=*/true);
+  ASSERT_TRUE(header_only.ok());
+  EXPECT_TRUE(header_only->columns.empty());
+}
+
 TEST(TableFileCsvTest, TypedValuesOfTheRow) {
   auto file = Csv(tables::Predictions(), PredCsv({kPredRow}));
   ASSERT_TRUE(file.ok()) << file.status().ToString();
@@ -503,6 +527,24 @@ TEST(TableFileJsonlTest, ActualsMinutesAndPoints) {
   EXPECT_EQ(Cell(*file, 0, act::is_dnp), Value::Bool(false));
   EXPECT_EQ(Cell(*file, 1, act::points), Value::Int(30));
   EXPECT_EQ(Cell(*file, 1, act::minutes_played), Value::Real(31.5));
+}
+
+// A JSONL file has the columns any of its objects names (null values included); an object
+// without one of them reads NULL there.
+TEST(TableFileJsonlTest, ColumnsAreTheKeysOfAnyObject) {
+  auto file =
+      Jsonl(tables::Actuals(), R"({"game_date":"2026-01-16","game_id":"g","player_lookup":"a",)"
+                               R"("points":25})"
+                               "\n"
+                               R"({"player_lookup":"b","game_id":"g","game_date":"2026-01-16",)"
+                               R"("is_dnp":null})");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  EXPECT_EQ(file->columns, (std::vector<int>{act::game_date, act::game_id, act::player_lookup,
+                                             act::points, act::is_dnp}));
+  EXPECT_TRUE(Cell(*file, 1, act::points).is_null());
+  auto empty = Jsonl(tables::Actuals(), "\n", /*allow_empty=*/true);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->columns.empty());
 }
 
 TEST(TableFileJsonlTest, AllowEmpty) {

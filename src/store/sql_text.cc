@@ -43,10 +43,17 @@ std::string Placeholders(size_t n, Dialect d, size_t first) {
   return out;
 }
 
-std::string UpdateNonKeyColumns(const TableDef& t) {
+std::string UpdateNonKeyColumns(const TableDef& t) { return UpdateNonKeyColumns(t, {}); }
+
+std::string UpdateNonKeyColumns(const TableDef& t, const std::vector<int>& columns) {
   std::vector<std::string> parts;
-  for (const auto& c : t.columns) {
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    const ColumnDef& c = t.columns[i];
     if (std::find(t.key_columns.begin(), t.key_columns.end(), c.name) != t.key_columns.end()) {
+      continue;
+    }
+    if (!columns.empty() &&
+        std::find(columns.begin(), columns.end(), static_cast<int>(i)) == columns.end()) {
       continue;
     }
     parts.push_back(Q(c.name) + " = excluded." + Q(c.name));

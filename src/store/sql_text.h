@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/table_catalog.h"
 
@@ -22,6 +23,8 @@ std::string KeyExprList(const TableDef& t, Dialect d);
 std::string Placeholders(size_t n, Dialect d, size_t first = 1);
 // "c = excluded.c" for every column not in the key.
 std::string UpdateNonKeyColumns(const TableDef& t);
+// The same for the columns of `t` at `columns` (catalogue indexes; empty = every column).
+std::string UpdateNonKeyColumns(const TableDef& t, const std::vector<int>& columns);
 // The key columns as they stand, for ON CONFLICT (...).
 std::string KeyColumnList(const TableDef& t);
 

@@ -17,6 +17,11 @@ StatusOr<std::string> SqlitePathOf(const std::string& url) {
   return path;
 }
 
+Status NoSuchDatabaseError(std::string_view display_name) {
+  return NotFoundError("no such database: " + std::string(display_name) +
+                       " (run `propgrade init` or check --db)");
+}
+
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const StoreOptions& options) {
   if (url.rfind("sqlite:", 0) == 0) {
     ASSIGN_OR_RETURN(std::string path, SqlitePathOf(url));
@@ -106,6 +111,16 @@ Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
   return FailedPreconditionError("cannot enforce unique keys on " + t.name +
                                  ": it holds duplicate keys; run `propgrade dedupe --table " +
                                  t.name + "` with enforce_unique_keys = false first");
+}
+
+Status Store::CheckImportColumns(const TableDef& t, const std::vector<int>& columns) {
+  for (int c : columns) {
+    if (c < 0 || static_cast<size_t>(c) >= t.columns.size()) {
+      return InvalidArgumentError("import into " + t.name + ": no column at index " +
+                                  std::to_string(c));
+    }
+  }
+  return OkStatus();
 }
 
 Row Store::QuarantineRow(const TableDef& t, const Row& row, const std::string& reason,

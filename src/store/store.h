@@ -35,6 +35,16 @@ struct StoreOptions {
   // false = NORMAL (syncs at checkpoints; the last commits can be lost to a power loss).
   // Default: true
   bool sqlite_synchronous_full = true;
+  // Whether Open may create the database: false makes a SQLite file that does not exist, or a
+  // PostgreSQL schema without propgrade's tables, NotFound "no such database: URL (run
+  // `propgrade init` or check --db)", with nothing created. Default: true
+  bool create_if_missing = true;
+  // Reads only (reports, exports, listings): SQLite opens the file SQLITE_OPEN_READONLY (so a
+  // file this user cannot write can be read) and PostgreSQL sessions are read-only. Neither
+  // creates nor migrates anything: a missing database is NotFound as above, and a schema of
+  // another version than this propgrade's is FailedPrecondition (older: run `propgrade init`).
+  // Every write fails. Default: false
+  bool read_only = false;
   // Time source for written_at stamps. Default: the real clock.
   Clock* clock = nullptr;
   // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
@@ -166,8 +176,8 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // `sqlite:PATH` (creates the file) or `postgresql://user:pass@host:port/db[?schema=NAME]`;
-  // the schema is created or migrated on open.
+  // `sqlite:PATH` or `postgresql://user:pass@host:port/db[?schema=NAME]`; the database (the
+  // file, the schema) is created and migrated on open, unless `options` say otherwise.
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& url,
                                                const StoreOptions& options);
 
@@ -188,11 +198,21 @@ class Store {
   // cache, so every helper does not grow to the writer's. A hint; backends may ignore it.
   virtual void UseSmallCache() {}
 
-  // Loads file rows in one transaction (all or nothing). `line_numbers` (same length as rows,
-  // or empty) and `source` name the offending line in errors.
+  // Loads file rows in one transaction (all or nothing). `columns`: the catalogue indexes of
+  // the columns the file had (every row still holds every column, the absent ones NULL);
+  // empty = every column. An upsert onto a key already stored sets only those columns and
+  // keeps the stored values of the others; a new row gets NULL in them. `line_numbers` (same
+  // length as rows, or empty) and `source` name the offending line in errors.
   virtual StatusOr<ImportCounts> Import(const TableDef& table, const std::vector<Row>& rows,
+                                        const std::vector<int>& columns,
                                         const std::vector<int64_t>& line_numbers,
                                         std::string_view source, ImportMode mode) = 0;
+  // The same for rows that carry every column.
+  StatusOr<ImportCounts> Import(const TableDef& table, const std::vector<Row>& rows,
+                                const std::vector<int64_t>& line_numbers,
+                                std::string_view source, ImportMode mode) {
+    return Import(table, rows, std::vector<int>{}, line_numbers, source, mode);
+  }
 
   // Calls `fn` for each selected row, ordered by the table's key. A non-ok status from `fn`
   // stops the scan and is returned.
@@ -283,10 +303,16 @@ class Store {
   // writer read its rows under; InputsChanged error naming the first difference.
   static Status CompareInputVersions(const InputVersions& input, const VersionMap& now);
   static Status CannotEnforceUniqueKeys(const TableDef& table);
+  // InvalidArgument unless every index of an Import's `columns` names a column of `table`.
+  static Status CheckImportColumns(const TableDef& table, const std::vector<int>& columns);
   // The remediation_quarantine row for `row` of `table`.
   static Row QuarantineRow(const TableDef& table, const Row& row, const std::string& reason,
                            const std::string& run_id, int64_t now_micros);
 };
+
+// NotFound "no such database: DISPLAY_NAME (run `propgrade init` or check --db)": what Open
+// says when StoreOptions forbid creating the database it names.
+Status NoSuchDatabaseError(std::string_view display_name);
 
 // The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.
 StatusOr<std::string> SqlitePathOf(const std::string& url);

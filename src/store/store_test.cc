@@ -5,14 +5,17 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "common/table_catalog.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
+#include "testing/queries.h"
 #include "testing/temp_dir.h"
 #include "testing/skip.h"
 
@@ -80,6 +83,82 @@ TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
   auto again = Open();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(Count(again.get(), tables::Accuracy(), "2026-01-16"), 0);
+}
+
+// Without create_if_missing (and read-only) Open finds only a database that exists, and
+// creates nothing; read-only it reads, refuses writes and migrates nothing.
+TEST_P(StoreTest, OpenWithoutCreateFindsOnlyAnExistingDatabase) {
+  // Whether this test's database (the SQLite file, the PostgreSQL schema) exists.
+  auto exists = [&] {
+    if (GetParam() == "sqlite") return std::filesystem::exists(dir_.path() + "/test.db");
+    auto n = testing::DbQuery(std::getenv("PROPGRADE_TEST_PG_URL"),
+                              "SELECT count(*) FROM information_schema.schemata WHERE "
+                              "schema_name = '" + schema_ + "'");
+    return n != std::multiset<std::string>{"0"};
+  };
+  auto open = [&](bool create, bool read_only) {
+    StoreOptions options;
+    options.clock = &clock_;
+    options.create_if_missing = create;
+    options.read_only = read_only;
+    return Store::Open(url_, options);
+  };
+  for (bool read_only : {false, true}) {
+    auto missing = open(/*create=*/false, read_only);
+    ASSERT_FALSE(missing.ok());
+    EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+    EXPECT_EQ(missing.status().message().rfind("no such database: ", 0), 0u)
+        << missing.status().message();
+    EXPECT_NE(missing.status().message().find("(run `propgrade init` or check --db)"),
+              std::string::npos);
+    EXPECT_FALSE(exists()) << "read_only=" << read_only;
+  }
+  auto writer = Open();
+  ASSERT_NE(writer, nullptr);
+  const TableDef& t = tables::Archetypes();
+  ASSERT_TRUE(writer->Import(t, {{Value::Text("a"), Value::Text("star")}}, {}, "a.csv",
+                             ImportMode::kUpsert)
+                  .ok());
+  auto existing = open(/*create=*/false, /*read_only=*/false);
+  ASSERT_TRUE(existing.ok()) << existing.status().ToString();
+  auto reader = open(/*create=*/true, /*read_only=*/true);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::vector<std::string> read;
+  ASSERT_TRUE((*reader)
+                  ->Scan(t, {}, [&](Row&& r) {
+                    read.push_back(r[0].as_text() + "=" + r[1].as_text());
+                    return OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(read, std::vector<std::string>{"a=star"});
+  auto write = (*reader)->Import(t, {{Value::Text("b"), Value::Text("role")}}, {}, "b.csv",
+                                 ImportMode::kUpsert);
+  EXPECT_FALSE(write.ok()) << "a read-only store wrote";
+  int64_t rows = 0;
+  ASSERT_TRUE(writer->Scan(t, {}, [&](Row&&) {
+                      ++rows;
+                      return OkStatus();
+                    })
+                  .ok());
+  EXPECT_EQ(rows, 1);
+
+  // An older schema: nothing read-only migrates it, so a read-only Open refuses it.
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/test.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 5", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    ASSERT_EQ(testing::DbQuery(url_, "UPDATE propgrade_schema SET version = version - 1 "
+                                     "RETURNING 'ok'"),
+              std::multiset<std::string>{"ok"});
+  }
+  auto older = open(/*create=*/true, /*read_only=*/true);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(older.status().message().find("older than this propgrade's"), std::string::npos)
+      << older.status().message();
+  EXPECT_NE(older.status().message().find("run `propgrade init` to migrate it"), std::string::npos);
 }
 
 // Schema version 5 indexes (partition, key) where the key does not start with the partition
@@ -300,6 +379,88 @@ TEST_P(StoreTest, ImportUpsertsOnTheKeyAllOrNothing) {
   c = store->Import(t, {actual("d", 1), bad}, {2, 3}, "g.csv", ImportMode::kUpsert);
   EXPECT_FALSE(c.ok());
   EXPECT_EQ(store->ReadPartition(t, "2026-01-16")->size(), 2u);
+}
+
+// An upsert sets the columns the file has and nothing else: a stored row keeps its values in
+// the others (a new row gets NULL there), while a column the file has sets NULL where the
+// file's value is NULL.
+TEST_P(StoreTest, ImportUpsertKeepsTheStoredValuesOfColumnsTheFileDoesNotHave) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  const TableDef& t = tables::Actuals();
+  auto actual = [](const std::string& player, std::optional<int64_t> points,
+                   std::optional<double> minutes, const std::string& team) {
+    Row r(act::kNumColumns);
+    r[act::game_date] = Value::Text("2026-01-16");
+    r[act::game_id] = Value::Text("20260116_LAL_BOS");
+    r[act::player_lookup] = Value::Text(player);
+    r[act::points] = Value::OptInt(points);
+    r[act::minutes_played] = Value::OptReal(minutes);
+    if (!team.empty()) r[act::team_abbr] = Value::Text(team);
+    return r;
+  };
+  auto stored = [&](const std::string& player) {
+    auto rows = store->ReadPartition(t, "2026-01-16");
+    EXPECT_TRUE(rows.ok()) << rows.status().ToString();
+    for (const Row& r : rows.ok() ? *rows : std::vector<Row>{}) {
+      if (r[act::player_lookup].as_text() == player) return r;
+    }
+    ADD_FAILURE() << "no row for " << player;
+    return Row(act::kNumColumns);
+  };
+  const std::vector<int> key = {act::game_date, act::game_id, act::player_lookup};
+  auto with = [&](std::vector<int> extra) {
+    std::vector<int> columns = key;
+    columns.insert(columns.end(), extra.begin(), extra.end());
+    std::sort(columns.begin(), columns.end());
+    return columns;
+  };
+
+  auto c = store->Import(t, {actual("a", 10, 30.5, "LAL"), actual("b", 12, 20.0, "BOS")}, {},
+                         {}, "full.csv", ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 2);
+
+  // A file of keys and points only: a's points change, its minutes and team stay; c is new.
+  c = store->Import(t, {actual("a", 11, std::nullopt, ""), actual("c", 5, std::nullopt, "")},
+                    with({act::points}), {2, 3}, "points.csv", ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->inserted, 1);
+  EXPECT_EQ(c->replaced, 1);
+  Row a = stored("a");
+  EXPECT_EQ(a[act::points].as_int(), 11);
+  ASSERT_FALSE(a[act::minutes_played].is_null()) << "the file did not have minutes_played";
+  EXPECT_EQ(a[act::minutes_played].as_real(), 30.5);
+  ASSERT_FALSE(a[act::team_abbr].is_null());
+  EXPECT_EQ(a[act::team_abbr].as_text(), "LAL");
+  EXPECT_TRUE(stored("c")[act::minutes_played].is_null());
+  EXPECT_EQ(stored("b")[act::points].as_int(), 12);
+
+  // A file that has minutes_played sets it, to NULL where its value is NULL.
+  c = store->Import(t, {actual("a", std::nullopt, std::nullopt, ""), actual("b", 13, 21.0, "")},
+                    with({act::points, act::minutes_played}), {}, "minutes.csv",
+                    ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->replaced, 2);
+  a = stored("a");
+  EXPECT_TRUE(a[act::points].is_null());
+  EXPECT_TRUE(a[act::minutes_played].is_null());
+  EXPECT_EQ(a[act::team_abbr].as_text(), "LAL");
+  EXPECT_EQ(stored("b")[act::minutes_played].as_real(), 21.0);
+  EXPECT_EQ(stored("b")[act::team_abbr].as_text(), "BOS");
+
+  // Keys alone change nothing stored, and still count as replaced.
+  c = store->Import(t, {actual("b", std::nullopt, std::nullopt, "")}, key, {}, "keys.csv",
+                    ImportMode::kUpsert);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->replaced, 1);
+  EXPECT_EQ(stored("b")[act::points].as_int(), 13);
+
+  // A column index the table does not have is refused, and nothing is written.
+  c = store->Import(t, {actual("d", 1, 1.0, "")}, {0, act::kNumColumns}, {}, "bad.csv",
+                    ImportMode::kUpsert);
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument) << c.status().ToString();
+  EXPECT_EQ(Count(store.get(), t, "2026-01-16"), 3);
 }
 
 TEST_P(StoreTest, LegacyAccuracyImportRejectsDuplicateKeysNamingTheLine) {

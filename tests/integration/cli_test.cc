@@ -1,8 +1,13 @@
 // The command line as users meet it: help, exit codes, imports that are all-or-nothing and
 // idempotent, regrades that replace, dates without box scores, reports and exports.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -147,6 +152,151 @@ TEST_F(CliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Cli({"export", "no_such_table"}).exit_code, 2);
 }
 
+// A mistyped --db: only the commands that bring data or a schema create a database; every
+// other command says the database does not exist (exit 2) and creates nothing.
+TEST_F(CliTest, AMissingDatabaseIsAnErrorAndIsNotCreated) {
+  for (const std::string& path :
+       {dir_.path() + "/typo.db", dir_.path() + "/no/such/dir/typo.db"}) {
+    const std::string db = "sqlite:" + path;
+    for (std::vector<std::string> a : std::vector<std::vector<std::string>>{
+             {"report", "accuracy"},
+             {"export", "prediction_accuracy"},
+             {"check"},
+             {"locks", "list"},
+             {"locks", "sweep"},
+             {"locks", "release", "grading/2026-01-16", "--reason", "r"},
+             {"locks", "reset-fence", "prediction_accuracy", "2026-01-16", "--reason", "r"},
+             {"dedupe", "--table", "prediction_accuracy"},
+             {"aggregate", "--date", "2026-01-16"},
+             {"summarize", "--as-of", "2026-01-16"},
+             {"consolidate", "--date", "2026-01-16"},
+             {"consolidate", "--cleanup-orphans"}}) {
+      const std::string command = a[0] + (a.size() > 1 ? " " + a[1] : "");
+      a.insert(a.begin(), {testing::PropgradeBinary(), "--db", db, "--log-format", "json"});
+      CommandResult r = testing::RunCommand(a);
+      EXPECT_EQ(r.exit_code, 2) << command << ": " << r.out << r.err;
+      EXPECT_NE(r.err.find("no such database: " + db + " (run `propgrade init` or check --db)"),
+                std::string::npos)
+          << command << ": " << r.err;
+      EXPECT_FALSE(std::filesystem::exists(path)) << command << " created " << path;
+    }
+  }
+  // breaker status reads the breaker state file, not the database.
+  const std::string path = dir_.path() + "/typo.db";
+  testing::RunCommand({testing::PropgradeBinary(), "--db", "sqlite:" + path, "breaker", "status"});
+  EXPECT_FALSE(std::filesystem::exists(path));
+  // init creates it; then the reports answer.
+  db_ = "sqlite:" + path;
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  CommandResult report = Cli({"report", "accuracy"});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("No graded predictions yet"), std::string::npos) << report.out;
+}
+
+// Read-only commands do not migrate: an older schema is an error saying to run init, which
+// migrates it; a file without propgrade's schema is an error too.
+TEST_F(CliTest, ReadOnlyCommandsNeedTheCurrentSchemaAndChangeNothing) {
+  const std::string path = dir_.path() + "/cli.db";
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  auto set_version = [&](int v) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, ("PRAGMA user_version = " + std::to_string(v)).c_str(), nullptr,
+                           nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  };
+  auto version = [&] { return *testing::SqliteQuery(path, "PRAGMA user_version").begin(); };
+  const std::string current = version();
+  set_version(5);
+  for (std::vector<std::string> a : std::vector<std::vector<std::string>>{
+           {"report", "accuracy"}, {"export", "prediction_accuracy"}, {"locks", "list"}}) {
+    CommandResult r = Cli(a);
+    EXPECT_EQ(r.exit_code, 2) << a[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("sqlite:" + path + " has schema version 5, older than this propgrade's (" +
+                         current + "): run `propgrade init` to migrate it"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(version(), "5") << a[0] << " migrated the schema";
+  }
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  EXPECT_EQ(version(), current);
+  EXPECT_EQ(Cli({"report", "accuracy"}).exit_code, 0);
+
+  Write("empty.db", "");
+  db_ = "sqlite:" + dir_.path() + "/empty.db";
+  CommandResult empty = Cli({"export", "prediction_accuracy"});
+  EXPECT_EQ(empty.exit_code, 2) << empty.err;
+  EXPECT_NE(empty.err.find("empty.db holds no propgrade schema (run `propgrade init`"),
+            std::string::npos)
+      << empty.err;
+  EXPECT_EQ(std::filesystem::file_size(dir_.path() + "/empty.db"), 0u);
+}
+
+// Reports and exports read a database file this user cannot write: here root's 0444 file in
+// root's 0755 directory, read by `nobody` (who cannot create the -shm file beside it either).
+// A command that writes is still refused, exit 3.
+TEST_F(CliTest, ReportsAndExportsReadAFileThisUserCannotWrite) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (runuser -u nobody)";
+  CommandResult probe = testing::RunCommand(
+      {"runuser", "-u", "nobody", "--", "test", "-x", testing::PropgradeBinary()});
+  if (probe.exit_code != 0) {
+    GTEST_SKIP() << "nobody cannot run " << testing::PropgradeBinary() << ": " << probe.err;
+  }
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
+  const std::string path = dir_.path() + "/cli.db";
+  const std::string report = Cli({"report", "accuracy", "--format", "json"}).out;
+  const std::string exported = Cli({"export", "prediction_accuracy"}).out;
+  ASSERT_NE(report.find("ensemble_v1"), std::string::npos) << report;
+  ASSERT_EQ(CountLines(exported), 3) << exported;
+  // A writer's close takes the -wal and -shm files away (a reader leaves them).
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);
+  ASSERT_FALSE(std::filesystem::exists(path + "-wal"));
+  ASSERT_FALSE(std::filesystem::exists(path + "-shm"));
+
+  const std::string home = dir_.path() + "/nobody";
+  ASSERT_EQ(testing::RunCommand({"sh", "-c", "chmod 0755 '" + dir_.path() + "' && mkdir '" +
+                                                 home + "' && chown nobody '" + home +
+                                                 "' && chmod 0444 '" + path + "'"})
+                .exit_code,
+            0);
+  const std::string config = home + "/propgrade.toml";
+  std::ofstream(config) << "[breaker]\nstate_file = \"" << home << "/breakers.json\"\n";
+  auto as_nobody = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), {"runuser", "-u", "nobody", "--", "env", "HOME=" + home,
+                         testing::PropgradeBinary(), "--db", db_, "--config", config,
+                         "--log-format", "json"});
+    return testing::RunCommand(a);
+  };
+  std::ifstream before_file(path, std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_file)),
+                           std::istreambuf_iterator<char>());
+
+  CommandResult r = as_nobody({"report", "accuracy", "--format", "json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, report);
+  r = as_nobody({"export", "prediction_accuracy"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, exported);
+  r = as_nobody({"report", "systems"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = as_nobody({"grade", "--date", "2026-01-16"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  std::ifstream after_file(path, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_file)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_TRUE(before == after) << "the file changed";
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+
+  // With the -wal and -shm files a reader of the owner's left behind.
+  ASSERT_EQ(Cli({"report", "accuracy"}).exit_code, 0);
+  ASSERT_TRUE(std::filesystem::exists(path + "-shm"));
+  r = as_nobody({"export", "prediction_accuracy"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, exported);
+}
+
 TEST_F(CliTest, UnknownConfigKeyIsNamed) {
   auto cfg = Write("propgrade.toml", "[lock_policy]\nttl_secs = 5\n");
   CommandResult r = Cli({"--config", cfg, "init"});
@@ -182,6 +332,59 @@ TEST_F(CliTest, ImportingTwiceAndRegradingNeverDuplicates) {
   EXPECT_EQ(CountLines(Cli({"export", "system_daily_performance"}).out), 2);
   CommandResult runs = Cli({"export", "grading_runs", "--format", "jsonl"});
   EXPECT_EQ(CountLines(runs.out), 9);  // three runs of three steps
+}
+
+// An import upserts the columns its file has: a file without predicted_points leaves the
+// stored forecasts alone (a CSV header or JSONL keys without it), while a file with the
+// column and an empty cell sets NULL, since the file mentions it.
+TEST_F(CliTest, ImportKeepsTheStoredValuesOfColumnsTheFileDoesNotHave) {
+  LoadSmallDate();
+  auto stored = [&] {
+    std::map<std::string, nlohmann::json> by_id;
+    std::istringstream lines(Cli({"export", "player_prop_predictions", "--format", "jsonl"}).out);
+    for (std::string line; std::getline(lines, line);) {
+      auto row = nlohmann::json::parse(line);
+      by_id[row["prediction_id"].get<std::string>()] = row;
+    }
+    return by_id;
+  };
+  auto relined = Write("relined.csv",
+                       "prediction_id,game_date,game_id,player_lookup,system_id,line_value,"
+                       "created_at\n"
+                       "p1,2026-01-16,20260116_LAL_BOS,a,ensemble_v1,21.5,2026-01-16T12:00:00Z\n"
+                       "p2,2026-01-16,20260116_LAL_BOS,b,ensemble_v1,11.5,2026-01-16T12:00:00Z\n");
+  CommandResult r = Cli({"import", "predictions", relined});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(0 inserted, 2 replaced)"), std::string::npos) << r.out;
+  auto rows = stored();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows["p1"]["line_value"], 21.5);
+  EXPECT_EQ(rows["p1"]["predicted_points"], 24.5) << rows["p1"].dump();
+  EXPECT_EQ(rows["p2"]["predicted_points"], 8.5) << rows["p2"].dump();
+  EXPECT_EQ(rows["p1"]["confidence_score"], 0.7);
+  EXPECT_EQ(rows["p2"]["recommendation"], "UNDER");
+
+  auto jsonl = Write("relined.jsonl",
+                     R"({"prediction_id":"p1","game_date":"2026-01-16","game_id":"20260116_LAL_BOS",)"
+                     R"("player_lookup":"a","system_id":"ensemble_v1","line_value":22.5,)"
+                     R"("created_at":"2026-01-16T12:00:00Z"})"
+                     "\n");
+  ASSERT_EQ(Cli({"import", "predictions", jsonl}).exit_code, 0);
+  rows = stored();
+  EXPECT_EQ(rows["p1"]["line_value"], 22.5);
+  EXPECT_EQ(rows["p1"]["predicted_points"], 24.5) << rows["p1"].dump();
+
+  auto blanked = Write("blanked.csv",
+                       "prediction_id,game_date,game_id,player_lookup,system_id,predicted_points,"
+                       "created_at\n"
+                       "p1,2026-01-16,20260116_LAL_BOS,a,ensemble_v1,,2026-01-16T12:00:00Z\n");
+  r = Cli({"import", "predictions", blanked});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(0 inserted, 1 replaced)"), std::string::npos) << r.out;
+  rows = stored();
+  EXPECT_TRUE(rows["p1"]["predicted_points"].is_null()) << rows["p1"].dump();
+  EXPECT_EQ(rows["p1"]["line_value"], 22.5);
+  EXPECT_EQ(rows["p2"]["predicted_points"], 8.5);
 }
 
 TEST_F(CliTest, AggregateTakesADateOrARange) {
@@ -278,6 +481,7 @@ TEST_F(CliTest, FencesAreNamespacedByLockServiceAndCanBeReset) {
 }
 
 TEST_F(CliTest, LocksCommands) {
+  ASSERT_EQ(Cli({"init"}).exit_code, 0);  // locks commands need a database
   CommandResult list = Cli({"locks", "list"});
   EXPECT_EQ(list.exit_code, 0) << list.err;
   EXPECT_NE(list.out.find("no locks held"), std::string::npos);

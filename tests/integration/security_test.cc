@@ -673,7 +673,7 @@ TEST(SecretsTest, NoSecretInAnyOutputOfAFullRunAFailingRunOrTheService) {
   for (std::vector<std::string> a : std::vector<std::vector<std::string>>{
            {"init"}, {"check"}, {"report", "accuracy"}, {"export", "alerts"}, {"locks", "list"},
            {"import", "archetypes", in + "archetypes.csv"}, {"consolidate", "--date", "2025-02-01"},
-           {"dedupe", "--table", "prediction_accuracy"}}) {
+           {"dedupe", "--table", "prediction_accuracy"}, {"demo", "--today", "2026-01-20"}}) {
     EXPECT_EQ(run(a, down_db).exit_code, 3) << a[0];
   }
   {
@@ -781,15 +781,20 @@ TEST(SecretsTest, UrlPasswordsAreRedactedWithoutGarblingTheRestOfTheMessage) {
         << password << ": " << r.err;
     EXPECT_EQ(r.err.find("***"), std::string::npos) << password << ": " << r.err;
   }
-  // Percent-encoded passwords: a valid escape, and one libpq rejects (and quotes in its message).
-  for (const char* password : {"pw-SECRET%40x", "pw-SECRET%zz"}) {
-    CommandResult r = run(std::string("postgresql://grader:") + password + "@127.0.0.1:1/props",
-                          {"init"});
+  // Percent-encoded passwords: a valid escape, and one libpq rejects (and quotes in its message),
+  // in the URL's userinfo or as its password parameter.
+  for (const std::string url :
+       {"postgresql://grader:pw-SECRET%40x@127.0.0.1:1/props",
+        "postgresql://grader:pw-SECRET%zz@127.0.0.1:1/props",
+        "postgresql://grader@127.0.0.1:1/props?password=pw-SECRET%zz",
+        "postgresql://grader@127.0.0.1:1/props?sslmode=prefer&password=pw-SECRET%40x"}) {
+    CommandResult r = run(url, {"init"});
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_EQ(All(r).find("SECRET"), std::string::npos) << All(r);
     EXPECT_NE(r.err.find("postgresql://grader@127.0.0.1:1/props"), std::string::npos) << r.err;
   }
   // A URL given where propgrade does not expect one is echoed with its password redacted.
+  ASSERT_EQ(run("sqlite:" + dir.path() + "/s.db", {"init"}).exit_code, 0);
   CommandResult lock = run("sqlite:" + dir.path() + "/s.db",
                            {"--lock", "postgresql://grader:lock-SECRET-9d@db.internal:5432/props",
                             "locks", "list"});
@@ -797,6 +802,51 @@ TEST(SecretsTest, UrlPasswordsAreRedactedWithoutGarblingTheRestOfTheMessage) {
   EXPECT_EQ(All(lock).find("SECRET"), std::string::npos) << All(lock);
   EXPECT_NE(lock.err.find("'postgresql://grader:***@db.internal:5432/props'"), std::string::npos)
       << lock.err;
+  // libpq also takes the password as a parameter of the URL.
+  lock = run("sqlite:" + dir.path() + "/s.db",
+             {"--lock", "postgresql://grader@db.internal:5432/props?sslmode=require&password="
+                        "lock-SECRET-9e",
+              "locks", "list"});
+  EXPECT_EQ(lock.exit_code, 2) << lock.err;
+  EXPECT_EQ(All(lock).find("SECRET"), std::string::npos) << All(lock);
+  EXPECT_NE(lock.err.find("'postgresql://grader@db.internal:5432/props?sslmode=require&password=***"),
+            std::string::npos)
+      << lock.err;
+}
+
+// `demo` against PostgreSQL, the password given both ways a URL can carry it (user:PW@ and
+// ?password=PW): the "Next:" lines name the database to use, never its password, and neither do
+// stdout, stderr (the JSON log) or the metrics. The smallest demo there is (--scale 1).
+TEST(SecretsTest, DemoOnPostgresShowsThePasswordNowhere) {
+  const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
+  if (!pg || !*pg) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL is not set";
+  const std::string password = testing::PgPassword(pg);
+  if (password.empty()) GTEST_SKIP() << "PROPGRADE_TEST_PG_URL has no password to look for";
+  testing::TempDir dir;
+  const std::string schema = "demo_" + testing::RandomSchemaSuffix();
+  const std::string db = std::string(pg) + "?schema=" + schema + "&password=" + UrlEncode(password);
+  const std::string config = dir.path() + "/propgrade.toml";
+  std::ofstream(config) << "[breaker]\nstate_file = \"" << dir.path() << "/breakers.json\"\n";
+  const std::string metrics = dir.path() + "/demo.prom";
+  CommandResult r = testing::RunCommand(
+      {testing::PropgradeBinary(), "--db", db, "--config", config, "--log-format", "json",
+       "--metrics-file", metrics, "demo", "--scale", "1", "--today", "2026-01-20"},
+      {{"HOME", dir.path()}});
+  testing::DropPgSchema(pg, schema);
+  ASSERT_EQ(r.exit_code, 0) << r.out.substr(0, 2000) << r.err.substr(0, 2000);
+  EXPECT_NE(r.err.find("\"event\":\"lock_acquired\""), std::string::npos) << "the JSON log ran";
+  const size_t next = r.out.find("\nNext: propgrade report calibration");
+  ASSERT_NE(next, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(":***@127.0.0.1:", next), std::string::npos) << r.out.substr(next);
+  EXPECT_NE(r.out.find("?schema=" + schema + "&password=***'", next), std::string::npos)
+      << r.out.substr(next);
+  for (const auto& [what, text] : std::vector<std::pair<std::string, std::string>>{
+           {"stdout", r.out}, {"stderr", r.err}, {"metrics", ReadFile(metrics)}}) {
+    const size_t at = text.find(password);
+    EXPECT_EQ(at, std::string::npos)
+        << "the password is in " << what << ": "
+        << (at == std::string::npos ? "" : text.substr(at > 300 ? at - 300 : 0, 600));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

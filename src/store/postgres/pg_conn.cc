@@ -61,6 +61,11 @@ StatusOr<PgUrl> ParsePgUrl(const std::string& url) {
         }
       }
     } else {
+      for (std::string_view key : {"password=", "sslpassword="}) {
+        if (p.rfind(key, 0) == 0 && p.size() > key.size()) {
+          out.query_secrets.emplace_back(p.substr(key.size()));
+        }
+      }
       kept.emplace_back(p);
     }
   }
@@ -87,8 +92,11 @@ Status PgConn::Setup() {
   RETURN_IF_ERROR(Exec("SET TIME ZONE 'UTC'").status());
   RETURN_IF_ERROR(Exec("SET extra_float_digits = 1").status());  // shortest exact floats
   RETURN_IF_ERROR(Exec("SET client_min_messages TO warning").status());
+  if (url_.read_only) RETURN_IF_ERROR(Exec("SET default_transaction_read_only = on").status());
   if (!url_.schema.empty()) {
-    RETURN_IF_ERROR(Exec("CREATE SCHEMA IF NOT EXISTS \"" + url_.schema + "\"").status());
+    if (url_.create_schema && !url_.read_only) {
+      RETURN_IF_ERROR(Exec("CREATE SCHEMA IF NOT EXISTS \"" + url_.schema + "\"").status());
+    }
     RETURN_IF_ERROR(Exec("SET search_path TO \"" + url_.schema + "\"").status());
   }
   return OkStatus();
@@ -99,8 +107,11 @@ Status PgConn::Setup() {
 // redacted, and nothing else of the message is touched.
 std::string PgConn::Scrub(std::string s) const {
   s = RedactUrlCredentials(s);
-  if (!url_.password.empty()) {
-    const std::string quoted = "\"" + url_.password + "\"";
+  std::vector<std::string> secrets = url_.query_secrets;
+  secrets.push_back(url_.password);
+  for (const std::string& secret : secrets) {
+    if (secret.empty()) continue;
+    const std::string quoted = "\"" + secret + "\"";
     for (size_t p = 0; (p = s.find(quoted, p)) != std::string::npos; p += 5) {
       s.replace(p, quoted.size(), "\"***\"");
     }

@@ -24,7 +24,13 @@ struct PgUrl {
   std::string conninfo;  // what libpq gets (the URL without our own parameters)
   std::string display;   // postgresql://user@host:port/db (no password)
   std::string password;  // scrubbed from every message
+  // The values of ?password= and ?sslpassword= as written, scrubbed from every message too.
+  std::vector<std::string> query_secrets;
   std::string schema;    // ?schema=NAME: created if missing and put first on the search_path
+  // Set by the caller, not parsed: whether the session may create `schema` (Default: true),
+  // and whether it is read-only (default_transaction_read_only; Default: false).
+  bool create_schema = true;
+  bool read_only = false;
 };
 StatusOr<PgUrl> ParsePgUrl(const std::string& url);
 

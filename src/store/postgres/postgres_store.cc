@@ -196,9 +196,37 @@ class PostgresStore final : public Store {
     });
   }
 
+  // Open without create_if_missing: NotFound unless propgrade's tables are there; read-only,
+  // FailedPrecondition too unless they are of this propgrade's version (nothing migrates them).
+  Status RequireSchema(bool exact_version) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string& name = conn_->url().display;
+    ASSIGN_OR_RETURN(PgResult found,
+                     conn_->Exec("SELECT to_regclass('propgrade_schema') IS NOT NULL"));
+    if (found.text(0, 0) != "t") return NoSuchDatabaseError(name);
+    if (!exact_version) return OkStatus();
+    ASSIGN_OR_RETURN(PgResult v, conn_->Exec("SELECT coalesce(max(version), 0) FROM "
+                                             "propgrade_schema"));
+    const int version = static_cast<int>(ParseInt64(v.text(0, 0)).value_or(0));
+    if (version < kSchemaVersion) {
+      return FailedPreconditionError(name + " has schema version " + std::to_string(version) +
+                                     ", older than this propgrade's (" +
+                                     std::to_string(kSchemaVersion) +
+                                     "): run `propgrade init` to migrate it");
+    }
+    if (version > kSchemaVersion) {
+      return FailedPreconditionError(name + " has schema version " + std::to_string(version) +
+                                     ", newer than this propgrade's (" +
+                                     std::to_string(kSchemaVersion) + ")");
+    }
+    return OkStatus();
+  }
+
   StatusOr<ImportCounts> Import(const TableDef& t, const std::vector<Row>& rows,
+                                const std::vector<int>& columns,
                                 const std::vector<int64_t>& line_numbers, std::string_view source,
                                 ImportMode mode) override {
+    RETURN_IF_ERROR(CheckImportColumns(t, columns));
     std::lock_guard<std::mutex> lock(mu_);
     ImportCounts counts;
     Status s = InTransaction([&]() -> Status {
@@ -233,7 +261,8 @@ class PostgresStore final : public Store {
                                     data));
       std::string col_list = Join(cols, ", ");
       if (mode == ImportMode::kUpsert) {
-        std::string updates = sql::UpdateNonKeyColumns(t);
+        // A stored row keeps the columns the file does not have.
+        std::string updates = sql::UpdateNonKeyColumns(t, columns);
         ASSIGN_OR_RETURN(
             PgResult merged,
             conn_->Exec("INSERT INTO " + Q(t.name) + " (" + col_list + ") SELECT DISTINCT ON (" +
@@ -910,9 +939,13 @@ class PostgresStore final : public Store {
 StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                    const StoreOptions& options) {
   ASSIGN_OR_RETURN(PgUrl parsed, ParsePgUrl(url));
+  const bool create = options.create_if_missing && !options.read_only;
+  parsed.create_schema = create;
+  parsed.read_only = options.read_only;
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(parsed));
   auto store = std::make_unique<PostgresStore>(std::move(conn), options);
-  RETURN_IF_ERROR(store->Migrate());
+  if (!create) RETURN_IF_ERROR(store->RequireSchema(/*exact_version=*/options.read_only));
+  if (!options.read_only) RETURN_IF_ERROR(store->Migrate());
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -12,7 +12,8 @@
 
 namespace propgrade {
 
-// `url` is postgresql://user:pass@host:port/db[?schema=NAME]; migrates the schema.
+// `url` is postgresql://user:pass@host:port/db[?schema=NAME]; creates or migrates the schema,
+// or as `options` say (create_if_missing, read_only: see StoreOptions).
 StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
                                                    const StoreOptions& options);
 

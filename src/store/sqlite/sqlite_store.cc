@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -141,6 +142,11 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
     sqlite3_extended_result_codes(db_, 1);
+    if (options_.read_only) {
+      durability_ = "read-only";
+      RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));
+      return Exec("PRAGMA temp_store=MEMORY");
+    }
     RETURN_IF_ERROR(Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(Exec(options_.sqlite_synchronous_full ? "PRAGMA synchronous=FULL"
                                                           : "PRAGMA synchronous=NORMAL"));
@@ -171,11 +177,13 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<ImportCounts> Import(const TableDef& t, const std::vector<Row>& rows,
+                                const std::vector<int>& columns,
                                 const std::vector<int64_t>& line_numbers, std::string_view source,
                                 ImportMode mode) override {
+    RETURN_IF_ERROR(CheckImportColumns(t, columns));
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(Begin());
-    auto counts = ImportLocked(t, rows, line_numbers, source, mode);
+    auto counts = ImportLocked(t, rows, columns, line_numbers, source, mode);
     if (!counts.ok()) {
       Exec("ROLLBACK").IgnoreError();
       return counts.status();
@@ -817,6 +825,7 @@ class SqliteStore final : public Store {
   }
 
   StatusOr<ImportCounts> ImportLocked(const TableDef& t, const std::vector<Row>& rows,
+                                      const std::vector<int>& columns,
                                       const std::vector<int64_t>& line_numbers,
                                       std::string_view source, ImportMode mode) {
     std::string insert = "INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
@@ -824,7 +833,8 @@ class SqliteStore final : public Store {
     std::vector<int> key = t.KeyIndexes();
     std::vector<std::string> key_eq;
     for (int k : key) key_eq.push_back(Q(t.columns[k].name) + " IS ?");
-    std::string updates = sql::UpdateNonKeyColumns(t);
+    // A stored row keeps the columns the file does not have.
+    std::string updates = sql::UpdateNonKeyColumns(t, columns);
     if (mode == ImportMode::kUpsert) {
       insert += " ON CONFLICT (" + sql::KeyColumnList(t) + ") DO " +
                 (updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
@@ -1092,12 +1102,116 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
+namespace {
+
+// The schema version of an open database (PRAGMA user_version); SQLite's result code.
+int ReadSchemaVersion(sqlite3* db, int* version) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+      *version = sqlite3_column_int(stmt, 0);
+      rc = SQLITE_OK;
+    }
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+// `path` as a file: URI with `query` (RFC 3986: '%', '?' and '#' percent-encoded; an absolute
+// path after an empty authority).
+std::string FileUri(const std::string& path, std::string_view query) {
+  std::string uri = path.rfind('/', 0) == 0 ? "file://" : "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#' || static_cast<unsigned char>(c) <= ' ') {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      uri += buf;
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + std::string(query);
+}
+
+// Opens an existing file for reading only, checking that it holds this propgrade's schema.
+// A WAL database needs its -shm file, which a reader creates when it may; where it may not (a
+// directory this user cannot write) and no -wal file holds commits the file lacks (there is
+// none, or it is empty), the file is read as immutable: without locks, so nothing may change
+// it during the read.
+StatusOr<sqlite3*> OpenSqliteReadOnly(const std::string& path, int busy_timeout_ms) {
+  auto open = [&](const std::string& name, int extra_flags, sqlite3** db) {
+    int rc = sqlite3_open_v2(name.c_str(), db,
+                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | extra_flags, nullptr);
+    if (rc == SQLITE_OK) {
+      sqlite3_extended_result_codes(*db, 1);
+      sqlite3_busy_timeout(*db, busy_timeout_ms);
+    }
+    return rc;
+  };
+  sqlite3* db = nullptr;
+  int version = 0;
+  int rc = open(path, 0, &db);
+  if (rc == SQLITE_OK) rc = ReadSchemaVersion(db, &version);
+  // No commits in a -wal file: none, or an empty one.
+  auto wal_empty = [&] {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path + "-wal", ec);
+    if (st.type() == std::filesystem::file_type::not_found) return true;
+    return !ec && std::filesystem::file_size(path + "-wal", ec) == 0 && !ec;
+  };
+  if (rc != SQLITE_OK && ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) &&
+      wal_empty()) {
+    sqlite3_close_v2(db);
+    db = nullptr;
+    rc = open(FileUri(path, "immutable=1"), SQLITE_OPEN_URI, &db);
+    if (rc == SQLITE_OK) rc = ReadSchemaVersion(db, &version);
+  }
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(db, rc, "opening read-only", path);
+    sqlite3_close_v2(db);
+    return s;
+  }
+  std::string problem;
+  if (version == 0) {
+    problem = " holds no propgrade schema (run `propgrade init` or check --db)";
+  } else if (version < kSchemaVersion) {
+    problem = " has schema version " + std::to_string(version) + ", older than this propgrade's (" +
+              std::to_string(kSchemaVersion) + "): run `propgrade init` to migrate it";
+  } else if (version > kSchemaVersion) {
+    problem = " has schema version " + std::to_string(version) +
+              ", newer than this propgrade's (" + std::to_string(kSchemaVersion) + ")";
+  }
+  if (!problem.empty()) {
+    sqlite3_close_v2(db);
+    return FailedPreconditionError("sqlite:" + path + problem);
+  }
+  return db;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                  const StoreOptions& options) {
-  sqlite3* db = nullptr;
   ConfigureSqliteOnce();
+  if (path != ":memory:" && (options.read_only || !options.create_if_missing)) {
+    std::error_code ec;
+    const std::filesystem::file_status st = std::filesystem::status(path, ec);
+    if (st.type() == std::filesystem::file_type::not_found) {
+      return NoSuchDatabaseError("sqlite:" + path);
+    }
+  }
+  if (options.read_only) {
+    ASSIGN_OR_RETURN(sqlite3 * db, OpenSqliteReadOnly(path, options.busy_timeout_ms));
+    auto store = std::make_unique<SqliteStore>(db, path, options);
+    RETURN_IF_ERROR(store->Configure());
+    return std::unique_ptr<Store>(std::move(store));
+  }
+  sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                               (options.create_if_missing ? SQLITE_OPEN_CREATE : 0),
                            nullptr);
   if (rc != SQLITE_OK) {
     Status s = SqliteError(db, rc, "opening", path);

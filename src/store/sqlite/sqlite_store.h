@@ -9,7 +9,8 @@
 
 namespace propgrade {
 
-// Opens (creating if needed) the database file at `path` and migrates its schema.
+// Opens the database file at `path` and migrates its schema, creating the file when it does not
+// exist, or as `options` say (create_if_missing, read_only: see StoreOptions).
 StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                   const StoreOptions& options);
 
