@@ -606,8 +606,10 @@ StatusOr<std::vector<Pipeline::Restored>> Pipeline::RestoreQuarantined(
       request.partition = r.partition;
       request.run_id = run_id;
       std::vector<Row> rows = std::move(group.rows);
+      const TableDef& table = *group.table;
+      const auto& ids = group.ids;
       auto outcome = writer.Write(std::move(request), [&](const WriteSpec& spec) {
-        return store_->RestoreRows(*group.table, r.partition, std::move(rows), group.ids, spec);
+        return store_->RestoreRows(table, r.partition, std::move(rows), ids, spec);
       });
       r.status = outcome.status();
       if (outcome.ok()) r.duplicates = outcome->duplicates;
