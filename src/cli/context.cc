@@ -30,6 +30,9 @@ std::string ReadSecret(const std::string& env_name, const std::string& file) {
 
 namespace {
 
+// Config seconds (validated: 0 to 2e6) as the int milliseconds the stores take.
+int MillisOf(double seconds) { return static_cast<int>(seconds * 1000 + 0.5); }
+
 // The fault-injection variables of the reliability suites (src/safety/safe_writer.h,
 // StoreOptions::TEST_*).
 constexpr const char* kTestHooks[] = {
@@ -107,6 +110,10 @@ StoreOptions Context::store_options() const {
   StoreOptions o;
   o.enforce_unique_keys = config_.grading.enforce_unique_keys;
   o.sqlite_synchronous_full = config_.sqlite.synchronous == "full";
+  o.busy_timeout_ms = MillisOf(config_.database.lock_timeout_seconds);
+  o.statement_timeout_ms = MillisOf(config_.database.statement_timeout_seconds);
+  o.idle_in_transaction_timeout_ms = MillisOf(config_.database.idle_in_transaction_timeout_seconds);
+  o.cancel = cancel_;
   o.clock = &RealClock();
   o.create_if_missing = db_use_ == DbUse::kCreate;
   o.read_only = db_use_ == DbUse::kRead;
@@ -139,6 +146,10 @@ StatusOr<std::unique_ptr<LockService>> Context::OpenLocks(Store* store) const {
   }
   LockOptions options;
   options.clock = &RealClock();
+  options.busy_timeout_ms = MillisOf(config_.database.lock_timeout_seconds);
+  options.statement_timeout_ms = MillisOf(config_.database.statement_timeout_seconds);
+  options.idle_in_transaction_timeout_ms =
+      MillisOf(config_.database.idle_in_transaction_timeout_seconds);
   if (config_.lock == "db") {
     if (store->backend() == "postgres") {
       options.postgres_url = config_.db;

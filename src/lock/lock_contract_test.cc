@@ -39,7 +39,8 @@ class LockContractTest : public ::testing::TestWithParam<std::string> {
     std::string url = "db";
     if (GetParam() == "sqlite") {
       options.sqlite_path = dir_.path() + "/l.db";
-      ASSERT_TRUE(Store::Open("sqlite:" + options.sqlite_path, StoreOptions{}).ok());
+      auto created = Store::Open("sqlite:" + options.sqlite_path, StoreOptions{});
+      ASSERT_TRUE(created.ok()) << created.status().ToString();
     } else if (GetParam() == "postgres") {
       if (Env("PROPGRADE_TEST_PG_URL").empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "l_" + testing::RandomSchemaSuffix();

@@ -63,7 +63,12 @@ struct LockOptions {
   // URL (one of the two).
   std::string sqlite_path;
   std::string postgres_url;
+  // How long a statement waits for another session's lock (SQLite busy timeout, PostgreSQL
+  // lock_timeout), and PostgreSQL's statement_timeout and idle_in_transaction_session_timeout
+  // (0 = none), as StoreOptions.
   int busy_timeout_ms = 60000;
+  int statement_timeout_ms = 900000;
+  int idle_in_transaction_timeout_ms = 60000;
 };
 
 class LockService {

@@ -170,6 +170,9 @@ class PostgresLockService final : public LockService {
 
 StatusOr<std::unique_ptr<LockService>> NewPostgresLockService(const LockOptions& options) {
   ASSIGN_OR_RETURN(PgUrl url, ParsePgUrl(options.postgres_url));
+  url.lock_timeout_ms = options.busy_timeout_ms;
+  url.statement_timeout_ms = options.statement_timeout_ms;
+  url.idle_in_transaction_timeout_ms = options.idle_in_transaction_timeout_ms;
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(url));
   ASSIGN_OR_RETURN(PgResult probe, conn->Exec("SELECT to_regclass('locks') IS NOT NULL"));
   if (probe.text(0, 0) != "t") {

@@ -111,7 +111,7 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   Reader r(source);
   RETURN_IF_ERROR(r.Known(root, "", {"db", "lock", "timezone", "lock_policy", "breaker",
                                      "remediation", "grading", "alerts", "checks", "sqlite",
-                                     "server"}));
+                                     "database", "server"}));
   RETURN_IF_ERROR(r.Get(root, "", "db", &c.db));
   RETURN_IF_ERROR(r.Get(root, "", "lock", &c.lock));
   RETURN_IF_ERROR(r.Get(root, "", "timezone", &c.timezone));
@@ -179,6 +179,16 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
     RETURN_IF_ERROR(r.Known(*t, p, {"synchronous"}));
     RETURN_IF_ERROR(r.Get(*t, p, "synchronous", &c.sqlite.synchronous));
   }
+  if (const toml::table* t = r.Section(root, "database", &section_status)) {
+    const std::string p = "database.";
+    RETURN_IF_ERROR(r.Known(*t, p, {"lock_timeout_seconds", "statement_timeout_seconds",
+                                    "idle_in_transaction_timeout_seconds"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "lock_timeout_seconds", &c.database.lock_timeout_seconds));
+    RETURN_IF_ERROR(
+        r.Get(*t, p, "statement_timeout_seconds", &c.database.statement_timeout_seconds));
+    RETURN_IF_ERROR(r.Get(*t, p, "idle_in_transaction_timeout_seconds",
+                          &c.database.idle_in_transaction_timeout_seconds));
+  }
   if (const toml::table* t = r.Section(root, "server", &section_status)) {
     const std::string p = "server.";
     RETURN_IF_ERROR(
@@ -240,6 +250,20 @@ Status ValidateConfig(const Config& c) {
   RETURN_IF_ERROR(CheckFinite(c.checks.stale_hours_fail, "checks.stale_hours_fail"));
   RETURN_IF_ERROR(
       CheckFinite(c.checks.duplicate_trend_warn_ratio, "checks.duplicate_trend_warn_ratio"));
+  // Database timeouts are milliseconds in an int: at most 24 days.
+  const std::pair<double, const char*> db_bounds[] = {
+      {c.database.lock_timeout_seconds, "database.lock_timeout_seconds"},
+      {c.database.statement_timeout_seconds, "database.statement_timeout_seconds"},
+      {c.database.idle_in_transaction_timeout_seconds,
+       "database.idle_in_transaction_timeout_seconds"}};
+  for (const auto& [seconds, key] : db_bounds) {
+    if (!(seconds >= 0 && seconds <= 2e6)) {
+      return InvalidArgumentError(std::string(key) + " must be a number of seconds from 0 to 2e6");
+    }
+  }
+  if (c.database.lock_timeout_seconds <= 0) {
+    return InvalidArgumentError("database.lock_timeout_seconds must be more than 0");
+  }
   if (c.sqlite.synchronous != "full" && c.sqlite.synchronous != "normal") {
     return InvalidArgumentError("sqlite.synchronous must be \"full\" or \"normal\"");
   }

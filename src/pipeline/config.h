@@ -48,6 +48,19 @@ struct SqliteConfig {
   std::string synchronous = "full";
 };
 
+// Bounds on every wait for the database (both backends unless said).
+struct DatabaseConfig {
+  // How long a statement waits for a lock another writer holds before the step fails
+  // `unavailable` (SQLite's busy timeout, PostgreSQL's lock_timeout). Default: 60
+  double lock_timeout_seconds = 60;
+  // PostgreSQL: the longest one statement may run (statement_timeout; 0 = no limit). Default: 900
+  double statement_timeout_seconds = 900;
+  // PostgreSQL: a session silent inside a transaction this long (a stopped or hung propgrade)
+  // is ended by the server, which releases its locks (idle_in_transaction_session_timeout;
+  // 0 = never). Default: 60
+  double idle_in_transaction_timeout_seconds = 60;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string token_env = "PROPGRADE_TRIGGER_TOKEN";
@@ -70,6 +83,7 @@ struct Config {
   AlertsConfig alerts;
   ChecksConfig checks;
   SqliteConfig sqlite;
+  DatabaseConfig database;
   ServerConfig server;
 };
 

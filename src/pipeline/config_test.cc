@@ -150,17 +150,36 @@ TEST(ConfigTest, EnvironmentOverridesTheFile) {
   EXPECT_EQ(c.lock, "db");
 }
 
-}  // namespace
-}  // namespace propgrade
-
-namespace propgrade {
-namespace {
 
 TEST(ConfigTest, TheShippedExampleConfigParses) {
   auto c = LoadConfigFile(std::string(PROPGRADE_SOURCE_DIR) + "/deploy/propgrade.toml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->db.rfind("postgresql://", 0), 0u);
   EXPECT_EQ(c->lock.rfind("etcd://", 0), 0u);
+}
+
+TEST(ConfigTest, DatabaseWaitsAreBounded) {
+  auto d = ParseConfig("", "p.toml");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->database.lock_timeout_seconds, 60);
+  EXPECT_EQ(d->database.statement_timeout_seconds, 900);
+  EXPECT_EQ(d->database.idle_in_transaction_timeout_seconds, 60);
+  auto c = ParseConfig(
+      "[database]\nlock_timeout_seconds = 2.5\nstatement_timeout_seconds = 0\n"
+      "idle_in_transaction_timeout_seconds = 30\n",
+      "p.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->database.lock_timeout_seconds, 2.5);
+  EXPECT_EQ(c->database.statement_timeout_seconds, 0);
+  EXPECT_EQ(c->database.idle_in_transaction_timeout_seconds, 30);
+  for (const char* bad : {"[database]\nlock_timeout_seconds = 0\n",
+                          "[database]\nstatement_timeout_seconds = -1\n",
+                          "[database]\nidle_in_transaction_timeout_seconds = 3e6\n",
+                          "[database]\nlock_wait = 5\n"}) {
+    auto r = ParseConfig(bad, "p.toml");
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("database."), std::string::npos) << r.status().ToString();
+  }
 }
 
 }  // namespace

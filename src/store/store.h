@@ -23,14 +23,25 @@
 
 namespace propgrade {
 
+class CancelToken;
+
 struct StoreOptions {
   // Unique index on the business key of the grading outputs (grading.md §3.6), as a new
   // database creates it; off only to load legacy data that already holds duplicates. Opening
   // an existing database never changes its key indexes: only ApplyKeyUniqueness (`propgrade
   // init`) does. Default: true
   bool enforce_unique_keys = true;
-  // How long a write waits for another writer before failing with Unavailable. Default: 60 s
+  // How long a statement waits for another writer's lock before failing with Unavailable
+  // (SQLite's busy timeout, PostgreSQL's lock_timeout). Default: 60 s
   int busy_timeout_ms = 60000;
+  // PostgreSQL session bounds, 0 = none: how long one statement may run (statement_timeout),
+  // and how long a session may sit idle inside a transaction before the server ends it and
+  // releases its locks (idle_in_transaction_session_timeout). Default: 900 s and 60 s
+  int statement_timeout_ms = 900000;
+  int idle_in_transaction_timeout_ms = 60000;
+  // PostgreSQL: once cancelled, a statement still running kCancelGraceMs (2 s) later is
+  // cancelled on the server and fails with Cancelled. Not owned. Default: none
+  CancelToken* cancel = nullptr;
   // SQLite's PRAGMA synchronous: true = FULL (every acknowledged commit survives a power loss),
   // false = NORMAL (syncs at checkpoints; the last commits can be lost to a power loss).
   // Default: true

@@ -1,6 +1,11 @@
 #include "store/postgres/pg_conn.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "common/strings.h"
 
@@ -92,6 +97,15 @@ Status PgConn::Setup() {
   RETURN_IF_ERROR(Exec("SET TIME ZONE 'UTC'").status());
   RETURN_IF_ERROR(Exec("SET extra_float_digits = 1").status());  // shortest exact floats
   RETURN_IF_ERROR(Exec("SET client_min_messages TO warning").status());
+  const std::pair<const char*, int> bounds[] = {
+      {"lock_timeout", url_.lock_timeout_ms},
+      {"statement_timeout", url_.statement_timeout_ms},
+      {"idle_in_transaction_session_timeout", url_.idle_in_transaction_timeout_ms}};
+  for (const auto& [name, ms] : bounds) {
+    RETURN_IF_ERROR(Exec("SELECT set_config($1, $2, false)",
+                         {std::string(name), std::to_string(std::max(ms, 0))})
+                        .status());
+  }
   if (url_.read_only) RETURN_IF_ERROR(Exec("SET default_transaction_read_only = on").status());
   if (!url_.schema.empty()) {
     if (url_.create_schema && !url_.read_only) {
@@ -133,12 +147,17 @@ Status PgConn::ErrorFrom(pg_result* r, std::string_view what) {
   if (PQstatus(c_) != CONNECTION_OK || sqlstate.empty()) return UnavailableError(msg);
   std::string cls = sqlstate.substr(0, 2);
   if (sqlstate == "23505") return AlreadyExistsError(msg);
+  if (sqlstate == "57014") {
+    // Ours (a cancellation asked for) or the server's (statement_timeout).
+    if (cancel_sent_) return CancelledError(url_.display + ": statement cancelled: stopping");
+    return UnavailableError(msg + " (statement_timeout_seconds)");
+  }
   if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "25006" ||
       sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
     return UnavailableError(msg);
   }
   if (cls == "22" || cls == "23") return InvalidArgumentError(msg);
-  if (sqlstate == "57014") return CancelledError(msg);
+
   return InternalError(msg + " [SQLSTATE " + sqlstate + "]");
 }
 
@@ -155,18 +174,62 @@ bool PgConn::in_transaction() const {
   return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
+bool PgConn::AwaitResult() {
+  using Steady = std::chrono::steady_clock;
+  std::optional<Steady::time_point> cancel_at;
+  while (true) {
+    if (PQconsumeInput(c_) != 1) return false;
+    if (!PQisBusy(c_)) return true;
+    if (url_.cancel && url_.cancel->cancelled() && !cancel_sent_) {
+      if (!cancel_at) cancel_at = Steady::now() + std::chrono::milliseconds(kCancelGraceMs);
+      if (Steady::now() >= *cancel_at) {
+        if (PGcancel* cancel = PQgetCancel(c_)) {
+          char error[256];
+          PQcancel(cancel, error, sizeof error);  // best effort: the statement may have ended
+          PQfreeCancel(cancel);
+        }
+        cancel_sent_ = true;
+      }
+    }
+    pollfd fd{PQsocket(c_), POLLIN, 0};
+    if (fd.fd < 0) return false;
+    poll(&fd, 1, url_.cancel ? 100 : -1);  // wakes to look at the token
+  }
+}
+
+pg_result* PgConn::Collect() {
+  PGresult* kept = nullptr;  // the first error, else the latest result
+  while (AwaitResult()) {
+    PGresult* r = PQgetResult(c_);
+    if (!r) return kept;
+    const ExecStatusType st = PQresultStatus(r);
+    if (kept && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+      PQclear(r);
+    } else {
+      if (kept) PQclear(kept);
+      kept = r;
+    }
+    if (st == PGRES_COPY_IN) return kept;  // the caller sends the data now
+  }
+  if (kept) PQclear(kept);
+  return nullptr;
+}
+
 StatusOr<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  cancel_sent_ = false;
   PGresult* r;
   if (params.empty()) {
-    r = PQexec(c_, sql.c_str());  // utility statements (BEGIN, SET, DDL): nothing to reuse
+    // Utility statements (BEGIN, SET, DDL): nothing to reuse.
+    r = PQsendQuery(c_, sql.c_str()) == 1 ? Collect() : nullptr;
   } else {
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
       std::string name = "propgrade_" + std::to_string(prepared_.size());
-      PGresult* prep = PQprepare(c_, name.c_str(), sql.c_str(), 0, nullptr);
+      PGresult* prep =
+          PQsendPrepare(c_, name.c_str(), sql.c_str(), 0, nullptr) == 1 ? Collect() : nullptr;
       if (!prep || PQresultStatus(prep) != PGRES_COMMAND_OK) {
         Status s = ErrorFrom(prep, "preparing a statement");
         if (prep) PQclear(prep);
@@ -175,8 +238,10 @@ StatusOr<PgResult> PgConn::Exec(const std::string& sql, const PgParams& params) 
       PQclear(prep);
       it = prepared_.emplace(sql, name).first;
     }
-    r = PQexecPrepared(c_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                       nullptr, nullptr, 0);
+    r = PQsendQueryPrepared(c_, it->second.c_str(), static_cast<int>(params.size()),
+                            values.data(), nullptr, nullptr, 0) == 1
+            ? Collect()
+            : nullptr;
   }
   ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -191,13 +256,17 @@ Status PgConn::Stream(const std::string& sql, const PgParams& params,
                       const std::function<Status(const PgResult& row)>& on_row) {
   std::vector<const char*> values;
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  cancel_sent_ = false;
   if (PQsendQueryParams(c_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
                         nullptr, nullptr, 0) != 1) {
     return ConnectionError("sending a query");
   }
   PQsetSingleRowMode(c_);
   Status result = OkStatus();
-  while (PGresult* r = PQgetResult(c_)) {
+  while (true) {
+    if (!AwaitResult()) return ConnectionError("reading rows");
+    PGresult* r = PQgetResult(c_);
+    if (!r) break;
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_SINGLE_TUPLE) {
       PgResult row(r);
@@ -213,7 +282,8 @@ Status PgConn::Stream(const std::string& sql, const PgParams& params,
 }
 
 Status PgConn::CopyIn(const std::string& copy_sql, const std::string& data) {
-  PGresult* r = PQexec(c_, copy_sql.c_str());
+  cancel_sent_ = false;
+  PGresult* r = PQsendQuery(c_, copy_sql.c_str()) == 1 ? Collect() : nullptr;
   if (!r || PQresultStatus(r) != PGRES_COPY_IN) {
     Status s = ErrorFrom(r, "starting COPY");
     if (r) PQclear(r);
@@ -228,11 +298,9 @@ Status PgConn::CopyIn(const std::string& copy_sql, const std::string& data) {
     }
   }
   if (PQputCopyEnd(c_, nullptr) != 1) return ConnectionError("ending COPY");
-  Status result = OkStatus();
-  while ((r = PQgetResult(c_)) != nullptr) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && result.ok()) result = ErrorFrom(r, "COPY");
-    PQclear(r);
-  }
+  r = Collect();
+  Status result = r && PQresultStatus(r) == PGRES_COMMAND_OK ? OkStatus() : ErrorFrom(r, "COPY");
+  if (r) PQclear(r);
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/status.h"
 
 struct pg_conn;
@@ -31,7 +32,20 @@ struct PgUrl {
   // and whether it is read-only (default_transaction_read_only; Default: false).
   bool create_schema = true;
   bool read_only = false;
+  // Session bounds, set by the caller; 0 = none. lock_timeout: how long a statement waits for
+  // a row, table or advisory lock (then Unavailable, SQLSTATE 55P03). statement_timeout: how
+  // long one statement may run (then Unavailable). idle_in_transaction_session_timeout: the
+  // server ends a session that leaves a transaction open and silent this long (a stopped or
+  // hung client), releasing its locks.
+  int lock_timeout_ms = 0;
+  int statement_timeout_ms = 0;
+  int idle_in_transaction_timeout_ms = 0;
+  // Once cancelled (SIGTERM, SIGINT), a statement still running kCancelGraceMs after the
+  // cancellation was seen is cancelled on the server (PQcancel) and fails with Cancelled; short
+  // statements (a rollback, a run record) still complete. Not owned; may be null.
+  CancelToken* cancel = nullptr;
 };
+inline constexpr int kCancelGraceMs = 2000;
 StatusOr<PgUrl> ParsePgUrl(const std::string& url);
 
 // The rows of one statement, every value as text (NULL as nullopt).
@@ -76,12 +90,18 @@ class PgConn {
  private:
   PgConn(pg_conn* c, PgUrl url) : c_(c), url_(std::move(url)) {}
   Status Setup();
+  // Waits until the statement sent can be read without blocking, cancelling it on the server
+  // as url_.cancel says. False when the connection broke.
+  bool AwaitResult();
+  // Reads every result of the statement sent: the first error, else the last result.
+  pg_result* Collect();  // null when the connection broke
   Status ErrorFrom(pg_result* r, std::string_view what);
   Status ConnectionError(std::string_view what);
   std::string Scrub(std::string s) const;
 
   pg_conn* c_;
   PgUrl url_;
+  bool cancel_sent_ = false;  // PQcancel was sent for the current statement
   std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
 };
 

@@ -942,6 +942,10 @@ StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
   const bool create = options.create_if_missing && !options.read_only;
   parsed.create_schema = create;
   parsed.read_only = options.read_only;
+  parsed.lock_timeout_ms = options.busy_timeout_ms;
+  parsed.statement_timeout_ms = options.statement_timeout_ms;
+  parsed.idle_in_transaction_timeout_ms = options.idle_in_transaction_timeout_ms;
+  parsed.cancel = options.cancel;
   ASSIGN_OR_RETURN(std::unique_ptr<PgConn> conn, PgConn::Connect(parsed));
   auto store = std::make_unique<PostgresStore>(std::move(conn), options);
   if (!create) RETURN_IF_ERROR(store->RequireSchema(/*exact_version=*/options.read_only));
