@@ -30,8 +30,15 @@ std::string ReadSecret(const std::string& env_name, const std::string& file) {
 
 namespace {
 
-// Config seconds (validated: 0 to 2e6) as the int milliseconds the stores take.
-int MillisOf(double seconds) { return static_cast<int>(seconds * 1000 + 0.5); }
+// The [database] bounds (validated: 0 to 2e6 s) as the milliseconds StoreOptions and
+// LockOptions take.
+template <typename Options>
+void SetDatabaseBounds(const DatabaseConfig& c, Options* o) {
+  auto ms = [](double seconds) { return static_cast<int>(seconds * 1000 + 0.5); };
+  o->busy_timeout_ms = ms(c.lock_timeout_seconds);
+  o->statement_timeout_ms = ms(c.statement_timeout_seconds);
+  o->idle_in_transaction_timeout_ms = ms(c.idle_in_transaction_timeout_seconds);
+}
 
 // The fault-injection variables of the reliability suites (src/safety/safe_writer.h,
 // StoreOptions::TEST_*).
@@ -110,9 +117,7 @@ StoreOptions Context::store_options() const {
   StoreOptions o;
   o.enforce_unique_keys = config_.grading.enforce_unique_keys;
   o.sqlite_synchronous_full = config_.sqlite.synchronous == "full";
-  o.busy_timeout_ms = MillisOf(config_.database.lock_timeout_seconds);
-  o.statement_timeout_ms = MillisOf(config_.database.statement_timeout_seconds);
-  o.idle_in_transaction_timeout_ms = MillisOf(config_.database.idle_in_transaction_timeout_seconds);
+  SetDatabaseBounds(config_.database, &o);
   o.cancel = cancel_;
   o.clock = &RealClock();
   o.create_if_missing = db_use_ == DbUse::kCreate;
@@ -146,10 +151,7 @@ StatusOr<std::unique_ptr<LockService>> Context::OpenLocks(Store* store) const {
   }
   LockOptions options;
   options.clock = &RealClock();
-  options.busy_timeout_ms = MillisOf(config_.database.lock_timeout_seconds);
-  options.statement_timeout_ms = MillisOf(config_.database.statement_timeout_seconds);
-  options.idle_in_transaction_timeout_ms =
-      MillisOf(config_.database.idle_in_transaction_timeout_seconds);
+  SetDatabaseBounds(config_.database, &options);
   if (config_.lock == "db") {
     if (store->backend() == "postgres") {
       options.postgres_url = config_.db;

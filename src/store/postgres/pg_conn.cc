@@ -97,15 +97,13 @@ Status PgConn::Setup() {
   RETURN_IF_ERROR(Exec("SET TIME ZONE 'UTC'").status());
   RETURN_IF_ERROR(Exec("SET extra_float_digits = 1").status());  // shortest exact floats
   RETURN_IF_ERROR(Exec("SET client_min_messages TO warning").status());
-  const std::pair<const char*, int> bounds[] = {
-      {"lock_timeout", url_.lock_timeout_ms},
-      {"statement_timeout", url_.statement_timeout_ms},
-      {"idle_in_transaction_session_timeout", url_.idle_in_transaction_timeout_ms}};
-  for (const auto& [name, ms] : bounds) {
-    RETURN_IF_ERROR(Exec("SELECT set_config($1, $2, false)",
-                         {std::string(name), std::to_string(std::max(ms, 0))})
-                        .status());
-  }
+  auto ms = [](int v) { return std::to_string(std::max(v, 0)); };
+  RETURN_IF_ERROR(Exec("SELECT set_config('lock_timeout', $1, false), "
+                       "set_config('statement_timeout', $2, false), "
+                       "set_config('idle_in_transaction_session_timeout', $3, false)",
+                       {ms(url_.lock_timeout_ms), ms(url_.statement_timeout_ms),
+                        ms(url_.idle_in_transaction_timeout_ms)})
+                      .status());
   if (url_.read_only) RETURN_IF_ERROR(Exec("SET default_transaction_read_only = on").status());
   if (!url_.schema.empty()) {
     if (url_.create_schema && !url_.read_only) {
@@ -157,7 +155,6 @@ Status PgConn::ErrorFrom(pg_result* r, std::string_view what) {
     return UnavailableError(msg);
   }
   if (cls == "22" || cls == "23") return InvalidArgumentError(msg);
-
   return InternalError(msg + " [SQLSTATE " + sqlstate + "]");
 }
 
