@@ -39,10 +39,12 @@ class SqliteLockService final : public LockService {
     std::lock_guard<std::mutex> lock(mu_);
     int64_t ttl = lease->expires_at_micros - lease->acquired_at_micros;
     if (!lease->handle.empty()) ttl = std::stoll(lease->handle);
-    // The extension counts from before the wait for the write lock (conservative).
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    // The extension counts from once the write lock is ours: no other process can change the
+    // row until this transaction ends, so the lease (unexpired below) is ours from here on.
+    // Counting from before the wait for the write lock would lose the wait from every lease.
     const int64_t sent = options_.clock->NowMicros();
     const int64_t sent_steady = options_.clock->SteadyMicros();
-    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     Status s = [&]() -> Status {
       ASSIGN_OR_RETURN(auto row, ReadRow(lease->key));
       if (!row || row->holder != lease->holder_id || row->token != lease->token ||
@@ -194,8 +196,11 @@ class SqliteLockService final : public LockService {
   StatusOr<std::optional<Lease>> TryAcquire(const std::string& key, int64_t ttl_micros,
                                             std::string* holder) {
     std::lock_guard<std::mutex> lock(mu_);
-    const int64_t sent_steady = options_.clock->SteadyMicros();  // before the write lock
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    // Both clocks are read once the write lock is ours (as in Renew): a lease whose validity
+    // counted the wait for the write lock (seconds under a busy writer) could expire before
+    // its holder wrote anything.
+    const int64_t sent_steady = options_.clock->SteadyMicros();
     auto result = [&]() -> StatusOr<std::optional<Lease>> {
       int64_t now = options_.clock->NowMicros();
       ASSIGN_OR_RETURN(auto row, ReadRow(key));

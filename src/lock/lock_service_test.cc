@@ -274,6 +274,32 @@ TEST_F(DbLockTest, CheckHeldAnswersWhileARenewalWaitsForTheDatabase) {
   EXPECT_TRUE(keeper.CheckHeld().ok());
 }
 
+// The wait for the database's write lock (a busy store writer) must not come out of a lease:
+// a lease granted after a 5 s wait is valid for its whole TTL from the grant, and so is its
+// renewal (R8 with staging lost 2 s leases after waits of 1.9 s).
+TEST_F(DbLockTest, AWaitForTheDatabaseDoesNotShortenTheLease) {
+  sqlite3* writer = nullptr;  // a store write transaction, on its own connection
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &writer), SQLITE_OK);
+  auto busy_for_five_seconds = [&](auto&& call) {
+    ASSERT_EQ(sqlite3_exec(writer, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    std::thread caller(call);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the call waits for the writer
+    clock_.AdvanceSeconds(5);
+    sqlite3_exec(writer, "ROLLBACK", nullptr, nullptr, nullptr);
+    caller.join();
+  };
+  StatusOr<Lease> held = InternalError("not acquired");
+  busy_for_five_seconds([&] { held = a_->Acquire("k", 9 * kSecond, 0); });
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(held->valid_until_steady_micros, clock_.SteadyMicros() + 9 * kSecond);
+  clock_.AdvanceSeconds(3);
+  Status renewed = InternalError("not renewed");
+  busy_for_five_seconds([&] { renewed = a_->Renew(&*held); });
+  ASSERT_TRUE(renewed.ok()) << renewed.ToString();
+  EXPECT_EQ(held->valid_until_steady_micros, clock_.SteadyMicros() + 9 * kSecond);
+  sqlite3_close(writer);
+}
+
 TEST_F(DbLockTest, KeeperSeesAForceRelease) {
   auto held = a_->Acquire("k", 9 * kSecond, 0);
   ASSERT_TRUE(held.ok());
