@@ -17,7 +17,7 @@
 
 #include "bench_json.h"
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/daily_performance.h"
 #include "grading/facts.h"
 #include "grading/grader.h"

@@ -23,7 +23,7 @@
 
 #include "bench_json.h"
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "store/sql_text.h"
 #include "store/store.h"
 

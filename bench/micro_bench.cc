@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 #include "grading/facts.h"
 #include "grading/performance_summary.h"

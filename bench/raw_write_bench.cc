@@ -46,7 +46,7 @@
 
 #include "common/status.h"
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 #include "store/store.h"
 

@@ -33,7 +33,7 @@
 
 #include "bench_json.h"
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/performance_summary.h"
 #include "lock/lock_service.h"
 #include "pipeline/fact_cache.h"

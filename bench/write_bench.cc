@@ -21,7 +21,7 @@
 
 #include "bench_json.h"
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 #include "io/table_file.h"
 #include "lock/lock_service.h"

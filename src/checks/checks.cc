@@ -7,7 +7,7 @@
 #include <set>
 
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 #include "grading/grader.h"
 #include "grading/rules.h"

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "lock/lock_service.h"
 #include "pipeline/consolidation.h"
 #include "pipeline/pipeline.h"

@@ -226,10 +226,10 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
   read_options.allow_empty = a.allow_empty;
   CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(*table, a.file, format, read_options), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
-  // Legacy graded rows are inserted as they are: a duplicate key is an error while unique keys
+  // Legacy graded rows (an output table) are inserted as they are: a duplicate key is an error while unique keys
   // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key, and
   // a row already stored keeps the columns the file does not have.
-  ImportMode mode = table == &tables::Accuracy() ? ImportMode::kInsert : ImportMode::kUpsert;
+  ImportMode mode = table->key_uniqueness_configurable ? ImportMode::kInsert : ImportMode::kUpsert;
   CLI_ASSIGN_OR_FAIL(
       ImportCounts counts,
       store->Import(*table, file.rows, file.columns, file.line_numbers, a.file, mode), ctx);
@@ -591,11 +591,7 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   if (!a.restore.empty()) return RestoreQuarantined(ctx, a);
   if (a.table.empty()) return ctx->Fail(InvalidArgumentError("dedupe needs --table (or --restore RUN)"));
   const TableDef* table = FindTable(a.table);
-  if (!table || !DedupeSupported(*table)) {
-    return ctx->Fail(InvalidArgumentError(
-        "dedupe works on prediction_accuracy, system_daily_performance, "
-        "prediction_performance_summary and player_prop_predictions"));
-  }
+  if (Status s = CheckDedupeSupported(table, a.table); !s.ok()) return ctx->Fail(s);
   RemediationOptions options;
   if (a.keep == "earliest") {
     options.keep = KeepPolicy::kEarliest;

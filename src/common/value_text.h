@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 
 namespace propgrade {

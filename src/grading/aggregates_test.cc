@@ -5,7 +5,7 @@
 #include <map>
 #include <random>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/daily_performance.h"
 #include "grading/facts.h"
 #include "grading/performance_summary.h"

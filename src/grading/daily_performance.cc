@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/rules.h"
 #include "grading/slice_counts.h"
 

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/rules.h"
 
 namespace propgrade::grading {
@@ -24,32 +24,16 @@ const std::string& Str(const Row& r, int i) {
   return r[i].is_text() ? r[i].as_text() : kEmpty;
 }
 
-// The §2 business key with the line rounded to 2 places; NULL lines equal.
-struct SourceKey {
-  std::string_view player, game, system;
-  bool has_line;
-  double line;
-  bool operator<(const SourceKey& o) const {
-    if (player != o.player) return player < o.player;
-    if (game != o.game) return game < o.game;
-    if (system != o.system) return system < o.system;
-    if (has_line != o.has_line) return has_line < o.has_line;
-    return has_line && line < o.line;
+// The order grading has always emitted its rows in: player, game, system, then the line
+// rounded to 2 places (missing lines first).
+bool EmitsBefore(const Row& a, const Row& b) {
+  for (int c : {pred::player_lookup, pred::game_id, pred::system_id}) {
+    if (Str(a, c) != Str(b, c)) return Str(a, c) < Str(b, c);
   }
-  bool operator==(const SourceKey& o) const {
-    return player == o.player && game == o.game && system == o.system && has_line == o.has_line &&
-           (!has_line || line == o.line);
-  }
-};
-struct SourceKeyHash {
-  size_t operator()(const SourceKey& k) const {
-    std::hash<std::string_view> h;
-    size_t x = h(k.player) * 31 + h(k.game);
-    x = x * 31 + h(k.system);
-    // Equal keys hash alike: a missing line ignores `line`; 0.0 and -0.0 are one line.
-    return x * 31 + (k.has_line ? std::hash<double>()(k.line == 0 ? 0.0 : k.line) : 1);
-  }
-};
+  auto la = Real(a, pred::line_value), lb = Real(b, pred::line_value);
+  if (la.has_value() != lb.has_value()) return lb.has_value();
+  return la && RoundHalfAway(*la, 2) < RoundHalfAway(*lb, 2);
+}
 
 struct ActualKey {
   std::string_view game, player;
@@ -61,14 +45,6 @@ struct ActualKeyHash {
   }
 };
 
-// Does `a` win over `b` as the kept row of a key (latest created_at, then greatest id)?
-bool Newer(const Row& a, const Row& b) {
-  const std::string& ca = Str(a, pred::created_at);
-  const std::string& cb = Str(b, pred::created_at);
-  if (ca != cb) return ca > cb;  // canonical timestamps order as instants
-  return Str(a, pred::prediction_id) > Str(b, pred::prediction_id);
-}
-
 void Sample(std::vector<std::string>* samples, const std::string& id) {
   if (samples->size() < 5) samples->push_back(id);
 }
@@ -78,29 +54,26 @@ void Sample(std::vector<std::string>* samples, const std::string& id) {
 Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) {
   Selection sel;
   const std::string day = date.ToString();
-  std::unordered_map<SourceKey, const Row*, SourceKeyHash> kept;
+  const TableDef& table = tables::Predictions();
+  std::unordered_map<std::string, const Row*> kept;
   kept.reserve(predictions.size());
   for (const Row& p : predictions) {
     if (Str(p, pred::game_date) != day) continue;
     if (Bool(p, pred::is_active) == false || !p[pred::invalidation_reason].is_null()) continue;
     ++sel.predictions_found;
-    auto line = Real(p, pred::line_value);
-    SourceKey key{Str(p, pred::player_lookup), Str(p, pred::game_id), Str(p, pred::system_id),
-                  line.has_value(), line ? RoundHalfAway(*line, 2) : 0.0};
-    auto [it, inserted] = kept.emplace(key, &p);
+    auto [it, inserted] = kept.emplace(BusinessKeyOf(table, p), &p);
     if (!inserted) {
       ++sel.source_duplicates;
-      const Row* loser = Newer(p, *it->second) ? it->second : &p;
+      const Row* loser = Newer(table, p, *it->second) ? it->second : &p;
       Sample(&sel.duplicate_samples, Str(*loser, pred::prediction_id));
       if (loser == it->second) it->second = &p;
     }
   }
   // In key order, as the grading has always emitted them.
-  std::vector<std::pair<SourceKey, const Row*>> ordered(kept.begin(), kept.end());
-  std::sort(ordered.begin(), ordered.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  sel.kept.reserve(ordered.size());
-  for (const auto& [key, row] : ordered) sel.kept.push_back(row);
+  sel.kept.reserve(kept.size());
+  for (const auto& [key, row] : kept) sel.kept.push_back(row);
+  std::sort(sel.kept.begin(), sel.kept.end(),
+            [](const Row* a, const Row* b) { return EmitsBefore(*a, *b); });
   return sel;
 }
 

@@ -9,7 +9,7 @@
 #include <unordered_map>
 
 #include "common/hash.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "grading/rules.h"
 #include "grading/slice_counts.h"
 

@@ -9,14 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "common/decimal.h"
+
 namespace propgrade::grading {
 
-// Rounds the shortest round-trip decimal text of `v` to `places` decimals, half away from zero
-// (2.675 → 2.68, -2.675 → -2.68, 0.3 → 0.3); −0.0 becomes 0.0 (grading.md §7.9).
-double RoundHalfAway(double v, int places);
-// The same rounding done on the decimal text itself, always: RoundHalfAway takes an arithmetic
-// path away from ties and must agree with this (a test checks it).
-double RoundShortestDecimal(double v, int places);
+using propgrade::RoundHalfAway;
+using propgrade::RoundShortestDecimal;
 std::optional<double> RoundOpt(std::optional<double> v, int places);
 
 // The exact ratio a ÷ b rounded to `places`; nullopt when b == 0.

@@ -10,7 +10,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 namespace {

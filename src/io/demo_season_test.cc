@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 namespace {

@@ -23,7 +23,6 @@ namespace {
 
 constexpr std::string_view kBom = "\xEF\xBB\xBF";
 constexpr size_t kMaxShownBytes = 40;
-constexpr std::string_view kActualsTable = "player_game_summary";
 
 // ---- Messages ----
 
@@ -79,10 +78,11 @@ Status NoDataRows(std::string_view file) {
 
 // ---- The table being read ----
 
-enum class Check { kNone, kPoints, kMinutes };
+// The range a column's values must fall in (TableDef::ranges); nullptr when none.
+using Check = const ValueRange*;
 
 struct Schema {
-  explicit Schema(const TableDef& t) : table(t), checks(t.columns.size(), Check::kNone) {
+  explicit Schema(const TableDef& t) : table(t), checks(t.columns.size(), nullptr) {
     for (size_t i = 0; i < t.columns.size(); ++i) {
       names.emplace_back(t.columns[i].name, static_cast<int>(i));
     }
@@ -90,9 +90,8 @@ struct Schema {
       const int index = t.ColumnIndex(column);
       if (index >= 0) names.emplace_back(alias, index);
     }
-    if (t.name == kActualsTable) {
-      if (int i = t.ColumnIndex("points"); i >= 0) checks[i] = Check::kPoints;
-      if (int i = t.ColumnIndex("minutes_played"); i >= 0) checks[i] = Check::kMinutes;
+    for (const ValueRange& range : t.ranges) {
+      if (int i = t.ColumnIndex(range.column); i >= 0) checks[i] = &range;
     }
   }
 
@@ -148,29 +147,21 @@ std::optional<double> ParseMinutesSeconds(std::string_view text) {
   return static_cast<double>(*ParseInt64(minutes)) + secs / 60.0;
 }
 
-// The per-table range rules, applied to a parsed non-NULL value.
-bool ApplyCheck(Check check, Value* value, std::string* why) {
-  switch (check) {
-    case Check::kNone:
-      return true;
-    case Check::kPoints: {
-      const int64_t points = value->as_int();
-      if (points < 0 || points > 200) {
-        *why = "points must be between 0 and 200, got " + std::to_string(points);
-        return false;
-      }
-      return true;
-    }
-    case Check::kMinutes: {
-      const double minutes = value->as_real();
-      if (minutes < 0) {
-        *why = "minutes must not be negative, got " + FormatDouble(minutes);
-        return false;
-      }
-      if (minutes == 0) *value = Value::Real(0.0);  // no -0
-      return true;
-    }
+// The table's range for the column, applied to a parsed non-NULL number.
+bool ApplyCheck(Check range, Value* value, std::string* why) {
+  if (!range || !(value->is_int() || value->is_real())) return true;
+  const bool integer = value->is_int();
+  const double v = integer ? static_cast<double>(value->as_int()) : value->as_real();
+  if (v < range->min || (range->max && v > *range->max)) {
+    const std::string got = integer ? std::to_string(value->as_int()) : FormatDouble(v);
+    *why = range->max ? range->label + " must be between " + FormatDouble(range->min) + " and " +
+                            FormatDouble(*range->max) + ", got " + got
+           : range->min == 0 ? range->label + " must not be negative, got " + got
+                             : range->label + " must be at least " + FormatDouble(range->min) +
+                                   ", got " + got;
+    return false;
   }
+  if (v == 0 && !integer) *value = Value::Real(0.0);  // no -0
   return true;
 }
 
@@ -207,7 +198,7 @@ bool ParseCell(ColumnType type, Check check, std::string_view text, Value* out, 
       break;
     }
     case ColumnType::kReal: {
-      if (check == Check::kMinutes && text.find(':') != std::string_view::npos) {
+      if (check && check->minutes_text && text.find(':') != std::string_view::npos) {
         const std::optional<double> m = ParseMinutesSeconds(text);
         if (!m) {
           *why = "not a number of minutes or MM:SS (seconds 00-59): " + Quoted(text);

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 #include "common/value_text.h"  // FormatCell
 

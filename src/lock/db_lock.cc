@@ -8,7 +8,7 @@
 
 #include "common/civil_date.h"
 #include "common/sqlite_setup.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "lock/backends.h"
 
 namespace propgrade {

@@ -4,29 +4,15 @@
 #include <set>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
-#include "grading/rules.h"
 
 namespace propgrade {
 
 namespace {
 
-std::string BusinessKey(const Row& p) {
-  std::string key;
-  for (int c : {pred::game_date, pred::player_lookup, pred::game_id, pred::system_id}) {
-    key += FormatCell(p[c]) + '\x1f';
-  }
-  auto line = p[pred::line_value].ToReal();
-  return key + (line ? FormatCell(Value::Real(grading::RoundHalfAway(*line, 2))) : "\x1eNULL");
-}
-
-// grading.md §2: the latest created_at wins, then the greatest prediction_id.
-bool Newer(const Row& a, const Row& b) {
-  std::string ca = FormatCell(a[pred::created_at]), cb = FormatCell(b[pred::created_at]);
-  if (ca != cb) return ca > cb;
-  return FormatCell(a[pred::prediction_id]) > FormatCell(b[pred::prediction_id]);
-}
+// Consolidation merges into player_prop_predictions by its business key and winner rule.
+const TableDef& P() { return tables::Predictions(); }
 
 Row ToPrediction(const Row& staged) {
   return Row(staged.begin() + stage::kPred, staged.end());
@@ -59,8 +45,8 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
                   "; it was staged for " + FormatCell(p[pred::game_date])});
       continue;
     }
-    auto [it, first] = winners.try_emplace(BusinessKey(p), i);
-    if (!first && Newer(p, ToPrediction(staged[it->second]))) it->second = i;
+    auto [it, first] = winners.try_emplace(BusinessKeyOf(P(), p), i);
+    if (!first && Newer(P(), p, ToPrediction(staged[it->second]))) it->second = i;
   }
   // Two winners with one prediction_id (staged under two keys): the newer stays, the other is
   // quarantined (inserting both would break the id's uniqueness).
@@ -71,7 +57,7 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
     if (keys.size() < 2) continue;
     std::string keep = keys[0];
     for (const std::string& k : keys) {
-      if (Newer(ToPrediction(staged[winners[k]]), ToPrediction(staged[winners[keep]]))) keep = k;
+      if (Newer(P(), ToPrediction(staged[winners[k]]), ToPrediction(staged[winners[keep]]))) keep = k;
     }
     for (const std::string& k : keys) {
       if (k == keep) continue;
@@ -84,7 +70,7 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
   std::map<std::string, std::vector<const Row*>> stored_by_key;
   std::map<std::string, const Row*> stored_by_id;
   for (const Row& r : stored) {
-    stored_by_key[BusinessKey(r)].push_back(&r);
+    stored_by_key[BusinessKeyOf(P(), r)].push_back(&r);
     stored_by_id[FormatCell(r[pred::prediction_id])] = &r;
   }
   std::set<std::string> deleted;
@@ -96,7 +82,7 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
     Row winner = ToPrediction(staged[index]);
     const Row* best = &winner;
     for (const Row* r : stored_by_key[key]) {
-      if (Newer(*r, *best)) best = r;
+      if (Newer(P(), *r, *best)) best = r;
     }
     // Exactly one row stays for the key: every other stored row of it goes.
     for (const Row* r : stored_by_key[key]) {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "testing/temp_dir.h"
 
 namespace propgrade {

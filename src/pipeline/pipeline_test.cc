@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
 

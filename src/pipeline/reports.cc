@@ -6,7 +6,7 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 #include "grading/rules.h"
 #include "io/csv.h"

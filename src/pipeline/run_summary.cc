@@ -1,7 +1,7 @@
 #include "pipeline/run_summary.h"
 
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 
 namespace propgrade {

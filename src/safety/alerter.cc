@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 

@@ -1,7 +1,7 @@
 #include "safety/lock_events.h"
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 

@@ -3,49 +3,16 @@
 #include <map>
 
 #include "common/value_text.h"
-#include "grading/rules.h"
 
 namespace propgrade {
 
 namespace {
 
-// The duplicate key of a row: the table's key, or grading.md §2's business key for
-// predictions (line rounded to 2 places, NULL lines equal).
-std::string GroupKey(const TableDef& t, const Row& r) {
-  std::string key;
-  if (&t == &tables::Predictions()) {
-    for (int c : {pred::game_date, pred::player_lookup, pred::game_id, pred::system_id}) {
-      key += FormatCell(r[c]) + '\x1f';
-    }
-    auto line = r[pred::line_value].ToReal();
-    key += line ? FormatCell(Value::Real(grading::RoundHalfAway(*line, 2))) : "\x1eNULL";
-    return key;
-  }
-  for (int c : t.KeyIndexes()) key += (r[c].is_null() ? "\x1eNULL" : FormatCell(r[c])) + '\x1f';
-  return key;
-}
-
-// Groups row indexes by key, in scan order.
+// Groups row indexes by business key, in scan order.
 std::map<std::string, std::vector<size_t>> Groups(const TableDef& t, const std::vector<Row>& rows) {
   std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < rows.size(); ++i) groups[GroupKey(t, rows[i])].push_back(i);
+  for (size_t i = 0; i < rows.size(); ++i) groups[BusinessKeyOf(t, rows[i])].push_back(i);
   return groups;
-}
-
-// Whether row a should stay rather than row b (b comes later in storage order).
-bool Better(const TableDef& t, const Row& a, const Row& b, KeepPolicy keep) {
-  int time_col = &t == &tables::Accuracy()           ? int{acc::graded_at}
-                 : &t == &tables::Predictions()      ? int{pred::created_at}
-                 : &t == &tables::DailyPerformance() ? int{daily::computed_at}
-                                                     : int{summ::computed_at};
-  bool latest = keep == KeepPolicy::kLatest ||
-                (keep == KeepPolicy::kDefault && &t != &tables::Accuracy());
-  std::string ta = FormatCell(a[time_col]), tb = FormatCell(b[time_col]);
-  if (ta != tb) return latest ? ta > tb : ta < tb;
-  if (&t == &tables::Predictions() && keep == KeepPolicy::kDefault) {
-    return FormatCell(a[pred::prediction_id]) >= FormatCell(b[pred::prediction_id]);
-  }
-  return true;  // storage order: the earlier row stays
 }
 
 }  // namespace
@@ -58,19 +25,23 @@ std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& t, const std::v
   return out;
 }
 
-bool DedupeSupported(const TableDef& t) {
-  return &t == &tables::Accuracy() || &t == &tables::Predictions() ||
-         &t == &tables::DailyPerformance() || &t == &tables::Summary();
+bool DedupeSupported(const TableDef& t) { return t.winner.has_value(); }
+
+Status CheckDedupeSupported(const TableDef* table, std::string_view name) {
+  if (table && DedupeSupported(*table)) return OkStatus();
+  std::string supported;
+  for (const TableDef* t : AllTables()) {
+    if (!DedupeSupported(*t)) continue;
+    supported += (supported.empty() ? "" : ", ") + t->name;
+  }
+  return InvalidArgumentError("dedupe works on " + supported + ", not " + std::string(name) +
+                              " (a table whose duplicates have no rule for which row stays)");
 }
 
 StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
                                              const std::optional<std::string>& partition,
                                              const RemediationOptions& options) {
-  if (!DedupeSupported(table)) {
-    return InvalidArgumentError(
-        "dedupe works on prediction_accuracy, system_daily_performance, "
-        "prediction_performance_summary and player_prop_predictions, not " + table.name);
-  }
+  RETURN_IF_ERROR(CheckDedupeSupported(&table, table.name));
   RemediationResult result;
   DedupeRequest request;
   request.table = &table;
@@ -83,9 +54,11 @@ StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table
     for (const auto& [key, members] : Groups(table, rows)) {
       if (members.size() < 2) continue;
       ++result.duplicate_groups;
+      std::optional<bool> latest;
+      if (options.keep != KeepPolicy::kDefault) latest = options.keep == KeepPolicy::kLatest;
       size_t keep = members[0];
       for (size_t i : members) {
-        if (!Better(table, rows[keep], rows[i], options.keep)) keep = i;
+        if (Newer(*table.winner, table, rows[i], rows[keep], latest)) keep = i;
       }
       for (size_t i : members) {
         if (i != keep) surplus.push_back(i);

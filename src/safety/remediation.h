@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "store/store.h"
 
 namespace propgrade {
@@ -40,12 +40,14 @@ struct RemediationResult {
   std::vector<std::string> partitions;
 };
 
-// Rows of `table` grouped by duplicate key (the table's key; grading.md §2's business key for
-// predictions): each group with more than one row, as indexes into `rows`.
+// Rows of `table` grouped by business key (schema BusinessKeyOf): each group with more than one
+// row, as indexes into `rows`.
 std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& table, const std::vector<Row>& rows);
 
-// The tables `dedupe` works on.
+// The tables `dedupe` works on: those with a winner rule.
 bool DedupeSupported(const TableDef& table);
+// InvalidArgument naming the supported tables unless `table` (nullptr: unknown `name`) is one.
+Status CheckDedupeSupported(const TableDef* table, std::string_view name);
 
 StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
                                              const std::optional<std::string>& partition,

@@ -147,10 +147,10 @@ StatusOr<WriteOutcome> SafeWriter::Replace(WriteRequest request) {
 }
 
 StatusOr<DuplicateCount> SafeWriter::CheckDuplicates(const WriteRequest& request) {
-  if (request.table != &tables::Predictions()) {
+  if (request.table->BusinessKeyIsStoredKey()) {
     return d_.store->CountDuplicates(*request.table, request.partition);
   }
-  // Predictions: the business key of grading.md §2 (the table's own key is prediction_id).
+  // A business key apart from the stored one (predictions: grading.md §2's) is counted here.
   std::vector<Row> rows;
   ScanSpec spec;
   spec.partition = request.partition;
@@ -163,12 +163,7 @@ StatusOr<DuplicateCount> SafeWriter::CheckDuplicates(const WriteRequest& request
     ++count.groups;
     count.surplus_rows += static_cast<int64_t>(group.size()) - 1;
     if (count.sample_keys.size() < 5) {
-      const Row& r = rows[group[0]];
-      count.sample_keys.push_back(FormatCell(r[pred::game_date]) + "|" +
-                                  FormatCell(r[pred::player_lookup]) + "|" +
-                                  FormatCell(r[pred::game_id]) + "|" +
-                                  FormatCell(r[pred::system_id]) + "|" +
-                                  (r[pred::line_value].is_null() ? "NULL" : FormatCell(r[pred::line_value])));
+      count.sample_keys.push_back(BusinessKeyText(*request.table, rows[group[0]]));
     }
   }
   return count;

@@ -18,7 +18,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 #include "lock/lock_policy.h"
 #include "lock/lock_service.h"

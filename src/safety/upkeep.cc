@@ -3,7 +3,7 @@
 #include <cstdio>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "observe/alerts.h"
 #include "safety/lock_events.h"
 

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "testing/fake_clock.h"
 #include "testing/queries.h"
 #include "testing/temp_dir.h"

@@ -8,7 +8,7 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "pipeline/reports.h"
 
 namespace propgrade::server {

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
 

@@ -16,7 +16,7 @@
 #include "common/civil_date.h"
 #include "common/hash.h"
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "server/assets.h"
 #include "server/dashboard_api.h"
 #include "server/trigger.h"

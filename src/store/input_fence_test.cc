@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "common/civil_date.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 #include "store/store.h"
 #include "testing/fake_clock.h"

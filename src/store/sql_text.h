@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 
 namespace propgrade::sql {
 

@@ -76,37 +76,6 @@ StatusOr<std::vector<int>> Store::ScanColumns(const TableDef& t, const ScanSpec&
   return cols;
 }
 
-Status Store::FencedOutError(const TableDef& t, std::string_view partition, int64_t stored,
-                             int64_t incoming) {
-  return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
-                          " already holds fence token " + std::to_string(stored) +
-                          " > this writer's " + std::to_string(incoming),
-                      StatusReason::kFencedOut);
-}
-
-Status Store::CompareInputVersions(const InputVersions& input, const VersionMap& now) {
-  if (input.versions == now) return OkStatus();
-  // Name the first partition that differs, as "partition: read -> now".
-  auto text = [](const VersionMap& m, const std::string& p) {
-    auto it = m.find(p);
-    return it == m.end() ? std::string("none") : std::to_string(it->second);
-  };
-  std::string partition;
-  for (const auto* m : {&input.versions, &now}) {
-    for (const auto& [p, v] : *m) {
-      if (text(input.versions, p) != text(now, p) && (partition.empty() || p < partition)) {
-        partition = p;
-      }
-    }
-  }
-  return AbortedError("inputs changed: " + input.table->name +
-                          (partition.empty() ? "" : " partition " + partition) +
-                          " was rewritten after this run read it (version " +
-                          text(input.versions, partition) + " read, " + text(now, partition) +
-                          " now); nothing was written",
-                      StatusReason::kInputsChanged);
-}
-
 Status Store::CannotEnforceUniqueKeys(const TableDef& t) {
   return FailedPreconditionError("cannot enforce unique keys on " + t.name +
                                  ": it holds duplicate keys; run `propgrade dedupe --table " +

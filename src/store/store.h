@@ -18,7 +18,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value.h"
 
 namespace propgrade {
@@ -308,11 +308,6 @@ class Store {
                             std::vector<Row>* rows);
   // The positions of the columns a scan selects (all, in order, when none are named).
   static StatusOr<std::vector<int>> ScanColumns(const TableDef& table, const ScanSpec& spec);
-  static Status FencedOutError(const TableDef& table, std::string_view partition,
-                               int64_t stored, int64_t incoming);
-  // Compares one input's versions read inside the write transaction (`now`) with those the
-  // writer read its rows under; InputsChanged error naming the first difference.
-  static Status CompareInputVersions(const InputVersions& input, const VersionMap& now);
   static Status CannotEnforceUniqueKeys(const TableDef& table);
   // InvalidArgument unless every index of an Import's `columns` names a column of `table`.
   static Status CheckImportColumns(const TableDef& table, const std::vector<int>& columns);

@@ -12,7 +12,7 @@
 #include <set>
 #include <thread>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/queries.h"

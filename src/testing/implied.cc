@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "common/value_text.h"
 #include "grading/daily_performance.h"
 #include "grading/facts.h"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "fuzz_check.h"
 #include "io/table_file.h"
 #include "table_checks.h"

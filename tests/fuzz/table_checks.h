@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "io/table_file.h"
 
 namespace propgrade::fuzz {

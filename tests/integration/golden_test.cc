@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "io/csv.h"
 #include "io/table_file.h"
 #include "testing/subprocess.h"

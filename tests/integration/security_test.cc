@@ -26,7 +26,7 @@
 #include <sstream>
 
 #include "common/strings.h"
-#include "common/table_catalog.h"
+#include "schema/schema.h"
 #include "server/trigger.h"
 #include "testing/http_receiver.h"
 #include "testing/pg.h"

@@ -8,6 +8,7 @@
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "common/value_text.h"
+#include "store/fenced_store.h"
 #include "store/postgres/pg_conn.h"
 #include "store/sql_text.h"
 
@@ -118,12 +119,10 @@ Value ParseValue(ColumnType type, const PgResult& r, int row, int col) {
   }
 }
 
-class PostgresStore final : public Store {
+class PostgresStore final : public FencedStore {
  public:
   PostgresStore(std::unique_ptr<PgConn> conn, StoreOptions options)
-      : conn_(std::move(conn)), options_(options) {
-    if (!options_.clock) options_.clock = &RealClock();
-  }
+      : FencedStore(std::move(options)), conn_(std::move(conn)) {}
 
   std::string_view backend() const override { return "postgres"; }
   std::string DisplayName() const override { return conn_->url().display; }
@@ -339,98 +338,6 @@ class PostgresStore final : public Store {
     });
   }
 
-  StatusOr<WriteResult> ReplacePartition(const TableDef& t, std::string_view partition,
-                                         std::vector<Row> rows, const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
-    if (options_.TEST_lose_a_row && !rows.empty()) rows.pop_back();
-    WriteResult result;
-    // TEST_non_atomic_replace: the legacy two-step write. The first transaction deletes (and
-    // stops there); the second, below, inserts.
-    std::vector<Row> none;
-    const std::vector<Row>& first_rows = options_.TEST_non_atomic_replace ? none : rows;
-    Status s = InTransaction([&]() -> Status {
-      std::vector<AdvisoryLock> locks = {{VersionsLockKey(t), false}};
-      if (!options_.TEST_skip_advisory_lock) locks.push_back({PartitionLockKey(t, partition), true});
-      AddInputLocks(spec.inputs, &locks);
-      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
-      RETURN_IF_ERROR(CheckFence(t, partition, spec));
-      RETURN_IF_ERROR(CheckInputs(spec));
-      ASSIGN_OR_RETURN(PgResult del,
-                       conn_->Exec("WITH d AS (DELETE FROM " + Q(t.name) + " WHERE " +
-                                       Q(t.partition_column) + " = $1 RETURNING 1) SELECT count(*) FROM d",
-                                   {std::string(partition)}));
-      result.rows_deleted = ParseInt64(del.text(0, 0)).value_or(0);
-      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-      if (options_.TEST_non_atomic_replace) return OkStatus();
-      RETURN_IF_ERROR(CopyRows(t, first_rows));
-      result.rows_written = static_cast<int64_t>(rows.size());
-      RETURN_IF_ERROR(
-          UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      return OkStatus();
-    });
-    if (s.ok() && options_.TEST_non_atomic_replace) {
-      options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
-      s = InTransaction([&]() -> Status {
-        RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(t), false}}));
-        RETURN_IF_ERROR(CopyRows(t, rows));
-        result.rows_written = static_cast<int64_t>(rows.size());
-        RETURN_IF_ERROR(
-            UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
-        RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-        if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-        if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-        return OkStatus();
-      });
-    }
-    if (!s.ok()) return s;
-    return result;
-  }
-
-  StatusOr<WriteResult> RestoreRows(const TableDef& t, std::string_view partition,
-                                    std::vector<Row> rows,
-                                    const std::vector<int64_t>& quarantine_ids,
-                                    const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
-    WriteResult result;
-    Status s = InTransaction([&]() -> Status {
-      std::vector<AdvisoryLock> locks = {{PartitionLockKey(t, partition), true},
-                                         {VersionsLockKey(t), false}};
-      AddInputLocks(spec.inputs, &locks);
-      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
-      RETURN_IF_ERROR(CheckFence(t, partition, spec));
-      RETURN_IF_ERROR(CheckInputs(spec));
-      Status copied = CopyRows(t, rows);
-      if (copied.code() == StatusCode::kAlreadyExists) {
-        return AlreadyExistsError(t.name + " " + std::string(partition) +
-                                  ": a restored row's key is held by a stored row while unique "
-                                  "keys are enforced");
-      }
-      RETURN_IF_ERROR(copied);
-      std::vector<std::string> ids;
-      for (int64_t id : quarantine_ids) ids.push_back(std::to_string(id));
-      ASSIGN_OR_RETURN(PgResult gone, conn_->Exec("DELETE FROM remediation_quarantine WHERE id = "
-                                                  "ANY($1::bigint[]) RETURNING 1",
-                                                  {TextArray(ids)}));
-      if (gone.rows() != static_cast<int>(ids.size())) {
-        return AbortedError("a quarantined row is no longer in remediation_quarantine "
-                            "(restored already?)");
-      }
-      RETURN_IF_ERROR(
-          UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
-      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      result.rows_written = static_cast<int64_t>(rows.size());
-      return OkStatus();
-    });
-    if (!s.ok()) return s;
-    return result;
-  }
-
   StatusOr<int64_t> StageBatch(const std::string& batch_id, const std::vector<Row>& rows,
                                bool replace) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -452,78 +359,10 @@ class PostgresStore final : public Store {
       RETURN_IF_ERROR(TakeLocks(std::move(dates)));
       RETURN_IF_ERROR(
           conn_->Exec("DELETE FROM prediction_staging WHERE batch_id = $1", {batch_id}).status());
-      return CopyRows(t, rows);
+      return InsertRows(t, rows);
     });
     if (!s.ok()) return s;
     return static_cast<int64_t>(rows.size());
-  }
-
-  StatusOr<ConsolidationResult> Consolidate(std::string_view date,
-                                            const ConsolidationPlanner& planner,
-                                            const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    const TableDef& preds = tables::Predictions();
-    const TableDef& staging = tables::Staging();
-    ConsolidationResult out;
-    Status s = InTransaction([&]() -> Status {
-      // The date's staging lock keeps a batch staged meanwhile out of this transaction's rows.
-      std::vector<AdvisoryLock> locks = {{PartitionLockKey(preds, date), true},
-                                         {VersionsLockKey(preds), false},
-                                         {PartitionLockKey(staging, date), true}};
-      AddInputLocks(spec.inputs, &locks);
-      RETURN_IF_ERROR(TakeLocks(std::move(locks)));
-      RETURN_IF_ERROR(CheckFence(preds, date, spec));
-      RETURN_IF_ERROR(CheckInputs(spec));
-      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(staging, "game_date", date));
-      ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
-      std::vector<std::string> batch_ids, ids;
-      for (const Row& r : staged) {
-        batch_ids.push_back(FormatCell(r[stage::batch_id]));
-        ids.push_back(FormatCell(r[stage::kPred + pred::prediction_id]));
-      }
-      std::map<std::string, std::string> elsewhere;
-      if (!ids.empty()) {
-        ASSIGN_OR_RETURN(PgResult other,
-                         conn_->Exec("SELECT prediction_id, game_date::text FROM "
-                                     "player_prop_predictions WHERE prediction_id = "
-                                     "ANY($1::text[]) AND game_date <> $2",
-                                     {TextArray(ids), std::string(date)}));
-        for (int i = 0; i < other.rows(); ++i) {
-          elsewhere[std::string(other.text(i, 0))] = std::string(other.text(i, 1));
-        }
-      }
-      ConsolidationPlan plan = planner(staged, stored, elsewhere);
-      if (!plan.delete_ids.empty()) {
-        ASSIGN_OR_RETURN(PgResult d, conn_->Exec("DELETE FROM player_prop_predictions WHERE "
-                                                 "prediction_id = ANY($1::text[]) RETURNING 1",
-                                                 {TextArray(plan.delete_ids)}));
-        out.deleted = d.rows();
-      }
-      RETURN_IF_ERROR(CopyRows(preds, plan.insert));
-      out.inserted = static_cast<int64_t>(plan.insert.size());
-      for (const auto& [i, reason] : plan.quarantine) {
-        if (i >= staged.size()) return InternalError("consolidation quarantined an unknown row");
-        RETURN_IF_ERROR(InsertQuarantine(QuarantineRow(staging, staged[i], reason, spec.run_id,
-                                                       options_.clock->NowMicros())));
-        ++out.quarantined;
-      }
-      // Exactly the staged rows read above.
-      if (!staged.empty()) {
-        ASSIGN_OR_RETURN(PgResult consumed,
-                         conn_->Exec("DELETE FROM prediction_staging s USING unnest($1::text[], "
-                                     "$2::text[]) AS r(batch_id, prediction_id) WHERE s.batch_id "
-                                     "= r.batch_id AND s.prediction_id = r.prediction_id RETURNING 1",
-                                     {TextArray(batch_ids), TextArray(ids)}));
-        out.staged_rows = consumed.rows();
-      }
-      RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
-      RETURN_IF_ERROR(BumpVersion(preds, date, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      return OkStatus();
-    });
-    if (!s.ok()) return s;
-    return out;
   }
 
   StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
@@ -558,15 +397,17 @@ class PostgresStore final : public Store {
       out.moved = static_cast<int64_t>(surplus.size());
       std::set<std::string> partitions;
       int part = t.PartitionIndex();
+      std::vector<Row> copies;
       for (size_t i : surplus) {
         if (i >= rows.size()) return InternalError("dedupe chose a row that does not exist");
         if (part >= 0 && rows[i][part].is_text()) partitions.insert(rows[i][part].as_text());
         if (request.dry_run) continue;
-        RETURN_IF_ERROR(InsertQuarantine(QuarantineRow(t, rows[i], request.reason, request.run_id,
-                                                       options_.clock->NowMicros())));
+        copies.push_back(QuarantineRow(t, rows[i], request.reason, request.run_id,
+                                       options_.clock->NowMicros()));
         RETURN_IF_ERROR(conn_->Exec("DELETE FROM " + Q(t.name) + " WHERE ctid = $1::tid", {ctids[i]})
                             .status());
       }
+      RETURN_IF_ERROR(InsertRows(tables::Quarantine(), copies));
       out.partitions.assign(partitions.begin(), partitions.end());
       if (request.dry_run) return AbortedError("dry run");  // roll back; nothing was changed
       for (const std::string& p : out.partitions) {
@@ -658,14 +499,14 @@ class PostgresStore final : public Store {
   Status UpsertRun(const Row& run_record) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    return UpsertRunLocked(run_record);
+    return UpsertRunRow(run_record);
   }
 
   StatusOr<VersionMap> PartitionVersions(const TableDef& t, std::string_view from,
                                          std::string_view to) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    return VersionsLocked(t.name, from, to);
+    return ReadVersions(t.name, from, to);
   }
 
   StatusOr<std::vector<std::string>> ListPartitions(const TableDef& t) override {
@@ -694,7 +535,7 @@ class PostgresStore final : public Store {
                                               std::string_view partition) override {
     std::lock_guard<std::mutex> lock(mu_);
     RETURN_IF_ERROR(conn_->EnsureConnected());
-    return FenceTokenLocked(ns, t.name, partition);
+    return ReadFenceToken(ns, t.name, partition);
   }
 
   Status Ping() override {
@@ -738,7 +579,8 @@ class PostgresStore final : public Store {
   // Records that `partition` of `t` changed in this transaction, with the next version of the
   // database's counter (taken under the partition's locks, so conflicting writes get versions
   // in their commit order).
-  Status BumpVersion(const TableDef& t, std::string_view partition, std::string_view run_id) {
+  Status BumpVersion(const TableDef& t, std::string_view partition,
+                     std::string_view run_id) override {
     if (!t.versioned) return OkStatus();
     return conn_
         ->Exec("INSERT INTO partition_versions (table_name, partition, version, changed_at, "
@@ -750,8 +592,8 @@ class PostgresStore final : public Store {
         .status();
   }
 
-  StatusOr<VersionMap> VersionsLocked(std::string_view table, std::string_view from,
-                                      std::string_view to) {
+  StatusOr<VersionMap> ReadVersions(std::string_view table, std::string_view from,
+                                    std::string_view to) override {
     ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT partition, version FROM partition_versions "
                                              "WHERE table_name = $1 AND partition >= $2 AND "
                                              "partition <= $3",
@@ -764,42 +606,9 @@ class PostgresStore final : public Store {
     return out;
   }
 
-  // Input fencing, under the locks AddInputLocks asked for (taken first in the transaction).
-  Status CheckInputs(const WriteSpec& spec) {
-    for (const InputVersions& input : spec.inputs) {
-      ASSIGN_OR_RETURN(VersionMap now, VersionsLocked(input.table->name, input.from, input.to));
-      RETURN_IF_ERROR(CompareInputVersions(input, now));
-    }
-    return OkStatus();
-  }
-
-  Status InsertQuarantine(const Row& qrow) {
-    const TableDef& q = tables::Quarantine();
-    std::vector<std::string> cols;
-    PgParams params;
-    for (size_t c = 1; c < q.columns.size(); ++c) {
-      cols.push_back(Q(q.columns[c].name));
-      params.push_back(TypedParam(q.columns[c].type, qrow[c]));
-    }
-    return conn_
-        ->Exec("INSERT INTO " + Q(q.name) + " (" + Join(cols, ", ") + ") VALUES (" +
-                   sql::Placeholders(cols.size(), sql::Dialect::kPostgres) + ")",
-               params)
-        .status();
-  }
-
-  Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
-    if (!spec.fence_token || options_.TEST_skip_fence_check) return OkStatus();
-    ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
-    if (stored && *stored > *spec.fence_token) {
-      return FencedOutError(t, partition, *stored, *spec.fence_token);
-    }
-    return OkStatus();
-  }
-
   // Every row of `t` whose `column` equals `value`, in catalogue order.
-  StatusOr<std::vector<Row>> ReadWhere(const TableDef& t, const std::string& column,
-                                       std::string_view value) {
+  StatusOr<std::vector<Row>> ReadRowsWhere(const TableDef& t, const std::string& column,
+                                           std::string_view value) override {
     std::vector<std::string> select;
     for (const ColumnDef& c : t.columns) select.push_back(SelectExpr(c));
     ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT " + Join(select, ", ") + " FROM " +
@@ -816,19 +625,92 @@ class PostgresStore final : public Store {
     return rows;
   }
 
-  // COPYs rows (catalogue order) into `t`.
-  Status CopyRows(const TableDef& t, const std::vector<Row>& rows) {
+  // COPYs rows (catalogue order) into `t`; a generated id is left to the database.
+  Status InsertRows(const TableDef& t, const std::vector<Row>& rows) override {
     if (rows.empty()) return OkStatus();
+    const size_t first = t.generated_id ? 1 : 0;
+    std::vector<std::string> columns;
+    for (size_t i = first; i < t.columns.size(); ++i) columns.push_back(Q(t.columns[i].name));
     std::string data;
     data.reserve(rows.size() * 256);
     for (const Row& r : rows) {
-      for (size_t i = 0; i < t.columns.size(); ++i) {
-        if (i) data += '\t';
+      for (size_t i = first; i < t.columns.size(); ++i) {
+        if (i > first) data += '\t';
         AppendCopyField(&data, TypedParam(t.columns[i].type, r[i]));
       }
       data += '\n';
     }
-    return conn_->CopyIn("COPY " + Q(t.name) + " (" + ColumnList(t) + ") FROM STDIN", data);
+    return conn_->CopyIn("COPY " + Q(t.name) + " (" + Join(columns, ", ") + ") FROM STDIN", data);
+  }
+
+  // ---- The other FencedStore primitives (mu_ held) ----
+
+  // BEGIN, then the write's advisory locks: the partition exclusive (as `also`), its table's
+  // versions shared, and those of AddInputLocks.
+  Status BeginWrite(const TableDef& t, std::string_view partition,
+                    const std::vector<InputVersions>& inputs,
+                    const std::vector<PartitionRef>& also) override {
+    RETURN_IF_ERROR(conn_->EnsureConnected());
+    RETURN_IF_ERROR(conn_->Exec("BEGIN").status());
+    std::vector<AdvisoryLock> locks = {{VersionsLockKey(t), false}};
+    if (!options_.TEST_skip_advisory_lock) locks.push_back({PartitionLockKey(t, partition), true});
+    for (const PartitionRef& p : also) locks.push_back({PartitionLockKey(*p.table, p.partition), true});
+    AddInputLocks(inputs, &locks);
+    Status s = TakeLocks(std::move(locks));
+    if (!s.ok()) RollbackWrite();
+    return s;
+  }
+  Status CommitWrite() override { return conn_->Exec("COMMIT").status(); }
+  void RollbackWrite() override {
+    if (conn_->in_transaction()) conn_->Exec("ROLLBACK").status().IgnoreError();
+  }
+
+  StatusOr<int64_t> DeletePartitionRows(const TableDef& t, std::string_view partition) override {
+    ASSIGN_OR_RETURN(PgResult del,
+                     conn_->Exec("WITH d AS (DELETE FROM " + Q(t.name) + " WHERE " +
+                                     Q(t.partition_column) + " = $1 RETURNING 1) SELECT count(*) FROM d",
+                                 {std::string(partition)}));
+    return ParseInt64(del.text(0, 0)).value_or(0);
+  }
+
+  // One statement: the keys as typed arrays, unnested and joined.
+  StatusOr<int64_t> DeleteKeys(const TableDef& t, const std::vector<int>& columns,
+                               const std::vector<Row>& keys) override {
+    if (keys.empty()) return int64_t{0};
+    std::vector<std::string> names, arrays, match;
+    PgParams params;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const ColumnDef& c = t.columns[columns[i]];
+      std::vector<std::string> cells;
+      for (const Row& key : keys) cells.push_back(FormatCell(key[i]));
+      params.push_back(TextArray(cells));
+      arrays.push_back("$" + std::to_string(i + 1) + "::" + SqlType(c.type) + "[]");
+      names.push_back(Q(c.name));
+      match.push_back("s." + Q(c.name) + " = k." + Q(c.name));
+    }
+    ASSIGN_OR_RETURN(PgResult d, conn_->Exec("DELETE FROM " + Q(t.name) + " s USING unnest(" +
+                                                 Join(arrays, ", ") + ") AS k(" +
+                                                 Join(names, ", ") + ") WHERE " +
+                                                 Join(match, " AND ") + " RETURNING 1",
+                                             params));
+    return static_cast<int64_t>(d.rows());
+  }
+
+  StatusOr<std::map<std::string, std::string>> PartitionsElsewhere(
+      const TableDef& t, int column, const std::vector<std::string>& values,
+      std::string_view partition) override {
+    std::map<std::string, std::string> out;
+    if (values.empty()) return out;
+    const std::string& c = t.columns[column].name;
+    ASSIGN_OR_RETURN(PgResult other,
+                     conn_->Exec("SELECT " + Q(c) + "::text, " + Q(t.partition_column) +
+                                     "::text FROM " + Q(t.name) + " WHERE " + Q(c) +
+                                     " = ANY($1::text[]) AND " + Q(t.partition_column) + " <> $2",
+                                 {TextArray(values), std::string(partition)}));
+    for (int i = 0; i < other.rows(); ++i) {
+      out[std::string(other.text(i, 0))] = std::string(other.text(i, 1));
+    }
+    return out;
   }
 
   // Runs `body` inside BEGIN ... COMMIT, rolling back when it fails.
@@ -883,8 +765,8 @@ class PostgresStore final : public Store {
     return s;
   }
 
-  StatusOr<std::optional<int64_t>> FenceTokenLocked(std::string_view ns, std::string_view table,
-                                                    std::string_view partition) {
+  StatusOr<std::optional<int64_t>> ReadFenceToken(std::string_view ns, std::string_view table,
+                                                  std::string_view partition) override {
     ASSIGN_OR_RETURN(PgResult r, conn_->Exec("SELECT token FROM partition_fence WHERE "
                                              "lock_namespace = $1 AND table_name = $2 AND "
                                              "partition = $3",
@@ -894,8 +776,8 @@ class PostgresStore final : public Store {
     return ParseInt64(r.text(0, 0));
   }
 
-  Status UpsertFence(std::string_view ns, std::string_view table, std::string_view partition,
-                     std::optional<int64_t> token, std::string_view run_id) {
+  Status WriteFenceToken(std::string_view ns, std::string_view table, std::string_view partition,
+                         std::optional<int64_t> token, std::string_view run_id) override {
     return conn_
         ->Exec("INSERT INTO partition_fence (lock_namespace, table_name, partition, token, run_id, "
                "written_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (lock_namespace, "
@@ -908,7 +790,7 @@ class PostgresStore final : public Store {
         .status();
   }
 
-  Status UpsertRunLocked(const Row& run) {
+  Status UpsertRunRow(const Row& run) override {
     const TableDef& t = tables::GradingRuns();
     if (run.size() != t.columns.size()) return InternalError("grading_runs row of wrong width");
     PgParams params;
@@ -928,9 +810,7 @@ class PostgresStore final : public Store {
     return it == unique_keys_.end() || it->second;
   }
 
-  std::mutex mu_;
   std::unique_ptr<PgConn> conn_;
-  StoreOptions options_;
   std::map<std::string, bool> unique_keys_;  // table → key index unique; guarded by mu_
 };
 

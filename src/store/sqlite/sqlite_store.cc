@@ -14,6 +14,7 @@
 #include "common/sqlite_setup.h"
 #include "common/strings.h"
 #include "common/value_text.h"
+#include "store/fenced_store.h"
 #include "store/sql_text.h"
 
 namespace propgrade {
@@ -119,12 +120,10 @@ bool KeyUnique(const TableDef& t, bool enforce) {
   return t.key_uniqueness_configurable ? enforce : true;
 }
 
-class SqliteStore final : public Store {
+class SqliteStore final : public FencedStore {
  public:
   SqliteStore(sqlite3* db, std::string path, StoreOptions options)
-      : db_(db), path_(std::move(path)), options_(options) {
-    if (!options_.clock) options_.clock = &RealClock();
-  }
+      : FencedStore(std::move(options)), db_(db), path_(std::move(path)) {}
   ~SqliteStore() override {
     for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
     sqlite3_close_v2(db_);
@@ -235,68 +234,6 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
-  StatusOr<WriteResult> ReplacePartition(const TableDef& t, std::string_view partition,
-                                         std::vector<Row> rows, const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
-    if (options_.TEST_lose_a_row && !rows.empty()) rows.pop_back();
-    if (options_.TEST_non_atomic_replace) return ReplaceNonAtomicLocked(t, partition, rows, spec);
-    RETURN_IF_ERROR(Begin());
-    auto result = ReplaceLocked(t, partition, rows, spec);
-    if (!result.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return result.status();
-    }
-    RETURN_IF_ERROR(Commit());
-    return result;
-  }
-
-  StatusOr<WriteResult> RestoreRows(const TableDef& t, std::string_view partition,
-                                    std::vector<Row> rows,
-                                    const std::vector<int64_t>& quarantine_ids,
-                                    const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
-    RETURN_IF_ERROR(Begin());
-    auto result = [&]() -> StatusOr<WriteResult> {
-      RETURN_IF_ERROR(CheckFence(t, partition, spec));
-      RETURN_IF_ERROR(CheckInputs(spec));
-      Status inserted = InsertRows(t, rows);
-      if (inserted.code() == StatusCode::kAlreadyExists) {
-        return AlreadyExistsError(t.name + " " + std::string(partition) +
-                                  ": a restored row's key is held by a stored row while unique "
-                                  "keys are enforced");
-      }
-      RETURN_IF_ERROR(inserted);
-      ASSIGN_OR_RETURN(sqlite3_stmt * del,
-                       Prepare("DELETE FROM remediation_quarantine WHERE id = ?"));
-      for (int64_t id : quarantine_ids) {
-        Reset guard(del);
-        sqlite3_bind_int64(del, 1, id);
-        int rc = sqlite3_step(del);
-        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "releasing a quarantined row");
-        if (sqlite3_changes(db_) == 0) {
-          return AbortedError("quarantined row " + std::to_string(id) +
-                              " is no longer in remediation_quarantine (restored already?)");
-        }
-      }
-      RETURN_IF_ERROR(
-          UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
-      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      WriteResult r;
-      r.rows_written = static_cast<int64_t>(rows.size());
-      return r;
-    }();
-    if (!result.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return result;
-    }
-    RETURN_IF_ERROR(Commit());
-    return result;
-  }
-
   StatusOr<DuplicateCount> CountDuplicates(const TableDef& t,
                                            std::string_view partition) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -358,80 +295,6 @@ class SqliteStore final : public Store {
     }
     RETURN_IF_ERROR(Commit());
     return staged;
-  }
-
-  StatusOr<ConsolidationResult> Consolidate(std::string_view date,
-                                            const ConsolidationPlanner& planner,
-                                            const WriteSpec& spec) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    const TableDef& preds = tables::Predictions();
-    const TableDef& staging = tables::Staging();
-    RETURN_IF_ERROR(Begin());
-    auto result = [&]() -> StatusOr<ConsolidationResult> {
-      ConsolidationResult out;
-      RETURN_IF_ERROR(CheckFence(preds, date, spec));
-      RETURN_IF_ERROR(CheckInputs(spec));
-      ASSIGN_OR_RETURN(std::vector<Row> staged, ReadWhere(staging, "game_date", date));
-      ASSIGN_OR_RETURN(std::vector<Row> stored, ReadWhere(preds, "game_date", date));
-      std::map<std::string, std::string> elsewhere;
-      {
-        ASSIGN_OR_RETURN(sqlite3_stmt * other,
-                         Prepare("SELECT game_date FROM player_prop_predictions WHERE "
-                                 "prediction_id = ? AND game_date <> ?"));
-        for (const Row& r : staged) {
-          Reset guard(other);
-          const std::string id = FormatCell(r[stage::kPred + pred::prediction_id]);
-          BindText(other, 1, id);
-          BindText(other, 2, date);
-          int rc = sqlite3_step(other);
-          if (rc == SQLITE_ROW) elsewhere[id] = ColumnText(other, 0);
-          else if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading prediction ids");
-        }
-      }
-      ConsolidationPlan plan = planner(staged, stored, elsewhere);
-      ASSIGN_OR_RETURN(sqlite3_stmt * del,
-                       Prepare("DELETE FROM player_prop_predictions WHERE prediction_id = ?"));
-      for (const std::string& id : plan.delete_ids) {
-        Reset guard(del);
-        BindText(del, 1, id);
-        int rc = sqlite3_step(del);
-        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "replacing a prediction");
-        out.deleted += sqlite3_changes(db_);
-      }
-      RETURN_IF_ERROR(InsertRows(preds, plan.insert));
-      out.inserted = static_cast<int64_t>(plan.insert.size());
-      std::vector<Row> quarantined;
-      for (const auto& [i, reason] : plan.quarantine) {
-        if (i >= staged.size()) return InternalError("consolidation quarantined an unknown row");
-        quarantined.push_back(QuarantineRow(staging, staged[i], reason, spec.run_id,
-                                            options_.clock->NowMicros()));
-      }
-      RETURN_IF_ERROR(InsertRows(tables::Quarantine(), quarantined));
-      out.quarantined = static_cast<int64_t>(quarantined.size());
-      // Exactly the staged rows read above.
-      ASSIGN_OR_RETURN(sqlite3_stmt * consumed,
-                       Prepare("DELETE FROM prediction_staging WHERE batch_id = ? AND "
-                               "prediction_id = ?"));
-      for (const Row& r : staged) {
-        Reset guard(consumed);
-        BindText(consumed, 1, FormatCell(r[stage::batch_id]));
-        BindText(consumed, 2, FormatCell(r[stage::kPred + pred::prediction_id]));
-        int rc = sqlite3_step(consumed);
-        if (rc != SQLITE_DONE) return SqliteError(db_, rc, "consuming staged rows");
-        out.staged_rows += sqlite3_changes(db_);
-      }
-      RETURN_IF_ERROR(UpsertFence(spec.lock_namespace, preds.name, date, spec.fence_token, spec.run_id));
-      RETURN_IF_ERROR(BumpVersion(preds, date, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      return out;
-    }();
-    if (!result.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return result;
-    }
-    RETURN_IF_ERROR(Commit());
-    return result;
   }
 
   StatusOr<DedupeResult> Dedupe(const DedupeRequest& request) override {
@@ -575,13 +438,13 @@ class SqliteStore final : public Store {
 
   Status UpsertRun(const Row& run_record) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return UpsertRunLocked(run_record);
+    return UpsertRunRow(run_record);
   }
 
   StatusOr<VersionMap> PartitionVersions(const TableDef& t, std::string_view from,
                                          std::string_view to) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return VersionsLocked(t.name, from, to);
+    return ReadVersions(t.name, from, to);
   }
 
   StatusOr<std::vector<std::string>> ListPartitions(const TableDef& t) override {
@@ -619,7 +482,7 @@ class SqliteStore final : public Store {
   StatusOr<std::optional<int64_t>> FenceToken(std::string_view ns, const TableDef& t,
                                               std::string_view partition) override {
     std::lock_guard<std::mutex> lock(mu_);
-    return FenceTokenLocked(ns, t.name, partition);
+    return ReadFenceToken(ns, t.name, partition);
   }
 
   Status Ping() override {
@@ -883,8 +746,17 @@ class SqliteStore final : public Store {
 
   static std::string ValueText(const Value& v) { return v.is_null() ? "NULL" : FormatCell(v); }
 
-  StatusOr<std::optional<int64_t>> FenceTokenLocked(std::string_view ns, std::string_view table,
-                                                    std::string_view partition) {
+  // ---- FencedStore primitives (mu_ held) ----
+
+  Status BeginWrite(const TableDef&, std::string_view, const std::vector<InputVersions>&,
+                    const std::vector<PartitionRef>&) override {
+    return Begin();  // BEGIN IMMEDIATE: one writer at a time holds the whole database
+  }
+  Status CommitWrite() override { return Commit(); }
+  void RollbackWrite() override { Exec("ROLLBACK").IgnoreError(); }
+
+  StatusOr<std::optional<int64_t>> ReadFenceToken(std::string_view ns, std::string_view table,
+                                                  std::string_view partition) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
                      Prepare("SELECT token FROM partition_fence WHERE lock_namespace = ? AND "
                              "table_name = ? AND partition = ?"));
@@ -899,8 +771,8 @@ class SqliteStore final : public Store {
     return std::optional<int64_t>(sqlite3_column_int64(stmt, 0));
   }
 
-  Status UpsertFence(std::string_view ns, std::string_view table, std::string_view partition,
-                     std::optional<int64_t> token, std::string_view run_id) {
+  Status WriteFenceToken(std::string_view ns, std::string_view table, std::string_view partition,
+                         std::optional<int64_t> token, std::string_view run_id) override {
     ASSIGN_OR_RETURN(
         sqlite3_stmt * stmt,
         Prepare("INSERT INTO partition_fence (lock_namespace, table_name, partition, token, "
@@ -925,7 +797,8 @@ class SqliteStore final : public Store {
 
   // Records that `partition` of `t` changed in this transaction: a version one above every
   // version so far (writers are serialised, so the order of versions is the order of commits).
-  Status BumpVersion(const TableDef& t, std::string_view partition, std::string_view run_id) {
+  Status BumpVersion(const TableDef& t, std::string_view partition,
+                     std::string_view run_id) override {
     if (!t.versioned) return OkStatus();
     ASSIGN_OR_RETURN(
         sqlite3_stmt * stmt,
@@ -944,8 +817,8 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
-  StatusOr<VersionMap> VersionsLocked(std::string_view table, std::string_view from,
-                                      std::string_view to) {
+  StatusOr<VersionMap> ReadVersions(std::string_view table, std::string_view from,
+                                    std::string_view to) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
                      Prepare("SELECT partition, version FROM partition_versions WHERE "
                              "table_name = ? AND partition >= ? AND partition <= ?"));
@@ -962,16 +835,7 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  // Input fencing: inside the write transaction (no other writer can commit until it ends).
-  Status CheckInputs(const WriteSpec& spec) {
-    for (const InputVersions& input : spec.inputs) {
-      ASSIGN_OR_RETURN(VersionMap now, VersionsLocked(input.table->name, input.from, input.to));
-      RETURN_IF_ERROR(CompareInputVersions(input, now));
-    }
-    return OkStatus();
-  }
-
-  Status UpsertRunLocked(const Row& run) {
+  Status UpsertRunRow(const Row& run) override {
     const TableDef& t = tables::GradingRuns();
     if (run.size() != t.columns.size()) return InternalError("grading_runs row of wrong width");
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
@@ -988,18 +852,8 @@ class SqliteStore final : public Store {
     return OkStatus();
   }
 
-  // Rejects the write when the partition's stored fence token is newer than the writer's.
-  Status CheckFence(const TableDef& t, std::string_view partition, const WriteSpec& spec) {
-    if (!spec.fence_token || options_.TEST_skip_fence_check) return OkStatus();
-    ASSIGN_OR_RETURN(auto stored, FenceTokenLocked(spec.lock_namespace, t.name, partition));
-    if (stored && *stored > *spec.fence_token) {
-      return FencedOutError(t, partition, *stored, *spec.fence_token);
-    }
-    return OkStatus();
-  }
-
   // Inserts rows in catalogue order; a generated id left NULL is assigned by SQLite.
-  Status InsertRows(const TableDef& t, const std::vector<Row>& rows) {
+  Status InsertRows(const TableDef& t, const std::vector<Row>& rows) override {
     if (rows.empty()) return OkStatus();
     ASSIGN_OR_RETURN(sqlite3_stmt * ins,
                      Prepare("INSERT INTO " + Q(t.name) + " (" + ColumnList(t) + ") VALUES (" +
@@ -1016,8 +870,8 @@ class SqliteStore final : public Store {
   }
 
   // Every row of `t` whose `column` equals `value`, in catalogue order.
-  StatusOr<std::vector<Row>> ReadWhere(const TableDef& t, const std::string& column,
-                                       std::string_view value) {
+  StatusOr<std::vector<Row>> ReadRowsWhere(const TableDef& t, const std::string& column,
+                                           std::string_view value) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("SELECT " + ColumnList(t) + " FROM " +
                                                   Q(t.name) + " WHERE " + Q(column) + " = ?"));
     Reset guard(stmt);
@@ -1035,68 +889,60 @@ class SqliteStore final : public Store {
     return rows;
   }
 
-  StatusOr<WriteResult> ReplaceLocked(const TableDef& t, std::string_view partition,
-                                      const std::vector<Row>& rows, const WriteSpec& spec) {
-    WriteResult result;
-    RETURN_IF_ERROR(CheckFence(t, partition, spec));
-    RETURN_IF_ERROR(CheckInputs(spec));
-    {
-      ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
-                                                   Q(t.partition_column) + " = ?"));
-      Reset guard(del);
-      BindText(del, 1, partition);
-      int rc = sqlite3_step(del);
-      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting " + t.name + " partition");
-      result.rows_deleted = sqlite3_changes(db_);
-    }
-    RETURN_IF_ERROR(InsertRows(t, rows));
-    result.rows_written = static_cast<int64_t>(rows.size());
-    RETURN_IF_ERROR(
-        UpsertFence(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
-    RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-    if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-    if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-    return result;
+  StatusOr<int64_t> DeletePartitionRows(const TableDef& t, std::string_view partition) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " +
+                                                 Q(t.partition_column) + " = ?"));
+    Reset guard(del);
+    BindText(del, 1, partition);
+    int rc = sqlite3_step(del);
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting " + t.name + " partition");
+    return static_cast<int64_t>(sqlite3_changes(db_));
   }
 
-  // TEST_non_atomic_replace: the legacy two-step write, fence check and all, in two transactions.
-  StatusOr<WriteResult> ReplaceNonAtomicLocked(const TableDef& t, std::string_view partition,
-                                               const std::vector<Row>& rows,
-                                               const WriteSpec& spec) {
-    WriteSpec delete_only = spec;
-    delete_only.run_record = nullptr;
-    delete_only.before_commit = nullptr;
-    RETURN_IF_ERROR(Begin());
-    auto deleted = ReplaceLocked(t, partition, {}, delete_only);
-    if (!deleted.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return deleted.status();
+  StatusOr<int64_t> DeleteKeys(const TableDef& t, const std::vector<int>& columns,
+                               const std::vector<Row>& keys) override {
+    if (keys.empty()) return int64_t{0};
+    std::string where;
+    for (int c : columns) where += (where.empty() ? "" : " AND ") + Q(t.columns[c].name) + " = ?";
+    ASSIGN_OR_RETURN(sqlite3_stmt * del, Prepare("DELETE FROM " + Q(t.name) + " WHERE " + where));
+    int64_t deleted = 0;
+    for (const Row& key : keys) {
+      Reset guard(del);
+      for (size_t i = 0; i < columns.size(); ++i) {
+        BindValue(del, static_cast<int>(i + 1), t.columns[columns[i]].type, key[i]);
+      }
+      int rc = sqlite3_step(del);
+      if (rc != SQLITE_DONE) return SqliteError(db_, rc, "deleting from " + t.name);
+      deleted += sqlite3_changes(db_);
     }
-    RETURN_IF_ERROR(Commit());
-    options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
-    RETURN_IF_ERROR(Begin());
-    auto inserted = [&]() -> StatusOr<WriteResult> {
-      WriteResult r = *deleted;
-      RETURN_IF_ERROR(InsertRows(t, rows));
-      r.rows_written = static_cast<int64_t>(rows.size());
-      RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
-      if (spec.run_record) RETURN_IF_ERROR(UpsertRunLocked(*spec.run_record));
-      if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
-      return r;
-    }();
-    if (!inserted.ok()) {
-      Exec("ROLLBACK").IgnoreError();
-      return inserted.status();
+    return deleted;
+  }
+
+  StatusOr<std::map<std::string, std::string>> PartitionsElsewhere(
+      const TableDef& t, int column, const std::vector<std::string>& values,
+      std::string_view partition) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * other,
+                     Prepare("SELECT " + Q(t.partition_column) + " FROM " + Q(t.name) +
+                             " WHERE " + Q(t.columns[column].name) + " = ? AND " +
+                             Q(t.partition_column) + " <> ?"));
+    std::map<std::string, std::string> out;
+    for (const std::string& v : values) {
+      Reset guard(other);
+      BindText(other, 1, v);
+      BindText(other, 2, partition);
+      int rc = sqlite3_step(other);
+      if (rc == SQLITE_ROW) {
+        out[v] = ColumnText(other, 0);
+      } else if (rc != SQLITE_DONE) {
+        return SqliteError(db_, rc, "reading " + t.columns[column].name + "s");
+      }
     }
-    RETURN_IF_ERROR(Commit());
-    return inserted;
+    return out;
   }
 
   sqlite3* db_;
   std::string path_;
-  StoreOptions options_;
   std::string durability_;
-  std::mutex mu_;
   std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };
 

@@ -1,14 +1,19 @@
-// The catalogue of propgrade's public tables: names, columns in export order, types, which
-// columns an import requires, the partition column and the business key. Table and column
+// The schema: propgrade's public tables as data (names, columns in export order, types, which
+// columns an import requires, the partition column) with the policies every module reads from
+// them instead of naming tables: the business key, which of two rows sharing it wins, the
+// value ranges an import enforces, the processor that writes it. Table and column
 // names are public interface (spec/grading.md, spec/operations.md §10): do not rename.
 // Every table's column order is defined once, by the X-lists below, which also give the
 // column positions (e.g. `acc::line_value`) that code uses to read a Row.
 // Immutable after start-up; thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/value.h"
 
 namespace propgrade {
 
@@ -21,13 +26,47 @@ struct ColumnDef {
   bool required;  // an import must give a non-empty value
 };
 
+// One column of a business key; a real column may be compared rounded to `round_places`
+// decimals (half away from zero, as grading.md §7.9), -1 to compare it as stored.
+struct KeyPart {
+  std::string column;
+  int round_places = -1;
+};
+
+// Which of two rows with one business key stays: the one whose `time_column` is the latest
+// (or the earliest), ties going to the greater `tie_column` (when set; otherwise storage
+// order decides: the earlier row stays).
+struct WinnerRule {
+  std::string time_column;
+  bool latest = true;
+  std::string tie_column;
+};
+
+// An import refuses a number in `column` outside [min, max] (max unset: unbounded), naming
+// it by `label` ("points must be between 0 and 200"). `minutes_text` also accepts `MM:SS`.
+struct ValueRange {
+  std::string column;
+  double min = 0;
+  std::optional<double> max;
+  std::string label;
+  bool minutes_text = false;
+};
+
 struct TableDef {
   std::string name;
   std::vector<ColumnDef> columns;
   // The column a partition is selected by (game_date, as_of_date, ...); empty when none.
   std::string partition_column;
-  // The business key: rows agreeing on these columns (NULLs equal) are duplicates.
+  // The stored unique key (the unique index; imports upsert on it).
   std::vector<std::string> key_columns;
+  // The business key: rows agreeing on these (NULLs equal) are duplicates. The stored key
+  // unless a table says otherwise (predictions: grading.md §2's key, the line to 2 places).
+  std::vector<KeyPart> business_key;
+  // Which duplicate stays (dedupe, consolidation, grading's source de-duplication); unset when
+  // the table's duplicates cannot be resolved by a rule.
+  std::optional<WinnerRule> winner;
+  // The ranges an import enforces.
+  std::vector<ValueRange> ranges;
   // True for grading outputs, whose unique index follows `enforce_unique_keys`; input and
   // system tables always keep their key unique (imports upsert on it).
   bool key_uniqueness_configurable = false;
@@ -47,7 +86,24 @@ struct TableDef {
   int ColumnIndex(std::string_view column) const;  // -1 when absent
   int PartitionIndex() const { return ColumnIndex(partition_column); }
   std::vector<int> KeyIndexes() const;
+  // True when the business key is the stored key, compared as stored (then the database's
+  // own GROUP BY finds duplicates).
+  bool BusinessKeyIsStoredKey() const;
 };
+
+// The business key of `row` (a row of `table`) as one string: equal exactly when the rows
+// are duplicates. Cells are separated by \x1f; NULL encodes apart from every text.
+std::string BusinessKeyOf(const TableDef& table, const Row& row);
+// The key's cells as a reader sees them ("2026-01-15|lebron_james|...|25.5", NULL as "NULL").
+std::string BusinessKeyText(const TableDef& table, const Row& row);
+
+// Does `a` replace `b` as the kept row of their key under `rule`, `b` being the row kept so far
+// (earlier in storage order)? A full tie keeps `b`. `latest` overrides the rule's direction
+// (dedupe --keep); with it the tie column is not used.
+bool Newer(const WinnerRule& rule, const TableDef& table, const Row& a, const Row& b,
+           std::optional<bool> latest = std::nullopt);
+// Under the table's winner rule; the table must have one.
+bool Newer(const TableDef& table, const Row& a, const Row& b);
 
 // ---- Column lists: X(name, type, required_on_import) ----
 

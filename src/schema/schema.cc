@@ -1,4 +1,7 @@
-#include "common/table_catalog.h"
+#include "schema/schema.h"
+
+#include "common/decimal.h"
+#include "common/value_text.h"
 
 namespace propgrade {
 
@@ -27,6 +30,67 @@ std::vector<int> TableDef::KeyIndexes() const {
   return out;
 }
 
+bool TableDef::BusinessKeyIsStoredKey() const {
+  if (business_key.size() != key_columns.size()) return false;
+  for (size_t i = 0; i < key_columns.size(); ++i) {
+    if (business_key[i].column != key_columns[i] || business_key[i].round_places >= 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// A key cell as text: rounded when the part says so; nullopt for NULL.
+std::optional<std::string> KeyCell(const TableDef& table, const KeyPart& part, const Row& row) {
+  const Value& v = row[table.ColumnIndex(part.column)];
+  if (v.is_null()) return std::nullopt;
+  if (part.round_places >= 0) {
+    if (auto real = v.ToReal()) return FormatCell(Value::Real(RoundHalfAway(*real, part.round_places)));
+  }
+  return FormatCell(v);
+}
+
+}  // namespace
+
+std::string BusinessKeyOf(const TableDef& table, const Row& row) {
+  std::string key;
+  for (const KeyPart& part : table.business_key) {
+    std::optional<std::string> cell = KeyCell(table, part, row);
+    key += cell ? *cell : "\x1eNULL";
+    key += '\x1f';
+  }
+  return key;
+}
+
+std::string BusinessKeyText(const TableDef& table, const Row& row) {
+  std::string text;
+  for (const KeyPart& part : table.business_key) {
+    if (!text.empty()) text += '|';
+    text += KeyCell(table, part, row).value_or("NULL");
+  }
+  return text;
+}
+
+bool Newer(const WinnerRule& rule, const TableDef& table, const Row& a, const Row& b,
+           std::optional<bool> latest) {
+  const int time = table.ColumnIndex(rule.time_column);
+  // Canonical timestamps order as instants.
+  const std::string ta = FormatCell(a[time]), tb = FormatCell(b[time]);
+  const bool want_latest = latest.value_or(rule.latest);
+  if (ta != tb) return want_latest ? ta > tb : ta < tb;
+  if (!latest && !rule.tie_column.empty()) {
+    const int tie = table.ColumnIndex(rule.tie_column);
+    return FormatCell(a[tie]) > FormatCell(b[tie]);
+  }
+  return false;  // storage order: the earlier row stays
+}
+
+bool Newer(const TableDef& table, const Row& a, const Row& b) {
+  return Newer(*table.winner, table, a, b);
+}
+
 namespace {
 
 #define PG_COLUMN_DEF_ENTRY_(name, type, required) {#name, ColumnType::type, required},
@@ -37,6 +101,7 @@ TableDef Make(std::string name, std::vector<ColumnDef> columns, std::string part
   t.name = std::move(name);
   t.columns = std::move(columns);
   t.partition_column = std::move(partition);
+  for (const std::string& k : key) t.business_key.push_back({k});
   t.key_columns = std::move(key);
   t.key_uniqueness_configurable = configurable;
   return t;
@@ -47,6 +112,12 @@ TableDef* DataTable(TableDef t, std::string writer = "") {
   t.versioned = true;
   t.writer = std::move(writer);
   return new TableDef(std::move(t));
+}
+
+// A grading output: its duplicates are resolved by `winner` (operations.md §7, dedupe).
+TableDef* OutputTable(TableDef t, std::string writer, WinnerRule winner) {
+  t.winner = std::move(winner);
+  return DataTable(std::move(t), std::move(writer));
 }
 
 // An append-only table whose rows get an id from the database.
@@ -67,15 +138,24 @@ const TableDef& Predictions() {
                                {"prediction_id"}, false),
                           "consolidation");
     def->import_aliases = {{"current_points_line", "line_value"}};
+    // grading.md §2: one prediction per (date, player, game, system, line to 2 places); the
+    // latest created_at wins, then the greatest prediction_id.
+    def->business_key = {{"game_date"}, {"player_lookup"}, {"game_id"}, {"system_id"},
+                         {"line_value", 2}};
+    def->winner = WinnerRule{"created_at", true, "prediction_id"};
     return def;
   }();
   return *t;
 }
 
 const TableDef& Actuals() {
-  static const TableDef* t = DataTable(
-      Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-           {"game_date", "game_id", "player_lookup"}, false));
+  static const TableDef* t = [] {
+    auto* def = DataTable(
+        Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+             {"game_date", "game_id", "player_lookup"}, false));
+    def->ranges = {{"points", 0, 200, "points"}, {"minutes_played", 0, std::nullopt, "minutes", true}};
+    return def;
+  }();
   return *t;
 }
 
@@ -94,26 +174,27 @@ const TableDef& Archetypes() {
 }
 
 const TableDef& Accuracy() {
-  static const TableDef* t = DataTable(
+  // The first grading of a key stays (a re-grade replaces the partition whole).
+  static const TableDef* t = OutputTable(
       Make("prediction_accuracy", {PG_ACCURACY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "player_lookup", "game_id", "system_id", "line_value"}, true),
-      "grading");
+      "grading", {"graded_at", false, ""});
   return *t;
 }
 
 const TableDef& DailyPerformance() {
-  static const TableDef* t = DataTable(
+  static const TableDef* t = OutputTable(
       Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
            {"game_date", "system_id"}, true),
-      "daily_performance");
+      "daily_performance", {"computed_at", true, ""});
   return *t;
 }
 
 const TableDef& Summary() {
-  static const TableDef* t = DataTable(
+  static const TableDef* t = OutputTable(
       Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
            "as_of_date", {"as_of_date", "summary_key"}, true),
-      "performance_summary");
+      "performance_summary", {"computed_at", true, ""});
   return *t;
 }
 

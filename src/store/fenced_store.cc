@@ -1,0 +1,189 @@
+#include "store/fenced_store.h"
+
+#include "common/value_text.h"
+
+namespace propgrade {
+
+namespace {
+
+Status FencedOutError(const TableDef& t, std::string_view partition, int64_t stored,
+                      int64_t incoming) {
+  return AbortedError("fenced out: " + t.name + " partition " + std::string(partition) +
+                          " already holds fence token " + std::to_string(stored) +
+                          " > this writer's " + std::to_string(incoming),
+                      StatusReason::kFencedOut);
+}
+
+// One input's versions read inside the write transaction (`now`) against those the writer read
+// its rows under; InputsChanged naming the first partition that differs.
+Status CompareInputVersions(const InputVersions& input, const VersionMap& now) {
+  if (input.versions == now) return OkStatus();
+  auto text = [](const VersionMap& m, const std::string& p) {
+    auto it = m.find(p);
+    return it == m.end() ? std::string("none") : std::to_string(it->second);
+  };
+  std::string partition;
+  for (const auto* m : {&input.versions, &now}) {
+    for (const auto& [p, v] : *m) {
+      if (text(input.versions, p) != text(now, p) && (partition.empty() || p < partition)) {
+        partition = p;
+      }
+    }
+  }
+  return AbortedError("inputs changed: " + input.table->name +
+                          (partition.empty() ? "" : " partition " + partition) +
+                          " was rewritten after this run read it (version " +
+                          text(input.versions, partition) + " read, " + text(now, partition) +
+                          " now); nothing was written",
+                      StatusReason::kInputsChanged);
+}
+
+}  // namespace
+
+FencedStore::FencedStore(StoreOptions options) : options_(std::move(options)) {
+  if (!options_.clock) options_.clock = &RealClock();
+}
+
+Status FencedStore::CheckFence(const TableDef& t, std::string_view partition,
+                               const WriteSpec& spec) {
+  if (!spec.fence_token || options_.TEST_skip_fence_check) return OkStatus();
+  ASSIGN_OR_RETURN(auto stored, ReadFenceToken(spec.lock_namespace, t.name, partition));
+  if (stored && *stored > *spec.fence_token) {
+    return FencedOutError(t, partition, *stored, *spec.fence_token);
+  }
+  return OkStatus();
+}
+
+Status FencedStore::CheckInputs(const WriteSpec& spec) {
+  for (const InputVersions& input : spec.inputs) {
+    ASSIGN_OR_RETURN(VersionMap now, ReadVersions(input.table->name, input.from, input.to));
+    RETURN_IF_ERROR(CompareInputVersions(input, now));
+  }
+  return OkStatus();
+}
+
+Status FencedStore::FencedWrite(const TableDef& t, std::string_view partition,
+                                const WriteSpec& spec, const std::vector<PartitionRef>& also,
+                                const std::function<Status()>& body, bool finish) {
+  RETURN_IF_ERROR(BeginWrite(t, partition, spec.inputs, also));
+  Status s = [&]() -> Status {
+    RETURN_IF_ERROR(CheckFence(t, partition, spec));
+    RETURN_IF_ERROR(CheckInputs(spec));
+    RETURN_IF_ERROR(body());
+    RETURN_IF_ERROR(
+        WriteFenceToken(spec.lock_namespace, t.name, partition, spec.fence_token, spec.run_id));
+    RETURN_IF_ERROR(BumpVersion(t, partition, spec.run_id));
+    if (!finish) return OkStatus();
+    if (spec.run_record) RETURN_IF_ERROR(UpsertRunRow(*spec.run_record));
+    if (spec.before_commit) RETURN_IF_ERROR(spec.before_commit());
+    return OkStatus();
+  }();
+  if (s.ok()) s = CommitWrite();
+  if (!s.ok()) RollbackWrite();
+  return s;
+}
+
+StatusOr<WriteResult> FencedStore::ReplacePartition(const TableDef& t, std::string_view partition,
+                                                    std::vector<Row> rows,
+                                                    const WriteSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+  if (options_.TEST_lose_a_row && !rows.empty()) rows.pop_back();
+  WriteResult result;
+  auto remove = [&]() -> Status {
+    ASSIGN_OR_RETURN(result.rows_deleted, DeletePartitionRows(t, partition));
+    return OkStatus();
+  };
+  auto insert = [&]() -> Status {
+    RETURN_IF_ERROR(InsertRows(t, rows));
+    result.rows_written = static_cast<int64_t>(rows.size());
+    return OkStatus();
+  };
+  if (!options_.TEST_non_atomic_replace) {
+    RETURN_IF_ERROR(FencedWrite(t, partition, spec, {}, [&]() -> Status {
+      RETURN_IF_ERROR(remove());
+      return insert();
+    }));
+    return result;
+  }
+  // TEST_non_atomic_replace: the legacy job's delete and insert, as two transactions with a
+  // gap between them (R4 shows the duplicates this lets in).
+  RETURN_IF_ERROR(FencedWrite(t, partition, spec, {}, remove, /*finish=*/false));
+  options_.clock->SleepMicros(options_.TEST_non_atomic_gap_micros);
+  WriteSpec second = spec;
+  second.inputs.clear();
+  RETURN_IF_ERROR(FencedWrite(t, partition, second, {}, insert));
+  return result;
+}
+
+StatusOr<WriteResult> FencedStore::RestoreRows(const TableDef& t, std::string_view partition,
+                                               std::vector<Row> rows,
+                                               const std::vector<int64_t>& quarantine_ids,
+                                               const WriteSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+  RETURN_IF_ERROR(FencedWrite(t, partition, spec, {}, [&]() -> Status {
+    Status inserted = InsertRows(t, rows);
+    if (inserted.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError(t.name + " " + std::string(partition) +
+                                ": a restored row's key is held by a stored row while unique "
+                                "keys are enforced");
+    }
+    RETURN_IF_ERROR(inserted);
+    std::vector<Row> ids;
+    for (int64_t id : quarantine_ids) ids.push_back({Value::Int(id)});
+    ASSIGN_OR_RETURN(int64_t released, DeleteKeys(tables::Quarantine(), {quar::id}, ids));
+    if (released != static_cast<int64_t>(ids.size())) {
+      return AbortedError("a quarantined row is no longer in remediation_quarantine "
+                          "(restored already?)");
+    }
+    return OkStatus();
+  }));
+  WriteResult result;
+  result.rows_written = static_cast<int64_t>(rows.size());
+  return result;
+}
+
+StatusOr<ConsolidationResult> FencedStore::Consolidate(std::string_view date,
+                                                       const ConsolidationPlanner& planner,
+                                                       const WriteSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const TableDef& preds = tables::Predictions();
+  const TableDef& staging = tables::Staging();
+  ConsolidationResult out;
+  // Holding the date's staging keeps a batch staged meanwhile out of the rows read here.
+  RETURN_IF_ERROR(FencedWrite(preds, date, spec, {{&staging, date}}, [&]() -> Status {
+    ASSIGN_OR_RETURN(std::vector<Row> staged,
+                     ReadRowsWhere(staging, staging.partition_column, date));
+    ASSIGN_OR_RETURN(std::vector<Row> stored, ReadRowsWhere(preds, preds.partition_column, date));
+    std::vector<std::string> ids;
+    std::vector<Row> consumed;  // (batch_id, prediction_id) of every staged row read
+    for (const Row& r : staged) {
+      ids.push_back(FormatCell(r[stage::kPred + int{pred::prediction_id}]));
+      consumed.push_back({r[stage::batch_id], r[stage::kPred + int{pred::prediction_id}]});
+    }
+    ASSIGN_OR_RETURN(auto elsewhere, PartitionsElsewhere(preds, pred::prediction_id, ids, date));
+    ConsolidationPlan plan = planner(staged, stored, elsewhere);
+    std::vector<Row> deleted;
+    for (const std::string& id : plan.delete_ids) deleted.push_back({Value::Text(id)});
+    ASSIGN_OR_RETURN(out.deleted, DeleteKeys(preds, {pred::prediction_id}, deleted));
+    RETURN_IF_ERROR(InsertRows(preds, plan.insert));
+    out.inserted = static_cast<int64_t>(plan.insert.size());
+    std::vector<Row> quarantined;
+    for (const auto& [i, reason] : plan.quarantine) {
+      if (i >= staged.size()) return InternalError("consolidation quarantined an unknown row");
+      quarantined.push_back(
+          QuarantineRow(staging, staged[i], reason, spec.run_id, options_.clock->NowMicros()));
+    }
+    RETURN_IF_ERROR(InsertRows(tables::Quarantine(), quarantined));
+    out.quarantined = static_cast<int64_t>(quarantined.size());
+    // Exactly the staged rows read above.
+    ASSIGN_OR_RETURN(out.staged_rows, DeleteKeys(staging,
+                                                 {stage::batch_id, stage::kPred + int{pred::prediction_id}},
+                                                 consumed));
+    return OkStatus();
+  }));
+  return out;
+}
+
+}  // namespace propgrade
