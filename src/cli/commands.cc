@@ -226,9 +226,9 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
   read_options.allow_empty = a.allow_empty;
   CLI_ASSIGN_OR_FAIL(TableFile file, ReadTableFile(*table, a.file, format, read_options), ctx);
   CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
-  // Legacy graded rows (an output table) are inserted as they are: a duplicate key is an error while unique keys
-  // are enforced, and is kept (for dedupe) when they are not. Inputs upsert on their key, and
-  // a row already stored keeps the columns the file does not have.
+  // Legacy graded rows (an output table) are inserted as they are: a duplicate key is an
+  // error while unique keys are enforced, and is kept (for dedupe) when they are not. Inputs
+  // upsert on their key, and a row already stored keeps the columns the file does not have.
   ImportMode mode = table->key_uniqueness_configurable ? ImportMode::kInsert : ImportMode::kUpsert;
   CLI_ASSIGN_OR_FAIL(
       ImportCounts counts,

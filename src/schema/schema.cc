@@ -42,23 +42,28 @@ bool TableDef::BusinessKeyIsStoredKey() const {
 
 namespace {
 
-// A key cell as text: rounded when the part says so; nullopt for NULL.
-std::optional<std::string> KeyCell(const TableDef& table, const KeyPart& part, const Row& row) {
+// Appends a key cell's text (rounded when the part says so); false for NULL, appending nothing.
+// Text is appended as it is, without a copy: BusinessKeyOf runs once per graded prediction.
+bool AppendKeyCell(const TableDef& table, const KeyPart& part, const Row& row, std::string* out) {
   const Value& v = row[table.ColumnIndex(part.column)];
-  if (v.is_null()) return std::nullopt;
-  if (part.round_places >= 0) {
-    if (auto real = v.ToReal()) return FormatCell(Value::Real(RoundHalfAway(*real, part.round_places)));
+  if (v.is_null()) return false;
+  if (v.is_text()) {
+    out->append(v.as_text());
+  } else if (auto real = v.ToReal(); real && part.round_places >= 0) {
+    out->append(FormatCell(Value::Real(RoundHalfAway(*real, part.round_places))));
+  } else {
+    out->append(FormatCell(v));
   }
-  return FormatCell(v);
+  return true;
 }
 
 }  // namespace
 
 std::string BusinessKeyOf(const TableDef& table, const Row& row) {
   std::string key;
+  key.reserve(64);
   for (const KeyPart& part : table.business_key) {
-    std::optional<std::string> cell = KeyCell(table, part, row);
-    key += cell ? *cell : "\x1eNULL";
+    if (!AppendKeyCell(table, part, row, &key)) key += "\x1eNULL";
     key += '\x1f';
   }
   return key;
@@ -68,7 +73,7 @@ std::string BusinessKeyText(const TableDef& table, const Row& row) {
   std::string text;
   for (const KeyPart& part : table.business_key) {
     if (!text.empty()) text += '|';
-    text += KeyCell(table, part, row).value_or("NULL");
+    if (!AppendKeyCell(table, part, row, &text)) text += "NULL";
   }
   return text;
 }
