@@ -19,7 +19,7 @@
 #include "common/civil_date.h"
 #include "common/http_client.h"
 #include "lock/lock_service.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 #include "store/store.h"
 
 namespace {
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
 
   // db: our lock against two bare single-row write transactions on the same file.
   LockOptions lo;
-  lo.sqlite_path = db_path;
+  lo.store_url = "sqlite:" + db_path;
   auto db = std::move(LockService::Open("db", lo)).value();
   sqlite3* raw = nullptr;
   sqlite3_open(db_path.c_str(), &raw);
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   if (!pg.empty()) {
     if (!Store::Open(pg, StoreOptions{}).ok()) return 3;
     LockOptions po;
-    po.postgres_url = pg;
+    po.store_url = pg;
     auto locks = LockService::Open("db", po);
     auto url = ParsePgUrl(pg);
     auto conn = url.ok() ? PgConn::Connect(*url) : StatusOr<std::unique_ptr<PgConn>>(url.status());

@@ -74,13 +74,7 @@ StatusOr<std::unique_ptr<LockService>> OpenLocks(const Options& o, const std::st
   LockOptions lo;
   lo.holder_id = holder_id;
   if (o.backend == "etcd") return LockService::Open("etcd://" + o.etcd, lo);
-  if (o.db.rfind("postgres", 0) == 0) {
-    lo.postgres_url = o.db;
-  } else {
-    auto path = SqlitePathOf(o.db);
-    if (!path.ok()) return path.status();
-    lo.sqlite_path = *path;
-  }
+  lo.store_url = o.db;
   return LockService::Open("db", lo);
 }
 

@@ -38,6 +38,7 @@
 #include "lock/lock_service.h"
 #include "pipeline/fact_cache.h"
 #include "pipeline/pipeline.h"
+#include "db/sqlite_conn.h"
 #include "store/store.h"
 
 namespace {
@@ -312,7 +313,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   LockOptions lo;
-  lo.sqlite_path = *path;
+  lo.store_url = url;
   auto locks = LockService::Open("db", lo);
   if (!locks.ok()) {
     std::fprintf(stderr, "lock service: %s\n", locks.status().ToString().c_str());
@@ -328,12 +329,10 @@ int main(int argc, char** argv) {
                nullptr);
   sqlite3_busy_timeout(db, 60000);
 
-  Config config;
   CancelToken cancel;
   PipelineDeps deps;
   deps.store = store->get();
   deps.locks = locks->get();
-  deps.config = &config;
   deps.clock = &RealClock();
   deps.log = &NullLogger();
   deps.cancel = &cancel;

@@ -26,7 +26,8 @@
 #include "io/table_file.h"
 #include "lock/lock_service.h"
 #include "pipeline/pipeline.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
+#include "db/sqlite_conn.h"
 #include "store/store.h"
 
 namespace {
@@ -125,19 +126,13 @@ int main(int argc, char** argv) {
 
   LockOptions lo;
   bool postgres = (*store)->backend() == "postgres";
-  if (postgres) {
-    lo.postgres_url = url;
-  } else {
-    lo.sqlite_path = *SqlitePathOf(url);
-  }
+  lo.store_url = url;
   auto locks = LockService::Open("db", lo);
   if (!locks.ok()) return 3;
-  Config config;
   CancelToken cancel;
   PipelineDeps deps;
   deps.store = store->get();
   deps.locks = locks->get();
-  deps.config = &config;
   deps.clock = &RealClock();
   deps.log = &NullLogger();
   deps.cancel = &cancel;

@@ -11,7 +11,6 @@
 #include "common/value_text.h"
 #include "grading/grader.h"
 #include "grading/rules.h"
-#include "pipeline/consolidation.h"
 #include "safety/circuit_breaker.h"
 #include "safety/remediation.h"
 

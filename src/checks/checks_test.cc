@@ -40,7 +40,6 @@ class ChecksTest : public ::testing::Test {
     PipelineDeps deps;
     deps.store = store_.get();
     deps.locks = none.get();
-    deps.config = &config_;
     deps.clock = &clock_;
     deps.log = &NullLogger();
     Pipeline pipeline(deps);
@@ -107,7 +106,6 @@ class ChecksTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
-  Config config_;
   std::unique_ptr<Store> store_;
   CheckOptions options_;
   CircuitBreaker breaker_{dir_.path() + "/breakers.json", 3, 300, &clock_};

@@ -11,7 +11,7 @@
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "common/value_text.h"
-#include "io/demo_season.h"
+#include "demo/demo_season.h"
 #include "safety/upkeep.h"
 #include "server/server.h"
 #include "safety/lock_events.h"
@@ -20,7 +20,7 @@
 #include "pipeline/consolidation.h"
 #include "common/ids.h"
 #include "io/table_file.h"
-#include "pipeline/reports.h"
+#include "reports/reports.h"
 
 namespace propgrade::cli {
 

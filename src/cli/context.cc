@@ -152,13 +152,7 @@ StatusOr<std::unique_ptr<LockService>> Context::OpenLocks(Store* store) const {
   LockOptions options;
   options.clock = &RealClock();
   SetDatabaseBounds(config_.database, &options);
-  if (config_.lock == "db") {
-    if (store->backend() == "postgres") {
-      options.postgres_url = config_.db;
-    } else {
-      ASSIGN_OR_RETURN(options.sqlite_path, SqlitePathOf(config_.db));
-    }
-  }
+  if (config_.lock == "db") options.store_url = config_.db;
   return LockService::Open(config_.lock, options);
 }
 
@@ -212,7 +206,7 @@ StatusOr<Pipeline*> Context::pipeline() {
   }
   deps.store_factory = store_factory();
   deps.lock_factory = lock_factory();
-  deps.config = &config_;
+  deps.options = PipelineOptionsOf(config_);
   deps.clock = &RealClock();
   deps.log = log_.get();
   deps.metrics = &metrics_;

@@ -14,7 +14,7 @@
 #include "lock/lock_service.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
-#include "pipeline/config.h"
+#include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "safety/alerter.h"
 #include "safety/circuit_breaker.h"

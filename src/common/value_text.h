@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "common/status.h"
-#include "schema/schema.h"
 #include "common/value.h"
 
 namespace propgrade {
@@ -22,9 +21,4 @@ void AppendJsonString(std::string* out, std::string_view s);
 void AppendJsonValue(std::string* out, const Value& value);
 // {"key":value,...} in the order given; `keys` and `values` have the same length.
 std::string JsonObject(const std::vector<std::string>& keys, const Row& values);
-// The inverse for a row of `table` (its columns by name; an absent key is NULL), as
-// remediation_quarantine.row_json holds it. InvalidArgument when a value does not fit its
-// column.
-StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json);
-
 }  // namespace propgrade

@@ -11,7 +11,8 @@
 namespace propgrade {
 
 std::unique_ptr<LockService> NewNoneLockService(const LockOptions& options);
-StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& options);
+StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const std::string& path,
+                                                            const LockOptions& options);
 StatusOr<std::unique_ptr<LockService>> NewPostgresLockService(const LockOptions& options);
 StatusOr<std::unique_ptr<LockService>> NewEtcdLockService(const std::string& endpoints,
                                                           const LockOptions& options);

@@ -7,32 +7,28 @@
 #include <mutex>
 
 #include "common/civil_date.h"
-#include "common/sqlite_setup.h"
-#include "schema/schema.h"
+#include "db/sqlite_conn.h"
 #include "lock/backends.h"
 
 namespace propgrade {
 namespace {
 
 Status LockDbError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg = "lock table: " + std::string(what) + ": " + sqlite3_errmsg(db);
-  if ((rc & 0xff) == SQLITE_MISUSE || (rc & 0xff) == SQLITE_ERROR) return InternalError(msg);
-  return UnavailableError(msg);
+  return SqliteError(db, rc, "lock table: " + std::string(what));
 }
 
 class SqliteLockService final : public LockService {
  public:
-  SqliteLockService(sqlite3* db, const LockOptions& options) : db_(db), options_(options) {}
-  ~SqliteLockService() override { sqlite3_close_v2(db_); }
+  SqliteLockService(std::unique_ptr<SqliteConn> conn, const LockOptions& options)
+      : conn_(std::move(conn)), db_(conn_->handle()), options_(options) {}
 
   std::string_view backend() const override { return "db"; }
   std::string fence_namespace() const override { return "db"; }
 
   StatusOr<Lease> Acquire(const std::string& key, int64_t ttl_micros,
                           int64_t max_wait_micros) override {
-    return PollAcquire(options_.clock, key, max_wait_micros, [&](std::string* holder) {
-      return TryAcquire(key, ttl_micros, holder);
-    });
+    return PollAcquire(options_.clock, key, max_wait_micros,
+                       [&](std::string* holder) { return TryAcquire(key, ttl_micros, holder); });
   }
 
   Status Renew(Lease* lease) override {
@@ -53,9 +49,9 @@ class SqliteLockService final : public LockService {
                                 std::to_string(lease->token.value_or(0)) + ") is no longer held",
                             StatusReason::kLockLost);
       }
-      RETURN_IF_ERROR(Write("UPDATE locks SET expires_at = ?, renewed_at = ? WHERE key = ?",
-                            {FormatTimestampMicros(sent + ttl), FormatTimestampMicros(sent),
-                             lease->key}));
+      RETURN_IF_ERROR(
+          Write("UPDATE locks SET expires_at = ?, renewed_at = ? WHERE key = ?",
+                {FormatTimestampMicros(sent + ttl), FormatTimestampMicros(sent), lease->key}));
       return OkStatus();
     }();
     if (!s.ok()) {
@@ -102,16 +98,15 @@ class SqliteLockService final : public LockService {
 
   StatusOr<std::vector<LockInfo>> List() override {
     std::lock_guard<std::mutex> lock(mu_);
-    sqlite3_stmt* stmt = nullptr;
-    const char* sql =
-        "SELECT key, holder_id, token, acquired_at, expires_at, renewed_at FROM locks "
-        "WHERE holder_id IS NOT NULL AND expires_at > ? ORDER BY key";
-    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
-    if (rc != SQLITE_OK) return LockDbError(db_, rc, "listing locks");
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     conn_->Prepare("SELECT key, holder_id, token, acquired_at, expires_at, "
+                                    "renewed_at FROM locks WHERE holder_id IS NOT NULL AND "
+                                    "expires_at > ? ORDER BY key"));
+    StmtReset reset(stmt);
     const int64_t now_micros = options_.clock->NowMicros();
-    std::string now = FormatTimestampMicros(now_micros);
-    sqlite3_bind_text(stmt, 1, now.c_str(), -1, SQLITE_TRANSIENT);
+    SqliteConn::BindText(stmt, 1, FormatTimestampMicros(now_micros));
     std::vector<LockInfo> out;
+    int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
       LockInfo info;
       info.key = Text(stmt, 0);
@@ -123,7 +118,6 @@ class SqliteLockService final : public LockService {
       info.held_micros = now_micros - info.acquired_at_micros;  // the file's one clock
       out.push_back(std::move(info));
     }
-    sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) return LockDbError(db_, rc, "listing locks");
     return out;
   }
@@ -135,25 +129,17 @@ class SqliteLockService final : public LockService {
     int64_t expires_at = 0;
   };
 
-  static std::string Text(sqlite3_stmt* stmt, int i) {
-    const unsigned char* t = sqlite3_column_text(stmt, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
+  static std::string Text(sqlite3_stmt* stmt, int i) { return SqliteConn::ColumnText(stmt, i); }
 
-  Status Exec(const char* sql) {
-    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
-    return rc == SQLITE_OK ? OkStatus() : LockDbError(db_, rc, sql);
-  }
+  Status Exec(const char* sql) { return conn_->Exec(sql); }
 
   Status Write(const char* sql, const std::vector<std::string>& params) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr);
-    if (rc != SQLITE_OK) return LockDbError(db_, rc, "preparing");
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, conn_->Prepare(sql));
+    StmtReset reset(stmt);
     for (size_t i = 0; i < params.size(); ++i) {
-      sqlite3_bind_text(stmt, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
+      SqliteConn::BindText(stmt, static_cast<int>(i + 1), params[i]);
     }
-    rc = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
+    int rc = sqlite3_step(stmt);
     return rc == SQLITE_DONE ? OkStatus() : LockDbError(db_, rc, "writing");
   }
 
@@ -164,31 +150,28 @@ class SqliteLockService final : public LockService {
         "INSERT INTO lock_tokens (name, last_token) VALUES ('db', CAST(?1 AS INTEGER) + 1) "
         "ON CONFLICT (name) DO UPDATE SET last_token = max(last_token, CAST(?1 AS INTEGER)) + 1",
         {std::to_string(at_least)}));
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db_, "SELECT last_token FROM lock_tokens WHERE name = 'db'", -1,
-                                &stmt, nullptr);
-    if (rc != SQLITE_OK) return LockDbError(db_, rc, "reading the token counter");
-    rc = sqlite3_step(stmt);
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     conn_->Prepare("SELECT last_token FROM lock_tokens WHERE name = 'db'"));
+    StmtReset reset(stmt);
+    int rc = sqlite3_step(stmt);
     int64_t token = rc == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : 0;
-    sqlite3_finalize(stmt);
     if (rc != SQLITE_ROW) return LockDbError(db_, rc, "reading the token counter");
     return token;
   }
 
   StatusOr<std::optional<LockRow>> ReadRow(const std::string& key) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db_, "SELECT holder_id, token, expires_at FROM locks WHERE key = ?",
-                                -1, &stmt, nullptr);
-    if (rc != SQLITE_OK) return LockDbError(db_, rc, "reading a lock");
-    sqlite3_bind_text(stmt, 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    ASSIGN_OR_RETURN(
+        sqlite3_stmt * stmt,
+        conn_->Prepare("SELECT holder_id, token, expires_at FROM locks WHERE key = ?"));
+    StmtReset reset(stmt);
+    SqliteConn::BindText(stmt, 1, key);
     std::optional<LockRow> row;
-    rc = sqlite3_step(stmt);
+    int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
       row = LockRow{Text(stmt, 0), sqlite3_column_int64(stmt, 1),
                     ParseTimestampMicros(Text(stmt, 2)).value_or(0)};
       if (sqlite3_column_type(stmt, 0) == SQLITE_NULL) row->holder.clear();
     }
-    sqlite3_finalize(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return LockDbError(db_, rc, "reading a lock");
     return row;
   }
@@ -217,13 +200,13 @@ class SqliteLockService final : public LockService {
       lease.valid_until_steady_micros = sent_steady + ttl_micros;
       lease.handle = std::to_string(ttl_micros);
       std::string at = FormatTimestampMicros(now);
-      RETURN_IF_ERROR(Write(
-          "INSERT INTO locks (key, holder_id, token, acquired_at, expires_at, renewed_at) "
-          "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET holder_id = "
-          "excluded.holder_id, token = excluded.token, acquired_at = excluded.acquired_at, "
-          "expires_at = excluded.expires_at, renewed_at = excluded.renewed_at",
-          {key, lease.holder_id, std::to_string(*lease.token), at,
-           FormatTimestampMicros(lease.expires_at_micros), at}));
+      RETURN_IF_ERROR(
+          Write("INSERT INTO locks (key, holder_id, token, acquired_at, expires_at, renewed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET holder_id = "
+                "excluded.holder_id, token = excluded.token, acquired_at = excluded.acquired_at, "
+                "expires_at = excluded.expires_at, renewed_at = excluded.renewed_at",
+                {key, lease.holder_id, std::to_string(*lease.token), at,
+                 FormatTimestampMicros(lease.expires_at_micros), at}));
       return std::optional<Lease>(std::move(lease));
     }();
     if (!result.ok() || !result->has_value()) {
@@ -235,40 +218,31 @@ class SqliteLockService final : public LockService {
   }
 
   std::mutex mu_;
-  sqlite3* db_;
+  std::unique_ptr<SqliteConn> conn_;
+  sqlite3* db_;  // conn_'s handle
   LockOptions options_;
 };
 
 }  // namespace
 
-StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const LockOptions& options) {
-  sqlite3* db = nullptr;
-  ConfigureSqliteOnce();
-  int rc = sqlite3_open_v2(options.sqlite_path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    Status s = UnavailableError("lock `db`: cannot open sqlite:" + options.sqlite_path + ": " +
-                                sqlite3_errstr(rc));
-    sqlite3_close_v2(db);
-    return s;
-  }
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+StatusOr<std::unique_ptr<LockService>> NewSqliteLockService(const std::string& path,
+                                                            const LockOptions& options) {
+  SqliteConn::OpenOptions open;
+  open.busy_timeout_ms = options.busy_timeout_ms;
+  auto conn = SqliteConn::Open(path, open);
+  if (!conn.ok()) return Status(conn.status().code(), "lock `db`: " + conn.status().message());
+  (*conn)->Exec("PRAGMA journal_mode=WAL").IgnoreError();
   // No fsync per lease commit, whatever the store's setting: the WAL is one file the store's
   // commits share, and recovery keeps a prefix of it, so a fenced write that survives a power
   // loss (synchronous=FULL fsyncs the WAL at its commit) brings the lease and token it was made
   // under along; a lease lost to a power loss was never written under.
-  sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-  sqlite3_stmt* probe = nullptr;
-  rc = sqlite3_prepare_v2(db, "SELECT 1 FROM locks, lock_tokens LIMIT 1", -1, &probe, nullptr);
-  sqlite3_finalize(probe);
-  if (rc != SQLITE_OK) {
-    sqlite3_close_v2(db);
-    return FailedPreconditionError("lock `db`: sqlite:" + options.sqlite_path +
+  (*conn)->Exec("PRAGMA synchronous=NORMAL").IgnoreError();
+  if (!(*conn)->Prepare("SELECT 1 FROM locks, lock_tokens LIMIT 1").ok()) {
+    return FailedPreconditionError("lock `db`: sqlite:" + path +
                                    " has no locks table (or no lock_tokens); run `propgrade "
                                    "init` first");
   }
-  return std::unique_ptr<LockService>(new SqliteLockService(db, options));
+  return std::unique_ptr<LockService>(new SqliteLockService(std::move(*conn), options));
 }
 
 }  // namespace propgrade

@@ -15,7 +15,7 @@
 #include "lock/lease_keeper.h"
 #include "lock/lock_service.h"
 #include "lock/sweeper.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 #include "store/store.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
@@ -38,14 +38,14 @@ class LockContractTest : public ::testing::TestWithParam<std::string> {
     LockOptions options;
     std::string url = "db";
     if (GetParam() == "sqlite") {
-      options.sqlite_path = dir_.path() + "/l.db";
-      auto created = Store::Open("sqlite:" + options.sqlite_path, StoreOptions{});
+      options.store_url = "sqlite:" + dir_.path() + "/l.db";
+      auto created = Store::Open(options.store_url, StoreOptions{});
       ASSERT_TRUE(created.ok()) << created.status().ToString();
     } else if (GetParam() == "postgres") {
       if (Env("PROPGRADE_TEST_PG_URL").empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
       schema_ = "l_" + testing::RandomSchemaSuffix();
-      options.postgres_url = Env("PROPGRADE_TEST_PG_URL") + "?schema=" + schema_;
-      auto store = Store::Open(options.postgres_url, StoreOptions{});
+      options.store_url = Env("PROPGRADE_TEST_PG_URL") + "?schema=" + schema_;
+      auto store = Store::Open(options.store_url, StoreOptions{});
       ASSERT_TRUE(store.ok()) << store.status().ToString();
     } else {
       if (Env("PROPGRADE_TEST_ETCD").empty()) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_ETCD is not set");
@@ -118,7 +118,7 @@ TEST_P(LockContractTest, ATokenIsDrawnAfterWaitingForTheRow) {
   auto first = a_->Acquire(key_, 5 * kSecond, 0);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   ASSERT_TRUE(a_->Release(*first).ok());
-  auto url = ParsePgUrl(options_.postgres_url);
+  auto url = ParsePgUrl(options_.store_url);
   ASSERT_TRUE(url.ok());
   auto other = PgConn::Connect(*url);
   auto observer = PgConn::Connect(*url);

@@ -5,6 +5,7 @@
 
 #include "common/ids.h"
 #include "common/strings.h"
+#include "db/sqlite_conn.h"
 #include "lock/backends.h"
 
 namespace propgrade {
@@ -54,11 +55,12 @@ StatusOr<std::unique_ptr<LockService>> LockService::Open(const std::string& url,
   if (options.holder_id.empty()) options.holder_id = ProcessHolderId();
   if (url == "none") return NewNoneLockService(options);
   if (url == "db") {
-    if (!options.postgres_url.empty()) return NewPostgresLockService(options);
-    if (options.sqlite_path.empty()) {
+    if (options.store_url.empty()) {
       return InvalidArgumentError("lock `db` needs the store's database");
     }
-    return NewSqliteLockService(options);
+    if (IsPostgresUrl(options.store_url)) return NewPostgresLockService(options);
+    ASSIGN_OR_RETURN(std::string path, SqlitePathOf(options.store_url));
+    return NewSqliteLockService(path, options);
   }
   if (url.rfind("etcd://", 0) == 0) return NewEtcdLockService(url.substr(7), options);
   return InvalidArgumentError("unknown lock service '" + RedactUrlCredentials(url) +

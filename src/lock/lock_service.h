@@ -59,10 +59,9 @@ struct LockInfo {
 struct LockOptions {
   Clock* clock = nullptr;  // Default: the real clock
   std::string holder_id;   // Default: ProcessHolderId()
-  // Where the `db` backend keeps its lease table: the store's SQLite file, or its PostgreSQL
-  // URL (one of the two).
-  std::string sqlite_path;
-  std::string postgres_url;
+  // Where the `db` backend keeps its lease table: the store's URL (`sqlite:PATH` or
+  // `postgresql://...`, as Store::Open takes it).
+  std::string store_url;
   // How long a statement waits for another session's lock (SQLite busy timeout, PostgreSQL
   // lock_timeout), and PostgreSQL's statement_timeout and idle_in_transaction_session_timeout
   // (0 = none), as StoreOptions.
@@ -75,7 +74,7 @@ class LockService {
  public:
   virtual ~LockService() = default;
 
-  // `db` (needs options.sqlite_path), `etcd://h1:2379,h2:2379`, or `none`.
+  // `db` (needs options.store_url), `etcd://h1:2379,h2:2379`, or `none`.
   static StatusOr<std::unique_ptr<LockService>> Open(const std::string& url,
                                                      const LockOptions& options);
 

@@ -35,7 +35,7 @@ class DbLockTest : public ::testing::Test {
     LockOptions o;
     o.clock = &clock_;
     o.holder_id = holder;
-    o.sqlite_path = path_;
+    o.store_url = "sqlite:" + path_;
     o.busy_timeout_ms = busy_timeout_ms;
     auto s = LockService::Open("db", o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -313,7 +313,7 @@ TEST_F(DbLockTest, KeeperSeesAForceRelease) {
 TEST_F(DbLockTest, KeeperThreadRenewsInRealTime) {
   LockOptions o;
   o.holder_id = "real";
-  o.sqlite_path = path_;
+  o.store_url = "sqlite:" + path_;
   auto real = LockService::Open("db", o);
   ASSERT_TRUE(real.ok());
   auto held = (*real)->Acquire("real-key", 1 * kSecond, 0);

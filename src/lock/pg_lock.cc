@@ -12,7 +12,7 @@
 
 #include "common/strings.h"
 #include "lock/backends.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 
 namespace propgrade {
 namespace {
@@ -169,7 +169,7 @@ class PostgresLockService final : public LockService {
 }  // namespace
 
 StatusOr<std::unique_ptr<LockService>> NewPostgresLockService(const LockOptions& options) {
-  ASSIGN_OR_RETURN(PgUrl url, ParsePgUrl(options.postgres_url));
+  ASSIGN_OR_RETURN(PgUrl url, ParsePgUrl(options.store_url));
   url.lock_timeout_ms = options.busy_timeout_ms;
   url.statement_timeout_ms = options.statement_timeout_ms;
   url.idle_in_transaction_timeout_ms = options.idle_in_transaction_timeout_ms;

@@ -24,14 +24,4 @@ Row ToStagingRow(const std::string& batch_id, int64_t staged_at_micros, const Ro
 ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored,
                                     const std::map<std::string, std::string>& stored_elsewhere);
 
-// Batches staged more than `max_age_micros` ago and never consumed.
-struct OrphanReport {
-  int64_t rows = 0;
-  std::vector<std::string> batches;
-};
-StatusOr<OrphanReport> FindOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros);
-// Moves them into remediation_quarantine (one transaction).
-StatusOr<OrphanReport> CleanupOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros,
-                                              const std::string& run_id);
-
 }  // namespace propgrade

@@ -1,5 +1,7 @@
 #include "pipeline/consolidation.h"
 
+#include "safety/remediation.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>

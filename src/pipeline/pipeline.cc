@@ -64,7 +64,6 @@ Pipeline::Pipeline(PipelineDeps deps)
     : d_(std::move(deps)),
       store_(d_.store),
       locks_(d_.locks),
-      config_(d_.config),
       clock_(d_.clock),
       log_(d_.log),
       cancel_(d_.cancel) {}
@@ -221,7 +220,7 @@ void Pipeline::Finish(Store* store, RunSummary* step, const Status& error) {
             "circuit breaker " + step->processor + " opened after " +
                 std::to_string(t->status.consecutive_failures) +
                 " consecutive failures; runs are refused for " +
-                FormatDouble(config_->breaker.open_seconds) + " s",
+                FormatDouble(d_.breaker->open_seconds()) + " s",
             {{"name", Value::Text(step->processor)}, {"last_error", Value::Text(step->error)}});
         open.subject = step->processor;
         Raise(std::move(open));
@@ -280,8 +279,8 @@ SafeWriterDeps Pipeline::WriterDeps(Store* store) {
   SafeWriterDeps deps;
   deps.store = store;
   deps.locks = locks_;
-  deps.policy = &config_->lock_policy;
-  deps.remediation = config_->remediation;
+  deps.policy = &d_.options.lock_policy;
+  deps.remediation = d_.options.remediation;
   deps.log = log_;
   deps.metrics = d_.metrics;
   deps.alerts = d_.alerts;
@@ -372,7 +371,7 @@ Pipeline::GradePrep Pipeline::PrepareGrade(RunSummary step, Store* store) const 
     return prep;
   }
   grading::GradeOptions gopts;
-  gopts.real_line_sources = config_->grading.real_line_sources;
+  gopts.real_line_sources = d_.options.real_line_sources;
   gopts.graded_at = FormatTimestampMicros(prep.step.started_at_micros);
   gopts.run_id = prep.step.run_id;
   prep.result = grading::GradeDate(prep.step.game_date, *predictions, *actuals, *injuries, gopts);

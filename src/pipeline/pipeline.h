@@ -20,12 +20,14 @@
 #include "common/clock.h"
 #include "grading/grader.h"
 #include "grading/performance_summary.h"
+#include "grading/rules.h"
+#include "lock/lock_policy.h"
 #include "lock/lock_service.h"
 #include "observe/log.h"
-#include "pipeline/config.h"
 #include "pipeline/fact_cache.h"
 #include "pipeline/run_summary.h"
 #include "safety/circuit_breaker.h"
+#include "safety/remediation.h"
 #include "safety/safe_writer.h"
 #include "store/store.h"
 
@@ -36,13 +38,21 @@ using StoreFactory = std::function<StatusOr<std::unique_ptr<Store>>()>;
 // Opens the lock service (the `db` backend uses the store's database).
 using LockFactory = std::function<StatusOr<std::unique_ptr<LockService>>(Store* store)>;
 
+// How a pipeline's steps behave (the composition root fills it from Config).
+struct PipelineOptions {
+  LockPolicy lock_policy;
+  RemediationPolicy remediation;
+  // Line sources that count as real lines. Default: grading::DefaultRealLineSources()
+  std::vector<std::string> real_line_sources = grading::DefaultRealLineSources();
+};
+
 // What a pipeline works with. Pointers must outlive the pipeline; optional ones may be null.
 struct PipelineDeps {
   Store* store = nullptr;        // optional: opened through store_factory when null
   StoreFactory store_factory;    // more connections (--jobs), and the store when null
   LockService* locks = nullptr;  // optional: opened through lock_factory when null
   LockFactory lock_factory;
-  const Config* config = nullptr;
+  PipelineOptions options;
   Clock* clock = nullptr;
   Logger* log = nullptr;
   Metrics* metrics = nullptr;         // optional
@@ -185,7 +195,6 @@ class Pipeline {
   Store* store_;
   LockService* locks_;
   SafeWriterTestHooks hooks_;
-  const Config* config_;
   Clock* clock_;
   Logger* log_;
   CancelToken* cancel_;

@@ -46,7 +46,7 @@ class PipelineTest : public ::testing::Test {
     url_ = "sqlite:" + dir_.path() + "/p.db";
     store_ = Open();
     LockOptions lo;
-    lo.sqlite_path = dir_.path() + "/p.db";
+    lo.store_url = "sqlite:" + dir_.path() + "/p.db";
     lo.clock = &clock_;
     locks_ = std::move(LockService::Open("db", lo)).value();
     pipeline_ = std::make_unique<Pipeline>(Deps(store_.get()));
@@ -56,7 +56,6 @@ class PipelineTest : public ::testing::Test {
     d.store = store;
     d.store_factory = [this] { return Store::Open(url_, StoreOptions{}); };
     d.locks = locks_.get();
-    d.config = &config_;
     d.clock = &clock_;
     d.log = &NullLogger();
     d.cancel = &cancel_;
@@ -77,7 +76,6 @@ class PipelineTest : public ::testing::Test {
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
-  Config config_;
   CancelToken cancel_;
   std::string url_;
   std::unique_ptr<Store> store_;

@@ -62,6 +62,7 @@ class CircuitBreaker {
   Status Reset(const std::string& name);
 
   const std::string& state_file() const { return path_; }
+  double open_seconds() const { return open_micros_ / 1e6; }
 
  private:
   // Runs `fn` on the parsed state under an exclusive flock and writes the result back.

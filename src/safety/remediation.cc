@@ -1,7 +1,9 @@
 #include "safety/remediation.h"
 
 #include <map>
+#include <set>
 
+#include "common/civil_date.h"
 #include "common/value_text.h"
 
 namespace propgrade {
@@ -86,6 +88,47 @@ StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table
     result.remaining_duplicate_rows += static_cast<int64_t>(members.size()) - 1;
   }
   return result;
+}
+
+StatusOr<OrphanReport> FindOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros) {
+  OrphanReport report;
+  ScanSpec spec;
+  spec.range_column = "staged_at";
+  spec.partition_to = FormatTimestampMicros(clock->NowMicros() - max_age_micros);
+  spec.columns = {"batch_id"};
+  std::set<std::string> batches;
+  RETURN_IF_ERROR(store->Scan(tables::Staging(), spec, [&](Row&& r) {
+    ++report.rows;
+    batches.insert(r[0].as_text());
+    return OkStatus();
+  }));
+  report.batches.assign(batches.begin(), batches.end());
+  return report;
+}
+
+StatusOr<OrphanReport> CleanupOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros,
+                                              const std::string& run_id) {
+  OrphanReport report;
+  const std::string cutoff = FormatTimestampMicros(clock->NowMicros() - max_age_micros);
+  std::set<std::string> batches;
+  DedupeRequest request;
+  request.table = &tables::Staging();
+  request.reason = "orphaned staging batch (staged before " + cutoff + ", never consolidated)";
+  request.run_id = run_id;
+  request.choose_surplus = [&](const std::vector<Row>& rows) {
+    std::vector<size_t> old;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (FormatCell(rows[i][stage::staged_at]) < cutoff) {
+        old.push_back(i);
+        batches.insert(FormatCell(rows[i][stage::batch_id]));
+      }
+    }
+    return old;
+  };
+  ASSIGN_OR_RETURN(DedupeResult done, store->Dedupe(request));
+  report.rows = done.moved;
+  report.batches.assign(batches.begin(), batches.end());
+  return report;
 }
 
 }  // namespace propgrade

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "schema/schema.h"
 #include "store/store.h"
@@ -52,5 +53,16 @@ Status CheckDedupeSupported(const TableDef* table, std::string_view name);
 StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
                                              const std::optional<std::string>& partition,
                                              const RemediationOptions& options);
+
+// Staging batches (prediction_staging) that no consolidation consumed.
+// Batches staged more than `max_age_micros` ago and never consumed.
+struct OrphanReport {
+  int64_t rows = 0;
+  std::vector<std::string> batches;
+};
+StatusOr<OrphanReport> FindOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros);
+// Moves them into remediation_quarantine (one transaction).
+StatusOr<OrphanReport> CleanupOrphanedBatches(Store* store, Clock* clock, int64_t max_age_micros,
+                                              const std::string& run_id);
 
 }  // namespace propgrade

@@ -21,7 +21,7 @@ class SafeWriterTest : public ::testing::Test {
     store_ = std::move(Store::Open("sqlite:" + path_, so)).value();
     LockOptions lo;
     lo.clock = &clock_;
-    lo.sqlite_path = path_;
+    lo.store_url = "sqlite:" + path_;
     lo.holder_id = "writer";
     locks_ = std::move(LockService::Open("db", lo)).value();
     lo.holder_id = "other";

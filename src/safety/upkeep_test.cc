@@ -23,7 +23,7 @@ class UpkeepTest : public ::testing::Test {
     store_ = std::move(Store::Open("sqlite:" + path_, so)).value();
     LockOptions lo;
     lo.clock = &clock_;
-    lo.sqlite_path = path_;
+    lo.store_url = "sqlite:" + path_;
     lo.holder_id = "stuck-worker";
     locks_ = std::move(LockService::Open("db", lo)).value();
     alerter_ = std::make_unique<Alerter>(store_.get(), std::vector<std::unique_ptr<AlertSink>>{},

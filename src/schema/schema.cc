@@ -1,5 +1,7 @@
 #include "schema/schema.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/decimal.h"
 #include "common/value_text.h"
 
@@ -309,6 +311,40 @@ const TableDef* FindTable(std::string_view name) {
     if (t->name == name) return t;
   }
   return nullptr;
+}
+
+StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json) {
+  nlohmann::json object = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (!object.is_object()) return InvalidArgumentError("not a JSON object: " + std::string(json.substr(0, 80)));
+  Row row(table.columns.size());
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const ColumnDef& c = table.columns[i];
+    auto it = object.find(c.name);
+    if (it == object.end() || it->is_null()) continue;
+    const nlohmann::json& v = *it;
+    bool fits = true;
+    switch (c.type) {
+      case ColumnType::kBool:
+        fits = v.is_boolean();
+        if (fits) row[i] = Value::Bool(v.get<bool>());
+        break;
+      case ColumnType::kInteger:
+        fits = v.is_number_integer();
+        if (fits) row[i] = Value::Int(v.get<int64_t>());
+        break;
+      case ColumnType::kReal:
+        fits = v.is_number();
+        if (fits) row[i] = Value::Real(v.get<double>());
+        break;
+      default:
+        fits = v.is_string();
+        if (fits) row[i] = Value::Text(v.get<std::string>());
+    }
+    if (!fits) {
+      return InvalidArgumentError(table.name + "." + c.name + " cannot hold " + v.dump());
+    }
+  }
+  return row;
 }
 
 }  // namespace propgrade

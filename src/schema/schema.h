@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "common/value.h"
 
 namespace propgrade {
@@ -436,5 +437,10 @@ const TableDef& Staging();            // prediction_staging
 const std::vector<const TableDef*>& AllTables();
 // nullptr when `name` is not a table of the catalogue.
 const TableDef* FindTable(std::string_view name);
+
+// The inverse of JsonObject (common/value_text.h) for a row of `table` (its columns by name; an absent key is NULL), as
+// remediation_quarantine.row_json holds it. InvalidArgument when a value does not fit its
+// column.
+StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json);
 
 }  // namespace propgrade

@@ -9,7 +9,7 @@
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "schema/schema.h"
-#include "pipeline/reports.h"
+#include "reports/reports.h"
 
 namespace propgrade::server {
 

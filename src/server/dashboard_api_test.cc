@@ -168,7 +168,7 @@ TEST_F(DashboardApiTest, RunsAndAlertsNewestFirstWithLimitAndLockWaitsInTheWindo
 TEST_F(DashboardApiTest, LocksAndBreakers) {
   LockOptions lo;
   lo.clock = &clock_;
-  lo.sqlite_path = dir_.path() + "/d.db";
+  lo.store_url = "sqlite:" + dir_.path() + "/d.db";
   lo.holder_id = "worker-1";
   auto locks = std::move(LockService::Open("db", lo)).value();
   ASSERT_TRUE(locks->Acquire("grading/2026-01-16", 300000000, 0).ok());

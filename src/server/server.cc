@@ -17,109 +17,22 @@
 #include "common/hash.h"
 #include "common/strings.h"
 #include "schema/schema.h"
-#include "server/assets.h"
-#include "server/dashboard_api.h"
-#include "server/trigger.h"
+#include "server/http_util.h"
 #include "safety/upkeep.h"
 
 namespace propgrade::server {
 
 namespace {
 
-using json = nlohmann::json;
-
-constexpr const char* kJson = "application/json";
 constexpr int kListenBacklog = 1024;
-
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// The error code names of spec/operations.md §4 by HTTP status.
-const char* CodeFor(int http_status) {
-  switch (http_status) {
-    case 400: return "INVALID_ARGUMENT";
-    case 401: return "UNAUTHENTICATED";
-    case 404: return "NOT_FOUND";
-    case 405: return "METHOD_NOT_ALLOWED";
-    case 409: return "ABORTED";
-    case 413: return "PAYLOAD_TOO_LARGE";
-    case 503: return "UNAVAILABLE";
-    default: return http_status >= 500 ? "INTERNAL" : "FAILED_PRECONDITION";
-  }
-}
-
-// A URL the user gave (the database's, the lock service's) may be part of a message: its
-// password never is.
-void SetError(httplib::Response& res, int http_status, const std::string& message) {
-  res.status = http_status;
-  res.set_content(Dump({{"error", {{"code", CodeFor(http_status)},
-                                   {"message", RedactUrlCredentials(message)}}}}),
-                  kJson);
-}
 
 // The paths whose answers show the store's data: /api/... and /metrics.
 bool IsReadPath(const std::string& path) {
   return path == "/metrics" || path == "/api" || path.rfind("/api/", 0) == 0;
 }
 
-int HttpStatusOf(const Status& s) {
-  switch (s.code()) {
-    case StatusCode::kInvalidArgument: return 400;
-    case StatusCode::kNotFound: return 404;
-    case StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
-}
-
-void SetStatusError(httplib::Response& res, const Status& s) {
-  SetError(res, HttpStatusOf(s), s.message());
-}
-
-// A positive integer query parameter within [1, max], or `fallback` when absent.
-StatusOr<int> IntParam(const httplib::Request& req, const char* name, int fallback, int max) {
-  if (!req.has_param(name)) return fallback;
-  std::optional<int64_t> v = ParseInt64(req.get_param_value(name));
-  if (!v || *v < 1 || *v > max) {
-    return InvalidArgumentError(std::string(name) + " must be an integer from 1 to " +
-                                std::to_string(max));
-  }
-  return static_cast<int>(*v);
-}
-
 // When a request started (per worker thread: httplib serves a connection on one thread).
 thread_local int64_t t_request_start = 0;
-
-// Runs stored in grading_runs grouped by run id, as the API shows runs.
-std::vector<RunView> StoredRuns(std::vector<Row> rows) {
-  std::map<std::string, RunView> by_id;
-  for (Row& r : rows) {
-    RunSummary s = RunSummary::FromRow(r);
-    RunView& v = by_id[s.run_id];
-    if (v.run_id.empty()) {
-      v.run_id = s.run_id;
-      v.date = s.game_date;
-      v.state = RunState::kFinished;
-      v.result.run_id = s.run_id;
-      v.result.date = s.game_date;
-    }
-    v.submitted_at_micros = v.submitted_at_micros ? std::min(v.submitted_at_micros,
-                                                             s.started_at_micros)
-                                                  : s.started_at_micros;
-    v.result.steps.push_back(std::move(s));
-  }
-  std::vector<RunView> out;
-  static const std::map<std::string, int> kOrder = {
-      {"grading", 0}, {"daily_performance", 1}, {"performance_summary", 2}};
-  for (auto& [id, v] : by_id) {
-    std::stable_sort(v.result.steps.begin(), v.result.steps.end(),
-                     [](const RunSummary& a, const RunSummary& b) {
-                       auto oa = kOrder.find(a.processor), ob = kOrder.find(b.processor);
-                       return (oa == kOrder.end() ? 9 : oa->second) <
-                              (ob == kOrder.end() ? 9 : ob->second);
-                     });
-    out.push_back(std::move(v));
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -322,220 +235,10 @@ void Server::Routes() {
     SetError(res, 500, "internal error");
   });
 
-  // ---- /v1: runs ----
-  h.Post("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
-    bool wait = false;
-    if (req.has_param("wait")) {
-      std::string w = req.get_param_value("wait");
-      if (w == "true" || w == "1") {
-        wait = true;
-      } else if (w != "false" && w != "0") {
-        return SetError(res, 400, "wait must be true or false");
-      }
-    }
-    auto trigger = ParseTrigger(req.body);
-    if (!trigger.ok()) return SetStatusError(res, trigger.status());
-    auto date = ResolveTargetDate(trigger->target_date, d_.config->timezone, d_.clock->NowMicros());
-    if (!date.ok()) return SetStatusError(res, date.status());
-    RunOptions options;
-    options.aggregate = trigger->run_aggregation;
-    options.trigger_source = trigger->trigger_source;
-    options.correlation_id = trigger->correlation_id;
-    auto sub = runs_->Submit(*date, options);
-    if (!sub.ok()) return SetStatusError(res, sub.status());
-    d_.log->Info("run_triggered", {{"run_id", Value::Text(sub->run_id)},
-                                   {"target_date", Value::Text(date->ToString())},
-                                   {"joined", Value::Bool(sub->joined)},
-                                   {"trigger_source", Value::Text(options.trigger_source)},
-                                   {"correlation_id", Value::Text(options.correlation_id)}});
-    res.set_header("Location", "/v1/runs/" + sub->run_id);
-    if (!wait) {
-      res.status = 202;
-      res.set_content(Dump({{"run_id", sub->run_id},
-                            {"target_date", date->ToString()},
-                            {"joined", sub->joined}}),
-                      kJson);
-      return;
-    }
-    std::optional<RunView> view =
-        runs_->Wait(sub->run_id, static_cast<int64_t>(o_.wait_timeout_seconds * 1e6));
-    if (!view) return SetError(res, 404, "run " + sub->run_id + " is no longer known");
-    if (view->state == RunState::kQueued || view->state == RunState::kRunning) {
-      // Not done within wait_timeout_seconds: the caller polls GET /v1/runs/{id}.
-      res.status = 202;
-      res.set_content(Dump({{"run_id", sub->run_id},
-                            {"target_date", date->ToString()},
-                            {"joined", sub->joined},
-                            {"state", std::string(RunStateName(view->state))},
-                            {"status", "running"},
-                            {"waited_seconds", o_.wait_timeout_seconds}}),
-                      kJson);
-      return;
-    }
-    res.status = view->http_status();
-    if (double retry = view->retry_after_seconds(); retry > 0) {
-      res.set_header("Retry-After", std::to_string(static_cast<int64_t>(std::ceil(retry))));
-    }
-    res.set_content(view->ToJson(), kJson);
-  });
-
-  h.Get(R"(/v1/runs/([A-Za-z0-9_.:-]{1,100}))",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          std::string id = req.matches[1];
-          if (auto view = runs_->Get(id)) {
-            res.set_content(view->ToJson(), kJson);
-            return;
-          }
-          auto store = ReadStore();
-          if (!store.ok()) return SetStatusError(res, store.status());
-          std::vector<Row> rows;
-          ScanSpec spec;
-          spec.range_column = "run_id";
-          spec.partition_from = id;
-          spec.partition_to = id;
-          Status s = (*store)->Scan(tables::GradingRuns(), spec, [&](Row&& r) {
-            rows.push_back(std::move(r));
-            return OkStatus();
-          });
-          if (!s.ok()) return SetStatusError(res, s);
-          std::vector<RunView> stored = StoredRuns(std::move(rows));
-          if (stored.empty()) return SetError(res, 404, "no run with id " + id);
-          res.set_content(stored.front().ToJson(), kJson);
-        });
-  h.Get(R"(/v1/runs/(.*))", [](const httplib::Request& req, httplib::Response& res) {
-    SetError(res, 404, "no run with id " + std::string(req.matches[1]));
-  });
-
-  h.Get("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!req.has_param("date")) return SetError(res, 400, "date=YYYY-MM-DD is required");
-    std::optional<CivilDay> date = CivilDay::Parse(req.get_param_value("date"));
-    if (!date) return SetError(res, 400, "date must be YYYY-MM-DD (a real date)");
-    std::vector<RunView> runs = runs_->ForDate(*date);
-    auto store = ReadStore();
-    if (!store.ok()) return SetStatusError(res, store.status());
-    std::vector<Row> rows;
-    ScanSpec spec;
-    spec.partition = date->ToString();
-    Status s = (*store)->Scan(tables::GradingRuns(), spec, [&](Row&& r) {
-      rows.push_back(std::move(r));
-      return OkStatus();
-    });
-    if (!s.ok()) return SetStatusError(res, s);
-    for (RunView& v : StoredRuns(std::move(rows))) {
-      bool known = false;
-      for (const RunView& r : runs) known = known || r.run_id == v.run_id;
-      if (!known) runs.push_back(std::move(v));
-    }
-    std::stable_sort(runs.begin(), runs.end(), [](const RunView& a, const RunView& b) {
-      return a.submitted_at_micros > b.submitted_at_micros;
-    });
-    std::string body = "{\"runs\":[";
-    for (size_t i = 0; i < runs.size(); ++i) body += (i ? "," : "") + runs[i].ToJson();
-    res.set_content(body + "]}", kJson);
-  });
-
-  // ---- health, readiness, metrics ----
-  h.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("{\"status\":\"ok\"}", kJson);
-  });
-  h.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    std::vector<std::string> reasons;
-    auto store = ReadStore();
-    Status ping = store.ok() ? (*store)->Ping() : store.status();
-    if (!ping.ok()) reasons.push_back("store: " + RedactUrlCredentials(ping.message()));
-    if (store.ok()) {
-      auto locks = Locks();
-      Status l = locks.ok() ? (*locks)->List().status() : locks.status();
-      if (!l.ok()) reasons.push_back("lock service: " + RedactUrlCredentials(l.message()));
-    }
-    auto breakers = d_.breaker->List();
-    if (!breakers.ok()) {
-      reasons.push_back("breakers: " + breakers.status().message());
-    } else {
-      for (const BreakerStatus& b : *breakers) {
-        if (b.state == BreakerState::kOpen) reasons.push_back("breaker " + b.name + " is open");
-      }
-    }
-    if (stopping_) reasons.push_back("shutting down");
-    res.status = reasons.empty() ? 200 : 503;
-    res.set_content(Dump({{"ready", reasons.empty()}, {"reasons", reasons}}), kJson);
-  });
-  h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(d_.metrics->PrometheusText(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-
-  // ---- the dashboard's API ----
-  auto api = [this](const char* path, std::function<StatusOr<std::string>(
-                                          const httplib::Request&, Store*)> fn) {
-    http_->Get(path, [this, fn](const httplib::Request& req, httplib::Response& res) {
-      auto store = ReadStore();
-      if (!store.ok()) return SetStatusError(res, store.status());
-      StatusOr<std::string> body = fn(req, *store);
-      if (!body.ok()) return SetStatusError(res, body.status());
-      res.set_content(*body, kJson);
-    });
-  };
-  auto with_int = [](const httplib::Request& req, const char* name, int fallback, int max,
-                     const std::function<StatusOr<std::string>(int)>& fn) -> StatusOr<std::string> {
-    ASSIGN_OR_RETURN(int v, IntParam(req, name, fallback, max));
-    return fn(v);
-  };
-  api("/api/summary", [this](const httplib::Request&, Store* s) {
-    auto locks = Locks();
-    return SummaryJson(s, locks.ok() ? (*locks)->backend() : std::string_view("unavailable"),
-                       d_.clock);
-  });
-  api("/api/performance", [with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "days", 90, 3660, [s](int d) { return PerformanceJson(s, d); });
-  });
-  api("/api/calibration", [with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "days", 90, 3660, [s](int d) { return CalibrationJson(s, d); });
-  });
-  api("/api/duplicates", [with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "days", 90, 3660, [s](int d) { return DuplicatesJson(s, d); });
-  });
-  api("/api/lock_waits", [this, with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "days", 7, 3660,
-                    [this, s](int d) { return LockWaitsJson(s, d_.clock, d); });
-  });
-  api("/api/runs", [with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "limit", 50, 1000, [s](int n) { return RunsJson(s, n); });
-  });
-  api("/api/alerts", [with_int](const httplib::Request& r, Store* s) {
-    return with_int(r, "limit", 50, 1000, [s](int n) { return AlertsJson(s, n); });
-  });
-  h.Get("/api/locks", [this](const httplib::Request&, httplib::Response& res) {
-    auto locks = Locks();
-    if (!locks.ok()) return SetStatusError(res, locks.status());
-    auto body = LocksJson(*locks, d_.clock);
-    if (!body.ok()) return SetStatusError(res, body.status());
-    res.set_content(*body, kJson);
-  });
-  h.Get("/api/breakers", [this](const httplib::Request&, httplib::Response& res) {
-    auto body = BreakersJson(d_.breaker);
-    if (!body.ok()) return SetStatusError(res, body.status());
-    res.set_content(*body, kJson);
-  });
-
-  // ---- the dashboard's files ----
-  for (const AssetRoute& route : AssetRoutes()) {
-    h.Get(std::string(route.url), [this, route](const httplib::Request&, httplib::Response& res) {
-      if (!o_.static_dir.empty()) {
-        std::ifstream in(o_.static_dir + "/" + std::string(route.file), std::ios::binary);
-        if (!in) return SetError(res, 404, "no " + std::string(route.file) + " in --static-dir");
-        std::ostringstream body;
-        body << in.rdbuf();
-        res.set_content(body.str(), std::string(route.content_type));
-        return;
-      }
-      std::optional<std::string_view> body = EmbeddedAsset(route.file);
-      if (!body) return SetError(res, 404, "not embedded: " + std::string(route.file));
-      res.set_content(body->data(), body->size(), std::string(route.content_type));
-      res.set_header("Content-Security-Policy",
-                     "default-src 'self'; img-src 'self' data:; style-src 'self' "
-                     "'unsafe-inline'; object-src 'none'; frame-ancestors 'none'");
-    });
-  }
+  RouteRuns();
+  RouteHealth();
+  RouteApi();
+  RouteAssets();
 }
 
 Status Server::Bind() {

@@ -28,7 +28,7 @@
 #include "common/status.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
-#include "pipeline/config.h"
+#include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "safety/alerter.h"
 #include "safety/circuit_breaker.h"
@@ -102,7 +102,11 @@ class Server {
 
  private:
   Server(ServerDeps deps, ServerOptions options);
-  void Routes();
+  void Routes();       // the server's settings, authentication, logging, error bodies; then:
+  void RouteRuns();    // /v1/runs (routes_runs.cc)
+  void RouteHealth();  // /healthz, /readyz, /metrics (routes_read.cc)
+  void RouteApi();     // /api/... (routes_read.cc)
+  void RouteAssets();  // the dashboard's files (routes_read.cc)
   void Upkeep();
   StatusOr<Store*> ReadStore();
   StatusOr<LockService*> Locks();

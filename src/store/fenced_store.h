@@ -1,5 +1,6 @@
-// FencedStore: the one write path of every backend. ReplacePartition, RestoreRows and
-// Consolidate are one protocol, written here once:
+// FencedStore (module-internal: the backends' base class; callers use Store): the one write
+// path of every backend. ReplacePartition, RestoreRows and Consolidate are one protocol,
+// written here once:
 //
 //   BeginWrite (PostgreSQL: + the partition's advisory locks)
 //   -> fence check (a stored token greater than the writer's refuses the write)

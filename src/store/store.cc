@@ -4,18 +4,11 @@
 
 #include "common/civil_date.h"
 #include "common/value_text.h"
+#include "db/sqlite_conn.h"
 #include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace propgrade {
-
-StatusOr<std::string> SqlitePathOf(const std::string& url) {
-  if (url.rfind("sqlite:", 0) != 0) return InvalidArgumentError("not a sqlite: URL");
-  std::string path = url.substr(7);
-  if (path.rfind("//", 0) == 0) path = path.substr(2);
-  if (path.empty()) return InvalidArgumentError("--db sqlite: needs a file path (sqlite:PATH)");
-  return path;
-}
 
 Status NoSuchDatabaseError(std::string_view display_name) {
   return NotFoundError("no such database: " + std::string(display_name) +
@@ -27,7 +20,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const Store
     ASSIGN_OR_RETURN(std::string path, SqlitePathOf(url));
     return OpenSqliteStore(path, options);
   }
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+  if (IsPostgresUrl(url)) {
     return OpenPostgresStore(url, options);
   }
   return InvalidArgumentError(

@@ -320,8 +320,6 @@ class Store {
 // says when StoreOptions forbid creating the database it names.
 Status NoSuchDatabaseError(std::string_view display_name);
 
-// The file path of a `sqlite:PATH` URL (also `sqlite://PATH`); InvalidArgument otherwise.
-StatusOr<std::string> SqlitePathOf(const std::string& url);
 
 // Orders rows by the table's key (NULL first), as ReplacePartition inserts them.
 void SortRowsByKey(const TableDef& table, std::vector<Row>* rows);

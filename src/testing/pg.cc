@@ -1,7 +1,7 @@
 #include "testing/pg.h"
 
 #include "common/ids.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 
 namespace propgrade::testing {
 

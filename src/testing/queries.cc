@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 
 namespace propgrade::testing {
 

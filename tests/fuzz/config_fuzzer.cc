@@ -14,7 +14,7 @@
 
 #include "common/civil_date.h"
 #include "fuzz_check.h"
-#include "pipeline/config.h"
+#include "config/config.h"
 
 namespace propgrade::fuzz {
 namespace {

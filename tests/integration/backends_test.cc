@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "io/csv.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 #include "testing/pg.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"

@@ -493,7 +493,7 @@ TEST_F(CliTest, LocksCommands) {
   EXPECT_NE(release.out.find("is not held"), std::string::npos);
   // A held lock: released by the token listed, recorded with its holder.
   LockOptions lo;
-  lo.sqlite_path = db_.substr(7);
+  lo.store_url = db_;
   lo.holder_id = "host-x:1:held";
   auto locks = LockService::Open("db", lo);
   ASSERT_TRUE(locks.ok()) << locks.status().ToString();

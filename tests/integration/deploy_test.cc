@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "observe/metrics.h"
-#include "pipeline/config.h"
+#include "config/config.h"
 #include "testing/subprocess.h"
 #include "testing/temp_dir.h"
 #include "testing/skip.h"

@@ -15,7 +15,7 @@
 #include <set>
 #include <thread>
 
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 #include "testing/pg.h"
 #include "testing/queries.h"
 #include "testing/reliability_report.h"

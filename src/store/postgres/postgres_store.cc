@@ -9,7 +9,7 @@
 #include "common/strings.h"
 #include "common/value_text.h"
 #include "store/fenced_store.h"
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 #include "store/sql_text.h"
 
 namespace propgrade {

@@ -11,7 +11,7 @@
 #include <unordered_map>
 
 #include "common/civil_date.h"
-#include "common/sqlite_setup.h"
+#include "db/sqlite_conn.h"
 #include "common/strings.h"
 #include "common/value_text.h"
 #include "store/fenced_store.h"
@@ -24,79 +24,6 @@ namespace {
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
 // 5: (partition, key) indexes. 6: partition_versions, lock_tokens.
 constexpr int kSchemaVersion = 6;
-
-bool IsStorageFault(int rc) {
-  switch (rc & 0xff) {
-    case SQLITE_READONLY:
-    case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
-    case SQLITE_FULL:
-    case SQLITE_PERM:
-    case SQLITE_NOLFS:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// What an operator should check after a storage fault on the database file at `path`: the
-// file or its directory not writable, or the disk full (judged by the free space now).
-std::string StorageHint(int rc, const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const std::string writable = "check that " + path +
-                               " and its directory are writable by this user, not immutable "
-                               "(chattr +i) and not on a read-only mount";
-  switch (rc & 0xff) {
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-      return writable;
-    case SQLITE_CANTOPEN:
-      return "cannot open the database or create its -wal/-shm/-journal file beside it: " +
-             writable;
-    default:
-      break;
-  }
-  std::error_code ec;
-  std::filesystem::space_info space = std::filesystem::space(dir, ec);
-  if (!ec && space.available < (1u << 20)) {
-    return "the disk holding " + dir + " is full: " + std::to_string(space.available / 1024) +
-           " KiB free";
-  }
-  if ((rc & 0xff) == SQLITE_FULL) {
-    return "the disk holding " + dir + " is full, or the database reached its size limit";
-  }
-  return "the disk holding " + dir + " may be full, failing or read-only";
-}
-
-// `what` failed with SQLite's `rc`. Storage faults are Unavailable (exit 3) and their message
-// names the database file (`path`, or the connection's file) and what to check.
-Status SqliteError(sqlite3* db, int rc, std::string_view what, std::string path = "") {
-  std::string msg = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  if (IsStorageFault(rc)) {
-    if (path.empty() && db) {
-      const char* file = sqlite3_db_filename(db, "main");
-      path = file ? file : "";
-    }
-    return UnavailableError("sqlite:" + path + ": " + msg + " (" + StorageHint(rc, path) + ")");
-  }
-  switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return UnavailableError(msg + " (another writer held the database past the busy timeout)");
-    case SQLITE_AUTH:
-      return UnavailableError(msg);
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return DataLossError(msg);
-    case SQLITE_CONSTRAINT:
-      return AlreadyExistsError(msg);
-    case SQLITE_INTERRUPT:
-      return CancelledError(msg);
-    default:
-      return InternalError(msg);
-  }
-}
 
 using sql::ColumnList;
 using sql::Q;
@@ -122,12 +49,11 @@ bool KeyUnique(const TableDef& t, bool enforce) {
 
 class SqliteStore final : public FencedStore {
  public:
-  SqliteStore(sqlite3* db, std::string path, StoreOptions options)
-      : FencedStore(std::move(options)), db_(db), path_(std::move(path)) {}
-  ~SqliteStore() override {
-    for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
-    sqlite3_close_v2(db_);
-  }
+  SqliteStore(std::unique_ptr<SqliteConn> conn, StoreOptions options)
+      : FencedStore(std::move(options)),
+        conn_(std::move(conn)),
+        db_(conn_->handle()),
+        path_(conn_->path()) {}
 
   std::string_view backend() const override { return "sqlite"; }
   void UseSmallCache() override {
@@ -139,8 +65,6 @@ class SqliteStore final : public FencedStore {
 
   Status Configure() {
     std::lock_guard<std::mutex> lock(mu_);
-    sqlite3_busy_timeout(db_, options_.busy_timeout_ms);
-    sqlite3_extended_result_codes(db_, 1);
     if (options_.read_only) {
       durability_ = "read-only";
       RETURN_IF_ERROR(Exec("PRAGMA cache_size=-32768"));
@@ -509,54 +433,16 @@ class SqliteStore final : public FencedStore {
   }
 
  private:
-  // Resets a statement when the scope ends, so it holds no read lock.
-  struct Reset {
-    explicit Reset(sqlite3_stmt* s) : stmt(s) {}
-    ~Reset() {
-      sqlite3_reset(stmt);
-      sqlite3_clear_bindings(stmt);
-    }
-    sqlite3_stmt* stmt;
-  };
-
-  Status Exec(const std::string& sql) {
-    char* err = nullptr;
-    int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
-    if (rc != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errstr(rc);
-      sqlite3_free(err);
-      if (IsStorageFault(rc)) msg += " (" + StorageHint(rc, path_) + ")";
-      Status s = SqliteError(nullptr, rc, "");
-      return Status(s.code(), "sqlite:" + path_ + ": " + msg);
-    }
-    return OkStatus();
-  }
-
-  Status Begin() { return Exec("BEGIN IMMEDIATE"); }
-  Status Commit() {
-    Status s = Exec("COMMIT");
-    if (!s.ok()) Exec("ROLLBACK").IgnoreError();
-    return s;
-  }
-
-  StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) {
-    auto it = stmts_.find(sql);
-    if (it != stmts_.end()) return it->second;
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
-                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-    if (rc != SQLITE_OK) return SqliteError(db_, rc, "preparing a statement");
-    stmts_.emplace(sql, stmt);
-    return stmt;
-  }
-
+  Status Exec(const std::string& sql) { return conn_->Exec(sql); }
+  Status Begin() { return conn_->Begin(); }
+  Status Commit() { return conn_->Commit(); }
+  StatusOr<sqlite3_stmt*> Prepare(const std::string& sql) { return conn_->Prepare(sql); }
+  using Reset = StmtReset;
   static void BindText(sqlite3_stmt* stmt, int idx, std::string_view text) {
-    sqlite3_bind_text(stmt, idx, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    SqliteConn::BindText(stmt, idx, text);
   }
-
   static std::string ColumnText(sqlite3_stmt* stmt, int i) {
-    const unsigned char* t = sqlite3_column_text(stmt, i);
-    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(stmt, i)) : "";
+    return SqliteConn::ColumnText(stmt, i);
   }
 
   static void BindValue(sqlite3_stmt* stmt, int idx, ColumnType type, const Value& v) {
@@ -940,10 +826,10 @@ class SqliteStore final : public FencedStore {
     return out;
   }
 
-  sqlite3* db_;
+  std::unique_ptr<SqliteConn> conn_;
+  sqlite3* db_;  // conn_'s handle, for the sqlite3_* calls on its statements
   std::string path_;
   std::string durability_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
 };
 
 }  // namespace
@@ -1050,26 +936,15 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   }
   if (options.read_only) {
     ASSIGN_OR_RETURN(sqlite3 * db, OpenSqliteReadOnly(path, options.busy_timeout_ms));
-    auto store = std::make_unique<SqliteStore>(db, path, options);
+    auto store = std::make_unique<SqliteStore>(std::make_unique<SqliteConn>(db, path), options);
     RETURN_IF_ERROR(store->Configure());
     return std::unique_ptr<Store>(std::move(store));
   }
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                               (options.create_if_missing ? SQLITE_OPEN_CREATE : 0),
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    Status s = SqliteError(db, rc, "opening", path);
-    sqlite3_close_v2(db);
-    return s;
-  }
-  if (sqlite3_db_readonly(db, "main") == 1) {
-    sqlite3_close_v2(db);
-    return UnavailableError("sqlite:" + path + " is read-only (" +
-                            StorageHint(SQLITE_READONLY, path) + ")");
-  }
-  auto store = std::make_unique<SqliteStore>(db, path, options);
+  SqliteConn::OpenOptions open;
+  open.create_if_missing = options.create_if_missing;
+  open.busy_timeout_ms = options.busy_timeout_ms;
+  ASSIGN_OR_RETURN(auto conn, SqliteConn::Open(path, open));
+  auto store = std::make_unique<SqliteStore>(std::move(conn), options);
   RETURN_IF_ERROR(store->Configure());
   RETURN_IF_ERROR(store->Migrate());
   return std::unique_ptr<Store>(std::move(store));

@@ -1,7 +1,7 @@
 // PgConn's session bounds and cancellation against a real PostgreSQL (PROPGRADE_TEST_PG_URL).
 // Every wait runs on a thread the test watches: on code that does not bound the wait, the test
 // releases the lock it holds and fails instead of hanging.
-#include "store/postgres/pg_conn.h"
+#include "db/pg_conn.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "io/demo_season.h"
+#include "demo/demo_season.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "pipeline/config.h"
+#include "config/config.h"
 
 #define TOML_HEADER_ONLY 0
 #define TOML_SHARED_LIB 1
@@ -291,6 +291,14 @@ Status ValidateConfig(const Config& c) {
     return InvalidArgumentError("grading.real_line_sources must not be empty");
   }
   return OkStatus();
+}
+
+PipelineOptions PipelineOptionsOf(const Config& config) {
+  PipelineOptions o;
+  o.lock_policy = config.lock_policy;
+  o.remediation = config.remediation;
+  o.real_line_sources = config.grading.real_line_sources;
+  return o;
 }
 
 }  // namespace propgrade

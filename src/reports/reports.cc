@@ -1,4 +1,4 @@
-#include "pipeline/reports.h"
+#include "reports/reports.h"
 
 #include <algorithm>
 #include <map>

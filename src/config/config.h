@@ -10,7 +10,9 @@
 
 #include "common/status.h"
 #include "checks/checks.h"
+#include "grading/rules.h"
 #include "lock/lock_policy.h"
+#include "pipeline/pipeline.h"
 #include "safety/remediation.h"
 
 namespace propgrade {
@@ -23,8 +25,8 @@ struct BreakerConfig {
 
 
 struct GradingConfig {
-  // Default: ACTUAL_PROP, ODDS_API, BETTINGPROS
-  std::vector<std::string> real_line_sources = {"ACTUAL_PROP", "ODDS_API", "BETTINGPROS"};
+  // Default: ACTUAL_PROP, ODDS_API, BETTINGPROS (grading::DefaultRealLineSources)
+  std::vector<std::string> real_line_sources = grading::DefaultRealLineSources();
   bool enforce_unique_keys = true;  // Default: true
 };
 
@@ -90,6 +92,9 @@ struct Config {
 // Returns the value of an environment variable or nullptr (injectable for tests).
 using EnvLookup = std::function<const char*(const char*)>;
 EnvLookup ProcessEnvironment();
+
+// What the pipeline's steps take from the configuration.
+PipelineOptions PipelineOptionsOf(const Config& config);
 
 // Parses TOML text; `source` names it in errors.
 StatusOr<Config> ParseConfig(std::string_view toml_text, std::string_view source);
