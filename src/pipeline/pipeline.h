@@ -25,7 +25,9 @@
 #include "lock/lock_service.h"
 #include "observe/log.h"
 #include "pipeline/fact_cache.h"
+#include "pipeline/processor.h"
 #include "pipeline/run_summary.h"
+#include "pipeline/step_reporter.h"
 #include "safety/circuit_breaker.h"
 #include "safety/remediation.h"
 #include "safety/safe_writer.h"
@@ -136,8 +138,6 @@ class Pipeline {
   // Allowed and the store and lock service open; otherwise `step` is finished (circuit_open or
   // unavailable) and false returned.
   bool Ready(RunSummary* step, Store* store);
-  void RaiseStepAlerts(const RunSummary& step);
-  void Raise(Alert alert);
   // The SafeWriter dependencies of this pipeline, writing to `store`.
   SafeWriterDeps WriterDeps(Store* store);
   // Writes `rows` (computed from `inputs`) as the partition through SafeWriter and completes
@@ -145,43 +145,23 @@ class Pipeline {
   // false and leaves `step` open, for the caller to read the inputs again.
   bool WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
                  std::vector<InputVersions> inputs, bool may_retry, RunSummary* step);
-  void Finish(Store* store, RunSummary* step, const Status& error);
-  // Whether the dashboard's mirror of a breaker needs rewriting: when its state or failure
-  // count changed since this pipeline last wrote it, else at most once a minute.
-  bool MirrorDue(const BreakerStatus& status);
   void DoAggregations(DateRun* run, const RunOptions& options);
 
-  // A grading step read and computed ahead of its write: touches neither the breaker nor any
-  // lock and writes nothing, so any thread with its own store may prepare it.
-  struct GradePrep {
+  // A step read and computed ahead of its write (Processor::Prepare): touches neither the
+  // breaker nor any lock and writes nothing, so any thread with its own store may prepare it.
+  struct StepPrep {
     RunSummary step;
-    Status read;  // reading the inputs
-    std::vector<InputVersions> inputs;  // their versions, read before them
-    grading::GradeResult result;
+    Prepared prepared;
   };
-  GradePrep PrepareGrade(RunSummary step, Store* store) const;
-  // The rest of a grading step whose breaker and readiness checks passed: the write. When the
-  // inputs changed after they were read, they are read again through `store` and the step
-  // recomputed (up to kWriteAttempts writes in all).
-  RunSummary CommitGrade(GradePrep prep, Store* store);
-  // The same halves of an aggregation step (daily performance or summary): the rows computed
-  // from the fact cache refreshed through `store` (under aggregate_mu_), then written through
-  // the pipeline's store. The caller holds aggregate_mu_ for the Prepare calls.
-  struct AggregatePrep {
-    RunSummary step;
-    Status read;
-    std::vector<InputVersions> inputs;
-    std::vector<Row> rows;
-    int64_t unparseable_game_ids = 0;  // summary only
-    std::vector<std::string> unparseable_samples;
-  };
-  AggregatePrep PrepareAggregate(RunSummary step, Store* store);  // by step.processor
-  AggregatePrep PrepareDaily(RunSummary step, Store* store);
-  AggregatePrep PrepareSummary(RunSummary step, Store* store);
-  // Writes a prepared aggregation; re-prepares it (under aggregate_mu_) when its inputs changed.
-  RunSummary CommitAggregate(AggregatePrep prep);
-  // A started aggregation step, whole: breaker and readiness, prepare, write.
-  RunSummary RunAggregate(RunSummary step);
+  // The caller holds aggregate_mu_ when p.shares_fact_cache().
+  StepPrep PrepareStep(Processor& p, RunSummary step, Store* store);
+  // The rest of a step whose breaker and readiness checks passed: the write. When the inputs
+  // changed after they were read, they are read again through `store` and the step recomputed
+  // (up to kWriteAttempts writes in all).
+  RunSummary CommitStep(Processor& p, StepPrep prep, Store* store);
+  // A started step, whole: breaker and readiness, prepare (under aggregate_mu_ when the
+  // processor shares the fact cache), write. A null `store` means the pipeline's own.
+  RunSummary RunStep(Processor& p, RunSummary step, Store* store);
   // RunDates with one job: pipelined over two helper connections (see RunDates).
   std::vector<DateRun> RunDatesInOrder(
       const std::vector<CivilDay>& dates, const RunOptions& options,
@@ -198,16 +178,13 @@ class Pipeline {
   Clock* clock_;
   Logger* log_;
   CancelToken* cancel_;
-  struct Mirrored {
-    BreakerState state;
-    int consecutive_failures;
-    int64_t at_micros;
-  };
-  std::mutex mirror_mu_;  // guards mirrored_
-  std::map<std::string, Mirrored> mirrored_;
-  std::mutex aggregate_mu_;  // guards cache_ and summaries_
+  StepReporter reporter_;
+  std::mutex aggregate_mu_;  // guards cache_ and summaries_ (the processors that share them)
   FactCache cache_;
   grading::SummaryAccumulator summaries_;
+  // The processors: grading, then (after_grading_, in step order) the aggregations of a date.
+  std::unique_ptr<Processor> grading_, daily_, summary_;
+  std::vector<Processor*> after_grading_;
 };
 
 }  // namespace propgrade

@@ -313,6 +313,13 @@ const TableDef* FindTable(std::string_view name) {
   return nullptr;
 }
 
+const TableDef* TableWrittenBy(std::string_view processor) {
+  for (const TableDef* t : AllTables()) {
+    if (!t->writer.empty() && t->writer == processor) return t;
+  }
+  return nullptr;
+}
+
 StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json) {
   nlohmann::json object = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (!object.is_object()) return InvalidArgumentError("not a JSON object: " + std::string(json.substr(0, 80)));

@@ -1,0 +1,64 @@
+// grading: prediction_accuracy of one date (spec/grading.md §3).
+#include "common/civil_date.h"
+#include "grading/grader.h"
+#include "pipeline/processor.h"
+
+namespace propgrade {
+namespace {
+
+class GradingProcessor final : public Processor {
+ public:
+  explicit GradingProcessor(std::vector<std::string> real_line_sources)
+      : real_line_sources_(std::move(real_line_sources)) {}
+
+  const char* name() const override { return "grading"; }
+  const TableDef& table() const override { return tables::Accuracy(); }
+
+  Prepared Prepare(const RunSummary& step, Store* store) override {
+    Prepared out;
+    const std::string day = step.game_date.ToString();
+    // The versions first: a write that lands while the rows are read then fails the input fence.
+    for (const TableDef* t : {&tables::Predictions(), &tables::Actuals(), &tables::Injuries()}) {
+      auto versions = store->PartitionVersions(*t, day, day);
+      if (!versions.ok()) {
+        out.read = versions.status().WithContext("reading the input versions of " + day);
+        return out;
+      }
+      out.inputs.push_back({t, day, day, std::move(*versions)});
+    }
+    auto predictions = store->ReadPartition(tables::Predictions(), day);
+    auto actuals = predictions.ok() ? store->ReadPartition(tables::Actuals(), day)
+                                    : StatusOr<std::vector<Row>>(predictions.status());
+    auto injuries = actuals.ok() ? store->ReadPartition(tables::Injuries(), day)
+                                 : StatusOr<std::vector<Row>>(actuals.status());
+    if (!injuries.ok()) {
+      out.read = injuries.status().WithContext("reading the inputs of " + day);
+      return out;
+    }
+    grading::GradeOptions options;
+    options.real_line_sources = real_line_sources_;
+    options.graded_at = FormatTimestampMicros(step.started_at_micros);
+    options.run_id = step.run_id;
+    grading::GradeResult result =
+        grading::GradeDate(step.game_date, *predictions, *actuals, *injuries, options);
+    out.stats = result.stats;
+    if (result.outcome != grading::GradeOutcome::kGraded) {
+      out.nothing_to_write = result.outcome == grading::GradeOutcome::kNoActuals
+                                 ? RunStatus::kNoActuals
+                                 : RunStatus::kNoPredictions;
+    }
+    out.rows = std::move(result.rows);
+    return out;
+  }
+
+ private:
+  const std::vector<std::string> real_line_sources_;
+};
+
+}  // namespace
+
+std::unique_ptr<Processor> NewGradingProcessor(std::vector<std::string> real_line_sources) {
+  return std::make_unique<GradingProcessor>(std::move(real_line_sources));
+}
+
+}  // namespace propgrade
