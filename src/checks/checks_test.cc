@@ -12,6 +12,7 @@
 #include "safety/lock_events.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
+#include "store/ledgers.h"
 
 namespace propgrade {
 namespace {
@@ -210,7 +211,7 @@ TEST_F(ChecksTest, LockTroubleInTheLastDayWarns) {
 }
 
 TEST_F(ChecksTest, OrphanedStagingWarns) {
-  ASSERT_TRUE(store_->StageBatch("b", {ToStagingRow("b", clock_.NowMicros() - 25LL * 3600 * 1000000,
+  ASSERT_TRUE(store_->staging().StageBatch("b", {ToStagingRow("b", clock_.NowMicros() - 25LL * 3600 * 1000000,
                                                       Prediction("2026-01-17", "x", "s"))},
                                  false).ok());
   ExpectOnly("orphaned_staging", CheckStatus::kWarn);

@@ -21,6 +21,7 @@
 #include "common/ids.h"
 #include "io/table_file.h"
 #include "reports/reports.h"
+#include "store/ledgers.h"
 
 namespace propgrade::cli {
 
@@ -537,7 +538,7 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
       return ctx->Fail(InvalidArgumentError("'" + a.table + "' is not a partitioned table"));
     }
     CLI_ASSIGN_OR_FAIL(bool removed,
-                       store->DeleteFence(locks->fence_namespace(), *table, a.partition), ctx);
+                       store->fences().DeleteFence(locks->fence_namespace(), *table, a.partition), ctx);
     Status s = RecordLockEvent(store, clock,
                                {"fence/" + a.table + "/" + a.partition, "fence_reset", "",
                                 std::nullopt, std::nullopt, std::nullopt,
@@ -797,7 +798,7 @@ int Stage(const GlobalOptions& g, const StageArgs& a) {
     rows.push_back(ToStagingRow(a.batch, now, p));
     dates.insert(FormatCell(p[pred::game_date]));
   }
-  CLI_ASSIGN_OR_FAIL(int64_t staged, store->StageBatch(a.batch, rows, a.replace), ctx);
+  CLI_ASSIGN_OR_FAIL(int64_t staged, store->staging().StageBatch(a.batch, rows, a.replace), ctx);
   ctx->log().Info("batch_staged", {{"batch_id", Value::Text(a.batch)},
                                    {"rows", Value::Int(staged)},
                                    {"dates", Value::Int(static_cast<int64_t>(dates.size()))}});

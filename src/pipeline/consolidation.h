@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "common/value.h"
+#include "store/ledgers.h"
 #include "store/store.h"
 
 namespace propgrade {

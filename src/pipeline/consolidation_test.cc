@@ -96,11 +96,11 @@ TEST(ConsolidationStoreTest, APredictionIdStoredUnderAnotherDateIsQuarantined) {
   Row earlier = Prediction("p1", "a", 20.5, t1);
   earlier[pred::game_date] = Value::Text("2026-01-15");
   ASSERT_TRUE(store->Import(tables::Predictions(), {earlier}, {}, "p.csv", ImportMode::kUpsert).ok());
-  ASSERT_TRUE(store->StageBatch("b", {ToStagingRow("b", clock.NowMicros(), Prediction("p1", "a", 20.5, t1)),
+  ASSERT_TRUE(store->staging().StageBatch("b", {ToStagingRow("b", clock.NowMicros(), Prediction("p1", "a", 20.5, t1)),
                                       ToStagingRow("b", clock.NowMicros(), Prediction("p2", "b", 9.5, t1))},
                                 false)
                   .ok());
-  auto merged = store->Consolidate("2026-01-16", PlanConsolidation, WriteSpec{});
+  auto merged = store->staging().Consolidate("2026-01-16", PlanConsolidation, WriteSpec{});
   ASSERT_TRUE(merged.ok()) << merged.status().ToString();
   EXPECT_EQ(merged->inserted, 1);
   EXPECT_EQ(merged->quarantined, 1);
@@ -132,12 +132,12 @@ TEST(ConsolidationStoreTest, StageConsolidateAndCleanUpOrphans) {
     return out;
   };
   const char* t1 = "2026-01-16T10:00:00.000000Z";
-  ASSERT_TRUE(store->StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1)}), false).ok());
-  auto again = store->StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1)}), false);
+  ASSERT_TRUE(store->staging().StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1)}), false).ok());
+  auto again = store->staging().StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1)}), false);
   EXPECT_EQ(again.status().code(), StatusCode::kAlreadyExists);
-  ASSERT_TRUE(store->StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1),
+  ASSERT_TRUE(store->staging().StageBatch("b1", rows("b1", {Prediction("a1", "a", 20.5, t1),
                                                   Prediction("b1", "b", 9.5, t1)}), true).ok());
-  auto merged = store->Consolidate("2026-01-16", PlanConsolidation, WriteSpec{});
+  auto merged = store->staging().Consolidate("2026-01-16", PlanConsolidation, WriteSpec{});
   ASSERT_TRUE(merged.ok()) << merged.status().ToString();
   EXPECT_EQ(merged->staged_rows, 2);
   EXPECT_EQ(merged->inserted, 2);
@@ -145,9 +145,9 @@ TEST(ConsolidationStoreTest, StageConsolidateAndCleanUpOrphans) {
             (std::vector<std::string>{"a1", "b1"}));
   EXPECT_TRUE(store->ReadPartition(tables::Staging(), "2026-01-16")->empty());
   // A batch left for more than a day is an orphan, moved into quarantine on request.
-  ASSERT_TRUE(store->StageBatch("late", rows("late", {Prediction("x", "x", 1.5, t1)}), false).ok());
+  ASSERT_TRUE(store->staging().StageBatch("late", rows("late", {Prediction("x", "x", 1.5, t1)}), false).ok());
   clock.AdvanceSeconds(25 * 3600);
-  ASSERT_TRUE(store->StageBatch("fresh", rows("fresh", {Prediction("y", "y", 1.5, t1)}), false).ok());
+  ASSERT_TRUE(store->staging().StageBatch("fresh", rows("fresh", {Prediction("y", "y", 1.5, t1)}), false).ok());
   auto orphans = FindOrphanedBatches(store.get(), &clock, 24 * 3600 * 1000000LL);
   ASSERT_TRUE(orphans.ok()) << orphans.status().ToString();
   EXPECT_EQ(orphans->batches, std::vector<std::string>{"late"});

@@ -8,6 +8,7 @@
 #include "pipeline/consolidation.h"
 #include "safety/safe_writer.h"
 #include "safety/upkeep.h"
+#include "store/ledgers.h"
 
 namespace propgrade {
 
@@ -22,6 +23,17 @@ constexpr int kWriteAttempts = 10;
 
 }  // namespace
 
+// The processors, each defined in its own *_processor.cc; declared here, their one user.
+// grading: prediction_accuracy of a date from its predictions, box scores and injuries.
+std::unique_ptr<Processor> NewGradingProcessor(std::vector<std::string> real_line_sources);
+// daily_performance: system_daily_performance of a date from its accuracy rows in `cache`.
+std::unique_ptr<Processor> NewDailyProcessor(FactCache* cache);
+// performance_summary: the summary as of a date from the accuracy rows of its window in
+// `cache`, with the player archetypes; `summaries` keeps the month and season groups between
+// consecutive dates.
+std::unique_ptr<Processor> NewSummaryProcessor(FactCache* cache,
+                                               grading::SummaryAccumulator* summaries);
+
 ExitCode DateRun::exit_code() const {
   ExitCode code = ExitCode::kSuccess;
   for (const RunSummary& s : steps) code = WorseExitCode(code, s.exit_code());
@@ -35,11 +47,21 @@ Pipeline::Pipeline(PipelineDeps deps)
       clock_(d_.clock),
       log_(d_.log),
       cancel_(d_.cancel),
-      reporter_({d_.clock, d_.log, d_.metrics, d_.alerts, d_.breaker}),
-      grading_(NewGradingProcessor(d_.options.real_line_sources)),
-      daily_(NewDailyProcessor(&cache_)),
-      summary_(NewSummaryProcessor(&cache_, &summaries_)),
-      after_grading_({daily_.get(), summary_.get()}) {}
+      reporter_({d_.clock, d_.log, d_.metrics, d_.alerts, d_.breaker}) {
+  // Grading first; each step after it runs once the date's grading succeeded, in this order.
+  processors_.push_back(NewGradingProcessor(d_.options.real_line_sources));
+  processors_.push_back(NewDailyProcessor(&cache_));
+  processors_.push_back(NewSummaryProcessor(&cache_, &summaries_));
+  grading_ = processors_.front().get();
+  for (size_t i = 1; i < processors_.size(); ++i) after_grading_.push_back(processors_[i].get());
+}
+
+Processor& Pipeline::ByName(std::string_view name) {
+  for (auto& p : processors_) {
+    if (p->name() == name) return *p;
+  }
+  return *grading_;  // not reached: callers name a processor of this list
+}
 
 Status Pipeline::EnsureReady() {
   std::lock_guard<std::mutex> lock(ready_mu_);
@@ -179,12 +201,14 @@ RunSummary Pipeline::GradeDate(CivilDay date, const std::string& run_id, const R
 
 RunSummary Pipeline::AggregateDate(CivilDay date, const std::string& run_id,
                                    const RunOptions& options) {
-  return RunStep(*daily_, StartStep(daily_->name(), date, run_id, options), nullptr);
+  Processor& daily = ByName("daily_performance");
+  return RunStep(daily, StartStep(daily.name(), date, run_id, options), nullptr);
 }
 
 RunSummary Pipeline::SummarizeAsOf(CivilDay as_of, const std::string& run_id,
                                    const RunOptions& options) {
-  return RunStep(*summary_, StartStep(summary_->name(), as_of, run_id, options), nullptr);
+  Processor& summary = ByName("performance_summary");
+  return RunStep(summary, StartStep(summary.name(), as_of, run_id, options), nullptr);
 }
 
 RunSummary Pipeline::RunStep(Processor& p, RunSummary step, Store* store) {
@@ -258,7 +282,7 @@ RunSummary Pipeline::Consolidate(CivilDay date, const std::string& run_id,
           }
           return PlanConsolidation(staged, stored, elsewhere);
         };
-        ASSIGN_OR_RETURN(merged, store_->Consolidate(date.ToString(), plan, spec));
+        ASSIGN_OR_RETURN(merged, store_->staging().Consolidate(date.ToString(), plan, spec));
         WriteResult r;
         r.rows_deleted = merged.deleted;
         r.rows_written = merged.inserted;
@@ -338,7 +362,7 @@ StatusOr<std::vector<Pipeline::Restored>> Pipeline::RestoreQuarantined(
       const TableDef& table = *group.table;
       const auto& ids = group.ids;
       auto outcome = writer.Write(std::move(request), [&](const WriteSpec& spec) {
-        return store_->RestoreRows(table, r.partition, std::move(rows), ids, spec);
+        return store_->quarantine().RestoreRows(table, r.partition, std::move(rows), ids, spec);
       });
       r.status = outcome.status();
       if (outcome.ok()) r.duplicates = outcome->duplicates;

@@ -182,9 +182,12 @@ class Pipeline {
   std::mutex aggregate_mu_;  // guards cache_ and summaries_ (the processors that share them)
   FactCache cache_;
   grading::SummaryAccumulator summaries_;
-  // The processors: grading, then (after_grading_, in step order) the aggregations of a date.
-  std::unique_ptr<Processor> grading_, daily_, summary_;
+  // The processors (pipeline.cc builds them): grading, then the steps that follow a date's
+  // successful grading, in step order.
+  std::vector<std::unique_ptr<Processor>> processors_;
+  Processor* grading_;
   std::vector<Processor*> after_grading_;
+  Processor& ByName(std::string_view name);
 };
 
 }  // namespace propgrade

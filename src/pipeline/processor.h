@@ -2,8 +2,9 @@
 // partition through a Store and computes the partition's rows; it takes no lock and writes
 // nothing, so any thread with its own Store may prepare a step, and the pipeline writes the
 // rows through SafeWriter (one fenced replace). Each processor lives in its own
-// *_processor.cc. Thread-compatible: the pipeline serialises Prepare calls of processors that
-// share its fact cache (shares_fact_cache()).
+// *_processor.cc, whose factory the Pipeline declares and calls (pipeline.cc). Thread-compatible:
+// the pipeline serialises Prepare calls of processors that share its fact cache
+// (shares_fact_cache()).
 #pragma once
 
 #include <memory>
@@ -50,15 +51,5 @@ class Processor {
   // `store` and computes the rows.
   virtual Prepared Prepare(const RunSummary& step, Store* store) = 0;
 };
-
-// grading: prediction_accuracy of a date from its predictions, box scores and injuries.
-std::unique_ptr<Processor> NewGradingProcessor(std::vector<std::string> real_line_sources);
-// daily_performance: system_daily_performance of a date from its accuracy rows in `cache`.
-std::unique_ptr<Processor> NewDailyProcessor(FactCache* cache);
-// performance_summary: the summary as of a date from the accuracy rows of its window in
-// `cache`, with the player archetypes; `summaries` keeps the month and season groups between
-// consecutive dates.
-std::unique_ptr<Processor> NewSummaryProcessor(FactCache* cache,
-                                               grading::SummaryAccumulator* summaries);
 
 }  // namespace propgrade

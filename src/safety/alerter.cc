@@ -5,6 +5,7 @@
 
 #include "common/civil_date.h"
 #include "schema/schema.h"
+#include "store/ledgers.h"
 
 namespace propgrade {
 
@@ -77,7 +78,7 @@ void Alerter::Deliver(const Pending& p) {
   int64_t folded_before = 0;
   bool ledger = store_ != nullptr;
   if (ledger) {
-    auto fold = store_->AlertFoldState(a.type, a.subject);
+    auto fold = store_->alert_ledger().AlertFoldState(a.type, a.subject);
     if (fold.ok()) {
       last_sent = fold->last_sent_micros;
       folded_before = fold->folded_since;
@@ -114,7 +115,7 @@ void Alerter::Deliver(const Pending& p) {
   row[alertcol::folded_count] = Value::Int(fold ? 0 : folded_before);
   std::optional<int64_t> id;
   if (store_) {
-    auto recorded = store_->RecordAlert(row);
+    auto recorded = store_->alert_ledger().RecordAlert(row);
     if (recorded.ok()) id = *recorded;
   }
   if (fold) {
@@ -154,7 +155,7 @@ void Alerter::Deliver(const Pending& p) {
     folded_[key] = 0;
   }
   if (store_ && id) {
-    store_->UpdateAlert(*id, delivered, std::max<int64_t>(attempts, 1), folded_before,
+    store_->alert_ledger().UpdateAlert(*id, delivered, std::max<int64_t>(attempts, 1), folded_before,
                         delivered ? std::optional<int64_t>(sent_at) : std::nullopt)
         .IgnoreError();
   }

@@ -5,6 +5,7 @@
 
 #include "common/civil_date.h"
 #include "common/value_text.h"
+#include "store/ledgers.h"
 
 namespace propgrade {
 
@@ -68,7 +69,7 @@ StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table
     }
     return surplus;
   };
-  ASSIGN_OR_RETURN(DedupeResult done, store->Dedupe(request));
+  ASSIGN_OR_RETURN(DedupeResult done, store->quarantine().Dedupe(request));
   result.rows_scanned = done.rows_scanned;
   result.moved = done.moved;
   result.partitions = done.partitions;
@@ -125,7 +126,7 @@ StatusOr<OrphanReport> CleanupOrphanedBatches(Store* store, Clock* clock, int64_
     }
     return old;
   };
-  ASSIGN_OR_RETURN(DedupeResult done, store->Dedupe(request));
+  ASSIGN_OR_RETURN(DedupeResult done, store->quarantine().Dedupe(request));
   report.rows = done.moved;
   report.batches.assign(batches.begin(), batches.end());
   return report;

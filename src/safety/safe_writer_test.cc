@@ -6,6 +6,7 @@
 
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
+#include "store/ledgers.h"
 
 namespace propgrade {
 namespace {
@@ -105,7 +106,7 @@ TEST_F(SafeWriterTest, WritesUnderALeaseAndRecordsItsToken) {
   EXPECT_EQ(out->lock_backend, "db");
   EXPECT_EQ(out->duplicates.groups, 0);
   EXPECT_EQ(Players(), std::vector<std::string>{"a"});
-  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), 1);
+  EXPECT_EQ(*store_->fences().FenceToken("db", tables::Accuracy(), "2026-01-16"), 1);
   auto runs = store_->ReadPartition(tables::GradingRuns(), "2026-01-16");
   ASSERT_EQ(runs->size(), 1u);
   EXPECT_EQ((*runs)[0][runs::fence_token].as_int(), 1);
@@ -143,7 +144,7 @@ TEST_F(SafeWriterTest, ProceedWritesUnderADrawnTokenAndAdvancesTheFence) {
   ASSERT_TRUE(out->fence_token.has_value());
   EXPECT_GT(*out->fence_token, *held->token);
   EXPECT_EQ(Players(), std::vector<std::string>{"b"});
-  EXPECT_EQ(*store_->FenceToken("db", tables::Accuracy(), "2026-01-16"), *out->fence_token);
+  EXPECT_EQ(*store_->fences().FenceToken("db", tables::Accuracy(), "2026-01-16"), *out->fence_token);
 }
 
 // A proceed-writer that lands late: it gave up waiting and proceeded, then (delayed) a fenced

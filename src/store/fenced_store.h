@@ -21,12 +21,22 @@
 #include <string_view>
 #include <vector>
 
+#include "store/ledgers.h"
 #include "store/store.h"
 
 namespace propgrade {
 
-class FencedStore : public Store {
+class FencedStore : public Store,
+                    public AlertLedger,
+                    public StagingLedger,
+                    public QuarantineLedger,
+                    public FenceLedger {
  public:
+  AlertLedger& alert_ledger() final { return *this; }
+  StagingLedger& staging() final { return *this; }
+  QuarantineLedger& quarantine() final { return *this; }
+  FenceLedger& fences() final { return *this; }
+
   StatusOr<WriteResult> ReplacePartition(const TableDef& table, std::string_view partition,
                                          std::vector<Row> rows, const WriteSpec& spec) final;
   StatusOr<WriteResult> RestoreRows(const TableDef& table, std::string_view partition,

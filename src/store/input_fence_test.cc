@@ -13,6 +13,7 @@
 #include "common/civil_date.h"
 #include "schema/schema.h"
 #include "common/value_text.h"
+#include "store/ledgers.h"
 #include "store/store.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
@@ -169,8 +170,8 @@ TEST_P(InputFenceTest, EveryKindOfWriteAdvancesTheDatabaseWideVersion) {
   ASSERT_TRUE(store->ReplacePartition(tables::Accuracy(), kDay, {Graded("a", 20)}, WriteSpec{})
                   .ok());
   advanced(tables::Accuracy(), kDay);
-  ASSERT_TRUE(store->StageBatch("b", Staged("b", {Prediction("p1", "a")}), false).ok());
-  ASSERT_TRUE(store->Consolidate(
+  ASSERT_TRUE(store->staging().StageBatch("b", Staged("b", {Prediction("p1", "a")}), false).ok());
+  ASSERT_TRUE(store->staging().Consolidate(
                        kDay,
                        [](const std::vector<Row>& staged, const std::vector<Row>&,
                           const std::map<std::string, std::string>&) {
@@ -186,7 +187,7 @@ TEST_P(InputFenceTest, EveryKindOfWriteAdvancesTheDatabaseWideVersion) {
   dedupe.partition = kDay;
   dedupe.reason = "test";
   dedupe.choose_surplus = [](const std::vector<Row>&) { return std::vector<size_t>{0}; };
-  ASSERT_TRUE(store->Dedupe(dedupe).ok());
+  ASSERT_TRUE(store->quarantine().Dedupe(dedupe).ok());
   advanced(tables::Accuracy(), kDay);
 }
 
@@ -254,7 +255,7 @@ TEST_P(InputFenceTest, ABatchStagedDuringAConsolidationIsLeftForTheNextOne) {
   auto store = Open();
   auto other = Open();
   ASSERT_TRUE(store && other);
-  ASSERT_TRUE(store->StageBatch("first", Staged("first", {Prediction("p1", "a")}), false).ok());
+  ASSERT_TRUE(store->staging().StageBatch("first", Staged("first", {Prediction("p1", "a")}), false).ok());
   std::thread stager;
   bool started = false;
   auto planner = [&](const std::vector<Row>& staged, const std::vector<Row>&,
@@ -262,7 +263,7 @@ TEST_P(InputFenceTest, ABatchStagedDuringAConsolidationIsLeftForTheNextOne) {
     if (!started) {
       started = true;
       stager = std::thread([&] {
-        EXPECT_TRUE(other->StageBatch("during", Staged("during", {Prediction("p2", "b")}), false)
+        EXPECT_TRUE(other->staging().StageBatch("during", Staged("during", {Prediction("p2", "b")}), false)
                         .ok());
       });
       std::this_thread::sleep_for(std::chrono::milliseconds(400));
@@ -271,7 +272,7 @@ TEST_P(InputFenceTest, ABatchStagedDuringAConsolidationIsLeftForTheNextOne) {
     for (const Row& s : staged) plan.insert.emplace_back(s.begin() + 2, s.end());
     return plan;
   };
-  auto merged = store->Consolidate(kDay, planner, WriteSpec{});
+  auto merged = store->staging().Consolidate(kDay, planner, WriteSpec{});
   ASSERT_TRUE(merged.ok()) << merged.status().ToString();
   stager.join();
   EXPECT_EQ(merged->staged_rows, 1);
@@ -280,7 +281,7 @@ TEST_P(InputFenceTest, ABatchStagedDuringAConsolidationIsLeftForTheNextOne) {
   ASSERT_TRUE(left.ok());
   ASSERT_EQ(left->size(), 1u) << "the batch staged meanwhile was consumed without being merged";
   EXPECT_EQ(FormatCell((*left)[0][stage::batch_id]), "during");
-  auto next = store->Consolidate(kDay, planner, WriteSpec{});
+  auto next = store->staging().Consolidate(kDay, planner, WriteSpec{});
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(store->ReadPartition(tables::Predictions(), kDay)->size(), 2u);
 }

@@ -28,4 +28,15 @@ std::string UpdateNonKeyColumns(const TableDef& t, const std::vector<int>& colum
 // The key columns as they stand, for ON CONFLICT (...).
 std::string KeyColumnList(const TableDef& t);
 
+// The column type of `t` in `d` (SQLite: INTEGER, REAL, TEXT; PostgreSQL: its own types).
+std::string SqlType(ColumnType t, Dialect d);
+// The one migration plan of both stores: for every catalogue table (AllTables), CREATE TABLE
+// IF NOT EXISTS with its columns, its partition index and its extra indexes, idempotent, so
+// one pass brings any older database, or one that lacks a table the catalogue has, up to the
+// catalogue. The key indexes are not here: each store ensures them as configured (unique or
+// not, StoreOptions::enforce_unique_keys).
+std::vector<std::string> CatalogueDdl(Dialect d);
+// Whether a database whose tables are `existing` lacks a catalogue table.
+bool LacksACatalogueTable(const std::vector<std::string>& existing);
+
 }  // namespace propgrade::sql

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "schema/schema.h"
+#include "store/ledgers.h"
 #include "testing/fake_clock.h"
 #include "testing/pg.h"
 #include "testing/queries.h"
@@ -83,6 +84,27 @@ TEST_P(StoreTest, OpenCreatesTheSchemaAndMigrationIsIdempotent) {
   auto again = Open();
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(Count(again.get(), tables::Accuracy(), "2026-01-16"), 0);
+}
+
+// A database that lacks a table the catalogue has (made before the table was added to the
+// catalogue) gets it when it is opened, whatever its schema version says: adding a built-in
+// table needs no migration step of its own.
+TEST_P(StoreTest, OpenCreatesACatalogueTableTheDatabaseLacks) {
+  ASSERT_NE(Open(), nullptr);
+  const std::string drop = "DROP TABLE check_results";
+  if (GetParam() == "sqlite") {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() + "/test.db").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, drop.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  } else {
+    testing::DbQuery(url_, drop);
+  }
+  auto rows = [&] { return testing::DbQuery(url_, "SELECT count(*) FROM check_results"); };
+  ASSERT_NE(rows(), std::multiset<std::string>{"0"});  // the table is gone
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(rows(), std::multiset<std::string>{"0"});
 }
 
 // Without create_if_missing (and read-only) Open finds only a database that exists, and
@@ -258,7 +280,7 @@ TEST_P(StoreTest, StaleFenceTokenWritesNothing) {
                          })
                   .ok());
   EXPECT_EQ(runs_recorded, 0);  // the run record rolled back too
-  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
+  EXPECT_EQ(*store->fences().FenceToken("db", t, "2026-01-16"), 5);
 
   spec.run_record = nullptr;
   spec.fence_token = 5;  // the same holder may write again
@@ -267,11 +289,11 @@ TEST_P(StoreTest, StaleFenceTokenWritesNothing) {
   spec.fence_token = std::nullopt;  // no token: no comparison, stored token unchanged
   EXPECT_TRUE(
       store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "c", 1.5)}, spec).ok());
-  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 5);
+  EXPECT_EQ(*store->fences().FenceToken("db", t, "2026-01-16"), 5);
   spec.fence_token = 9;
   EXPECT_TRUE(
       store->ReplacePartition(t, "2026-01-16", {AccuracyRow("2026-01-16", "d", 1.5)}, spec).ok());
-  EXPECT_EQ(*store->FenceToken("db", t, "2026-01-16"), 9);
+  EXPECT_EQ(*store->fences().FenceToken("db", t, "2026-01-16"), 9);
   // Another lock namespace keeps its own tokens.
   spec.lock_namespace = "etcd:abc";
   spec.fence_token = 1;

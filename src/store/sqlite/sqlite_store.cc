@@ -28,18 +28,6 @@ constexpr int kSchemaVersion = 6;
 using sql::ColumnList;
 using sql::Q;
 
-std::string SqlType(ColumnType t) {
-  switch (t) {
-    case ColumnType::kInteger:
-    case ColumnType::kBool:
-      return "INTEGER";
-    case ColumnType::kReal:
-      return "REAL";
-    default:
-      return "TEXT";
-  }
-}
-
 std::string KeyExprList(const TableDef& t) { return sql::KeyExprList(t, sql::Dialect::kSqlite); }
 std::string Placeholders(size_t n) { return sql::Placeholders(n, sql::Dialect::kSqlite); }
 
@@ -496,35 +484,18 @@ class SqliteStore final : public FencedStore {
                                      ") is newer than this propgrade (version " +
                                      std::to_string(kSchemaVersion) + ")");
     }
-    if (version < kSchemaVersion) {
+    std::vector<std::string> existing;
+    {
+      ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                       Prepare("SELECT name FROM sqlite_master WHERE type = 'table'"));
+      Reset guard(stmt);
+      while (sqlite3_step(stmt) == SQLITE_ROW) existing.push_back(ColumnText(stmt, 0));
+    }
+    if (version < kSchemaVersion || sql::LacksACatalogueTable(existing)) {
       // Every change so far adds tables or replaces indexes, so one idempotent pass serves each
-      // older version.
-      for (const TableDef* t : AllTables()) {
-        std::vector<std::string> cols;
-        for (const auto& c : t->columns) {
-          bool id = t->generated_id && &c == &t->columns.front();
-          cols.push_back(Q(c.name) + " " + (id ? "INTEGER PRIMARY KEY" : SqlType(c.type)) +
-                         (c.required ? " NOT NULL" : ""));
-        }
-        RETURN_IF_ERROR(Exec("CREATE TABLE IF NOT EXISTS " + Q(t->name) + " (" +
-                             Join(cols, ", ") + ")"));
-        bool key_starts_with_partition =
-            !t->key_columns.empty() && t->key_columns[0] == t->partition_column;
-        if (!t->partition_column.empty() && !key_starts_with_partition) {
-          // (partition, key): a partition reads in key order without a sort (version 5; it
-          // replaces the partition-only index of earlier versions).
-          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
-                               Q("ix_" + t->name + "_partition_key") + " ON " + Q(t->name) +
-                               " (" + Q(t->partition_column) + ", " + KeyExprList(*t) + ")"));
-          RETURN_IF_ERROR(Exec("DROP INDEX IF EXISTS " + Q("ix_" + t->name + "_partition")));
-        }
-        for (const auto& cols : t->extra_indexes) {
-          std::vector<std::string> quoted;
-          for (const auto& c : cols) quoted.push_back(Q(c));
-          RETURN_IF_ERROR(Exec("CREATE INDEX IF NOT EXISTS " +
-                               Q("ix_" + t->name + "_" + Join(cols, "_")) + " ON " + Q(t->name) +
-                               " (" + Join(quoted, ", ") + ")"));
-        }
+      // older version, and a database that lacks a table the catalogue gained.
+      for (const std::string& ddl : sql::CatalogueDdl(sql::Dialect::kSqlite)) {
+        RETURN_IF_ERROR(Exec(ddl));
       }
       // The `db` lock backend's token counter (version 6; PostgreSQL draws from the sequence
       // propgrade_lock_token): one for the whole file, starting above every token handed out.
