@@ -146,6 +146,8 @@ class Pipeline {
   bool WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
                  std::vector<InputVersions> inputs, bool may_retry, RunSummary* step);
   void DoAggregations(DateRun* run, const RunOptions& options);
+  // The processor of processors_ called `name` (one of this pipeline's).
+  Processor& ByName(std::string_view name);
 
   // A step read and computed ahead of its write (Processor::Prepare): touches neither the
   // breaker nor any lock and writes nothing, so any thread with its own store may prepare it.
@@ -187,7 +189,6 @@ class Pipeline {
   std::vector<std::unique_ptr<Processor>> processors_;
   Processor* grading_;
   std::vector<Processor*> after_grading_;
-  Processor& ByName(std::string_view name);
 };
 
 }  // namespace propgrade

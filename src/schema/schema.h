@@ -440,9 +440,9 @@ const TableDef* FindTable(std::string_view name);
 // The table whose TableDef::writer is `processor`; nullptr when none.
 const TableDef* TableWrittenBy(std::string_view processor);
 
-// The inverse of JsonObject (common/value_text.h) for a row of `table` (its columns by name; an absent key is NULL), as
-// remediation_quarantine.row_json holds it. InvalidArgument when a value does not fit its
-// column.
+// The inverse of JsonObject (common/value_text.h) for a row of `table` (its columns by name;
+// an absent key is NULL), as remediation_quarantine.row_json holds it. InvalidArgument when a
+// value does not fit its column.
 StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json);
 
 }  // namespace propgrade

@@ -9,9 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <map>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/civil_date.h"
 #include "common/hash.h"
