@@ -4,10 +4,11 @@
 #include <cmath>
 #include <map>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
-#include "schema/schema.h"
 #include "grading/rules.h"
+#include "schema/schema.h"
 
 namespace propgrade::grading {
 
@@ -25,15 +26,27 @@ const std::string& Str(const Row& r, int i) {
 }
 
 // The order grading has always emitted its rows in: player, game, system, then the line
-// rounded to 2 places (missing lines first).
-bool EmitsBefore(const Row& a, const Row& b) {
-  for (int c : {pred::player_lookup, pred::game_id, pred::system_id}) {
-    if (Str(a, c) != Str(b, c)) return Str(a, c) < Str(b, c);
+// rounded to 2 places (missing lines first). Computed once per kept row, not per comparison.
+struct EmitOrder {
+  std::string_view player, game, system;
+  bool has_line;
+  double line;  // rounded; 0 when missing
+  const Row* row;
+
+  explicit EmitOrder(const Row* r)
+      : player(Str(*r, pred::player_lookup)),
+        game(Str(*r, pred::game_id)),
+        system(Str(*r, pred::system_id)),
+        row(r) {
+    auto l = Real(*r, pred::line_value);
+    has_line = l.has_value();
+    line = l ? RoundHalfAway(*l, 2) : 0;
   }
-  auto la = Real(a, pred::line_value), lb = Real(b, pred::line_value);
-  if (la.has_value() != lb.has_value()) return lb.has_value();
-  return la && RoundHalfAway(*la, 2) < RoundHalfAway(*lb, 2);
-}
+  bool operator<(const EmitOrder& o) const {
+    return std::tie(player, game, system, has_line, line) <
+           std::tie(o.player, o.game, o.system, o.has_line, o.line);
+  }
+};
 
 struct ActualKey {
   std::string_view game, player;
@@ -55,13 +68,14 @@ Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) 
   Selection sel;
   const std::string day = date.ToString();
   const TableDef& table = tables::Predictions();
+  const BusinessKey business_key(table);
   std::unordered_map<std::string, const Row*> kept;
   kept.reserve(predictions.size());
   for (const Row& p : predictions) {
     if (Str(p, pred::game_date) != day) continue;
     if (Bool(p, pred::is_active) == false || !p[pred::invalidation_reason].is_null()) continue;
     ++sel.predictions_found;
-    auto [it, inserted] = kept.emplace(BusinessKeyOf(table, p), &p);
+    auto [it, inserted] = kept.emplace(business_key.Of(p), &p);
     if (!inserted) {
       ++sel.source_duplicates;
       const Row* loser = Newer(table, p, *it->second) ? it->second : &p;
@@ -70,10 +84,12 @@ Selection SelectPredictions(CivilDay date, const std::vector<Row>& predictions) 
     }
   }
   // In key order, as the grading has always emitted them.
-  sel.kept.reserve(kept.size());
-  for (const auto& [key, row] : kept) sel.kept.push_back(row);
-  std::sort(sel.kept.begin(), sel.kept.end(),
-            [](const Row* a, const Row* b) { return EmitsBefore(*a, *b); });
+  std::vector<EmitOrder> order;
+  order.reserve(kept.size());
+  for (const auto& [key, row] : kept) order.emplace_back(row);
+  std::sort(order.begin(), order.end());
+  sel.kept.reserve(order.size());
+  for (const EmitOrder& o : order) sel.kept.push_back(o.row);
   return sel;
 }
 

@@ -4,8 +4,8 @@
 #include <set>
 
 #include "common/civil_date.h"
-#include "schema/schema.h"
 #include "common/value_text.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 
@@ -14,9 +14,7 @@ namespace {
 // Consolidation merges into player_prop_predictions by its business key and winner rule.
 const TableDef& P() { return tables::Predictions(); }
 
-Row ToPrediction(const Row& staged) {
-  return Row(staged.begin() + stage::kPred, staged.end());
-}
+Row ToPrediction(const Row& staged) { return Row(staged.begin() + stage::kPred, staged.end()); }
 
 }  // namespace
 
@@ -32,6 +30,7 @@ Row ToStagingRow(const std::string& batch_id, int64_t staged_at_micros, const Ro
 ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::vector<Row>& stored,
                                     const std::map<std::string, std::string>& stored_elsewhere) {
   ConsolidationPlan plan;
+  const BusinessKey business_key(P());
   // The staged winner of every business key (index into `staged`). A row whose prediction_id
   // is stored under another date cannot be merged here (the id would then name two rows):
   // it is quarantined rather than failing the date on every retry.
@@ -40,12 +39,12 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
     Row p = ToPrediction(staged[i]);
     const std::string id = FormatCell(p[pred::prediction_id]);
     if (auto other = stored_elsewhere.find(id); other != stored_elsewhere.end()) {
-      plan.quarantine.push_back(
-          {i, "prediction_id " + id + " is already stored under game_date " + other->second +
-                  "; it was staged for " + FormatCell(p[pred::game_date])});
+      plan.quarantine.push_back({i, "prediction_id " + id + " is already stored under game_date " +
+                                        other->second + "; it was staged for " +
+                                        FormatCell(p[pred::game_date])});
       continue;
     }
-    auto [it, first] = winners.try_emplace(BusinessKeyOf(P(), p), i);
+    auto [it, first] = winners.try_emplace(business_key.Of(p), i);
     if (!first && Newer(P(), p, ToPrediction(staged[it->second]))) it->second = i;
   }
   // Two winners with one prediction_id (staged under two keys): the newer stays, the other is
@@ -57,20 +56,22 @@ ConsolidationPlan PlanConsolidation(const std::vector<Row>& staged, const std::v
     if (keys.size() < 2) continue;
     std::string keep = keys[0];
     for (const std::string& k : keys) {
-      if (Newer(P(), ToPrediction(staged[winners[k]]), ToPrediction(staged[winners[keep]]))) keep = k;
+      if (Newer(P(), ToPrediction(staged[winners[k]]), ToPrediction(staged[winners[keep]])))
+        keep = k;
     }
     for (const std::string& k : keys) {
       if (k == keep) continue;
-      plan.quarantine.push_back({winners[k], "prediction_id " + id +
-                                                 " was staged twice for this date under "
-                                                 "different business keys; the newer row was kept"});
+      plan.quarantine.push_back(
+          {winners[k], "prediction_id " + id +
+                           " was staged twice for this date under "
+                           "different business keys; the newer row was kept"});
       winners.erase(k);
     }
   }
   std::map<std::string, std::vector<const Row*>> stored_by_key;
   std::map<std::string, const Row*> stored_by_id;
   for (const Row& r : stored) {
-    stored_by_key[BusinessKeyOf(P(), r)].push_back(&r);
+    stored_by_key[business_key.Of(r)].push_back(&r);
     stored_by_id[FormatCell(r[pred::prediction_id])] = &r;
   }
   std::set<std::string> deleted;

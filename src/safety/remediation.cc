@@ -13,8 +13,9 @@ namespace {
 
 // Groups row indexes by business key, in scan order.
 std::map<std::string, std::vector<size_t>> Groups(const TableDef& t, const std::vector<Row>& rows) {
+  const BusinessKey key(t);
   std::map<std::string, std::vector<size_t>> groups;
-  for (size_t i = 0; i < rows.size(); ++i) groups[BusinessKeyOf(t, rows[i])].push_back(i);
+  for (size_t i = 0; i < rows.size(); ++i) groups[key.Of(rows[i])].push_back(i);
   return groups;
 }
 

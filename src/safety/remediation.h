@@ -41,7 +41,7 @@ struct RemediationResult {
   std::vector<std::string> partitions;
 };
 
-// Rows of `table` grouped by business key (schema BusinessKeyOf): each group with more than one
+// Rows of `table` grouped by business key (schema BusinessKey): each group with more than one
 // row, as indexes into `rows`.
 std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& table, const std::vector<Row>& rows);
 

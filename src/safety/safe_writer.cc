@@ -163,7 +163,7 @@ StatusOr<DuplicateCount> SafeWriter::CheckDuplicates(const WriteRequest& request
     ++count.groups;
     count.surplus_rows += static_cast<int64_t>(group.size()) - 1;
     if (count.sample_keys.size() < 5) {
-      count.sample_keys.push_back(BusinessKeyText(*request.table, rows[group[0]]));
+      count.sample_keys.push_back(BusinessKey(*request.table).TextOf(rows[group[0]]));
     }
   }
   return count;
@@ -184,8 +184,8 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   }
   // Layer 1: the lease.
   std::optional<Lease> lease;
-  auto acquired = d_.locks->Acquire(key, Micros(d_.policy->ttl_seconds),
-                                    Micros(d_.policy->max_wait_seconds));
+  auto acquired =
+      d_.locks->Acquire(key, Micros(d_.policy->ttl_seconds), Micros(d_.policy->max_wait_seconds));
   if (acquired.ok()) {
     lease = std::move(acquired).value();
     outcome.lock_wait_seconds = lease->wait_seconds;
@@ -201,9 +201,10 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
                                 {"token", Value::OptInt(lease->token)},
                                 {"wait_seconds", Value::Real(lease->wait_seconds)}});
     if (lease->wait_seconds > kContentionSeconds) {
-      Raise(MakeAlert("lock_contention", request.table->name, request.partition,
-                      "waited " + FormatDouble(lease->wait_seconds) + " s for lock " + key,
-                      {{"key", Value::Text(key)}, {"wait_seconds", Value::Real(lease->wait_seconds)}}));
+      Raise(MakeAlert(
+          "lock_contention", request.table->name, request.partition,
+          "waited " + FormatDouble(lease->wait_seconds) + " s for lock " + key,
+          {{"key", Value::Text(key)}, {"wait_seconds", Value::Real(lease->wait_seconds)}}));
     }
   } else if (acquired.status().reason() == StatusReason::kLockTimeout) {
     bool proceed = d_.policy->on_lock_timeout == "proceed";
@@ -211,18 +212,18 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
     // Proceeding still writes with a fencing token, drawn now from the key's sequence: a
     // lease taken after this point gets a greater one, so a proceed-write that lands late is
     // fenced out instead of overwriting a newer fenced write.
-    StatusOr<int64_t> drawn = proceed ? d_.locks->DrawToken(key)
-                                      : StatusOr<int64_t>(acquired.status());
+    StatusOr<int64_t> drawn =
+        proceed ? d_.locks->DrawToken(key) : StatusOr<int64_t>(acquired.status());
     if (proceed && !drawn.ok()) proceed = false;
-    Event(key, "acquire_timeout", nullptr,
-          acquired.status().message() +
-              (proceed ? "; proceeding without the lock, token " + std::to_string(*drawn)
-               : d_.policy->on_lock_timeout == "proceed"
-                   ? "; could not proceed: no token could be drawn (" + drawn.status().message() +
-                         ")"
-                   : ""));
-    std::string action = proceed ? "proceeded (atomic replace under a drawn token, no lease)"
-                                 : "wrote nothing";
+    Event(
+        key, "acquire_timeout", nullptr,
+        acquired.status().message() +
+            (proceed ? "; proceeding without the lock, token " + std::to_string(*drawn)
+             : d_.policy->on_lock_timeout == "proceed"
+                 ? "; could not proceed: no token could be drawn (" + drawn.status().message() + ")"
+                 : ""));
+    std::string action =
+        proceed ? "proceeded (atomic replace under a drawn token, no lease)" : "wrote nothing";
     log->Log(Severity::kCritical, "lock_timeout",
              {{"key", Value::Text(key)},
               {"backend", Value::Text(backend)},
@@ -252,8 +253,8 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
       if (s.ok()) {
         log->Info("lock_renewed", {{"key", Value::Text(key)}});
       } else {
-        log->Error("lock_renewal_failed", {{"key", Value::Text(key)},
-                                           {"error", Value::Text(s.message())}});
+        log->Error("lock_renewal_failed",
+                   {{"key", Value::Text(key)}, {"error", Value::Text(s.message())}});
       }
     });
     if (d_.hooks && d_.hooks->TEST_disable_lease_check) keeper->TEST_DisableLossCheck();
@@ -285,8 +286,7 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   spec.run_id = request.run_id;
   spec.inputs = request.inputs;
   spec.run_record = has_run ? &run : nullptr;
-  const int64_t pause_in_transaction =
-      d_.hooks ? d_.hooks->TEST_pause_in_transaction_micros : 0;
+  const int64_t pause_in_transaction = d_.hooks ? d_.hooks->TEST_pause_in_transaction_micros : 0;
   if (keeper || pause_in_transaction > 0) {
     spec.before_commit = [this, &keeper, pause_in_transaction] {
       if (pause_in_transaction > 0) {
@@ -312,11 +312,11 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
       outcome.duplicates = std::move(dups).value();
       if (outcome.duplicates.groups > 0) RespondToDuplicates(request, &outcome);
     } else {
-      outcome.duplicate_check =
-          dups.status().WithContext("post-write duplicate check of " + table);
-      log->Error("duplicate_check_failed", {{"table", Value::Text(table)},
-                                            {"partition", Value::Text(request.partition)},
-                                            {"error", Value::Text(outcome.duplicate_check.message())}});
+      outcome.duplicate_check = dups.status().WithContext("post-write duplicate check of " + table);
+      log->Error("duplicate_check_failed",
+                 {{"table", Value::Text(table)},
+                  {"partition", Value::Text(request.partition)},
+                  {"error", Value::Text(outcome.duplicate_check.message())}});
     }
   }
   log->Info("write_section", {{"phase", Value::Text("exit")},
@@ -336,8 +336,8 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
                                   {"token", Value::OptInt(lease->token)},
                                   {"hold_seconds", Value::Real(hold)}});
     } else {
-      log->Warn("lock_release_failed", {{"key", Value::Text(key)},
-                                        {"error", Value::Text(released.message())}});
+      log->Warn("lock_release_failed",
+                {{"key", Value::Text(key)}, {"error", Value::Text(released.message())}});
     }
   }
   if (!written.ok()) {
@@ -353,12 +353,13 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
             written.status().message());
       Count("lock_lost_total", {});
       if (fenced) Count("fence_rejections_total", {table});
-      log->Log(Severity::kCritical, "lock_lost",
-               {{"key", Value::Text(key)},
-                {"token", Value::OptInt(outcome.fence_token)},
-                {"hold_seconds", Value::Real(lease ? (exit_at - lease->acquired_at_micros) / 1e6 : 0)},
-                {"error", Value::Text(written.status().message())},
-                {"written", Value::Bool(false)}});
+      log->Log(
+          Severity::kCritical, "lock_lost",
+          {{"key", Value::Text(key)},
+           {"token", Value::OptInt(outcome.fence_token)},
+           {"hold_seconds", Value::Real(lease ? (exit_at - lease->acquired_at_micros) / 1e6 : 0)},
+           {"error", Value::Text(written.status().message())},
+           {"written", Value::Bool(false)}});
       Raise(MakeAlert("lock_lost", table, request.partition,
                       std::string(fenced ? "fenced out" : "lease lost") + " on " + key +
                           "; nothing was written",

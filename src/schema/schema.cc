@@ -9,12 +9,18 @@ namespace propgrade {
 
 std::string_view ColumnTypeName(ColumnType t) {
   switch (t) {
-    case ColumnType::kText: return "text";
-    case ColumnType::kInteger: return "integer";
-    case ColumnType::kReal: return "real";
-    case ColumnType::kBool: return "bool";
-    case ColumnType::kDate: return "date";
-    case ColumnType::kTimestamp: return "timestamp";
+    case ColumnType::kText:
+      return "text";
+    case ColumnType::kInteger:
+      return "integer";
+    case ColumnType::kReal:
+      return "real";
+    case ColumnType::kBool:
+      return "bool";
+    case ColumnType::kDate:
+      return "date";
+    case ColumnType::kTimestamp:
+      return "timestamp";
   }
   return "text";
 }
@@ -42,40 +48,45 @@ bool TableDef::BusinessKeyIsStoredKey() const {
   return true;
 }
 
-namespace {
-
-// Appends a key cell's text (rounded when the part says so); false for NULL, appending nothing.
-// Text is appended as it is, without a copy: BusinessKeyOf runs once per graded prediction.
-bool AppendKeyCell(const TableDef& table, const KeyPart& part, const Row& row, std::string* out) {
-  const Value& v = row[table.ColumnIndex(part.column)];
-  if (v.is_null()) return false;
-  if (v.is_text()) {
-    out->append(v.as_text());
-  } else if (auto real = v.ToReal(); real && part.round_places >= 0) {
-    out->append(FormatCell(Value::Real(RoundHalfAway(*real, part.round_places))));
-  } else {
-    out->append(FormatCell(v));
-  }
-  return true;
+BusinessKey::BusinessKey(const TableDef& table) : table_(table) {
+  for (const KeyPart& part : table.business_key) indexes_.push_back(table.ColumnIndex(part.column));
 }
 
-}  // namespace
-
-std::string BusinessKeyOf(const TableDef& table, const Row& row) {
+std::string BusinessKey::Of(const Row& row) const {
   std::string key;
   key.reserve(64);
-  for (const KeyPart& part : table.business_key) {
-    if (!AppendKeyCell(table, part, row, &key)) key += "\x1eNULL";
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    const Value& v = row[indexes_[i]];
+    const int places = table_.business_key[i].round_places;
+    if (v.is_null()) {
+      key += "\x1eNULL";
+    } else if (v.is_text()) {
+      key.append(v.as_text());  // no copy: this runs once per graded prediction
+    } else if (auto real = v.ToReal(); real && places >= 0) {
+      // Equal rounded values have equal bytes (RoundHalfAway turns -0.0 into 0.0).
+      const double rounded = RoundHalfAway(*real, places);
+      key.append(reinterpret_cast<const char*>(&rounded), sizeof rounded);
+    } else {
+      key.append(FormatCell(v));
+    }
     key += '\x1f';
   }
   return key;
 }
 
-std::string BusinessKeyText(const TableDef& table, const Row& row) {
+std::string BusinessKey::TextOf(const Row& row) const {
   std::string text;
-  for (const KeyPart& part : table.business_key) {
-    if (!text.empty()) text += '|';
-    if (!AppendKeyCell(table, part, row, &text)) text += "NULL";
+  for (size_t i = 0; i < indexes_.size(); ++i) {
+    const Value& v = row[indexes_[i]];
+    const int places = table_.business_key[i].round_places;
+    if (i > 0) text += '|';
+    if (v.is_null()) {
+      text += "NULL";
+    } else if (auto real = v.ToReal(); real && places >= 0) {
+      text.append(FormatCell(Value::Real(RoundHalfAway(*real, places))));
+    } else {
+      text.append(FormatCell(v));
+    }
   }
   return text;
 }
@@ -140,15 +151,15 @@ namespace tables {
 
 const TableDef& Predictions() {
   static const TableDef* t = [] {
-    auto* def = DataTable(Make("player_prop_predictions",
-                               {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-                               {"prediction_id"}, false),
-                          "consolidation");
+    auto* def =
+        DataTable(Make("player_prop_predictions", {PG_PREDICTION_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                       "game_date", {"prediction_id"}, false),
+                  "consolidation");
     def->import_aliases = {{"current_points_line", "line_value"}};
     // grading.md §2: one prediction per (date, player, game, system, line to 2 places); the
     // latest created_at wins, then the greatest prediction_id.
-    def->business_key = {{"game_date"}, {"player_lookup"}, {"game_id"}, {"system_id"},
-                         {"line_value", 2}};
+    def->business_key = {
+        {"game_date"}, {"player_lookup"}, {"game_id"}, {"system_id"}, {"line_value", 2}};
     def->winner = WinnerRule{"created_at", true, "prediction_id"};
     return def;
   }();
@@ -157,26 +168,26 @@ const TableDef& Predictions() {
 
 const TableDef& Actuals() {
   static const TableDef* t = [] {
-    auto* def = DataTable(
-        Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-             {"game_date", "game_id", "player_lookup"}, false));
-    def->ranges = {{"points", 0, 200, "points"}, {"minutes_played", 0, std::nullopt, "minutes", true}};
+    auto* def = DataTable(Make("player_game_summary", {PG_ACTUAL_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                               "game_date", {"game_date", "game_id", "player_lookup"}, false));
+    def->ranges = {{"points", 0, 200, "points"},
+                   {"minutes_played", 0, std::nullopt, "minutes", true}};
     return def;
   }();
   return *t;
 }
 
 const TableDef& Injuries() {
-  static const TableDef* t = DataTable(
-      Make("injury_report", {PG_INJURY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-           {"game_date", "player_lookup", "reported_at"}, false));
+  static const TableDef* t =
+      DataTable(Make("injury_report", {PG_INJURY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+                     {"game_date", "player_lookup", "reported_at"}, false));
   return *t;
 }
 
 const TableDef& Archetypes() {
-  static const TableDef* t = DataTable(Make(
-      "player_archetypes", {PG_ARCHETYPE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"player_lookup"},
-      false));
+  static const TableDef* t =
+      DataTable(Make("player_archetypes", {PG_ARCHETYPE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
+                     {"player_lookup"}, false));
   return *t;
 }
 
@@ -190,32 +201,32 @@ const TableDef& Accuracy() {
 }
 
 const TableDef& DailyPerformance() {
-  static const TableDef* t = OutputTable(
-      Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-           {"game_date", "system_id"}, true),
-      "daily_performance", {"computed_at", true, ""});
+  static const TableDef* t =
+      OutputTable(Make("system_daily_performance", {PG_DAILY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                       "game_date", {"game_date", "system_id"}, true),
+                  "daily_performance", {"computed_at", true, ""});
   return *t;
 }
 
 const TableDef& Summary() {
-  static const TableDef* t = OutputTable(
-      Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
-           "as_of_date", {"as_of_date", "summary_key"}, true),
-      "performance_summary", {"computed_at", true, ""});
+  static const TableDef* t =
+      OutputTable(Make("prediction_performance_summary", {PG_SUMMARY_COLUMNS(PG_COLUMN_DEF_ENTRY_)},
+                       "as_of_date", {"as_of_date", "summary_key"}, true),
+                  "performance_summary", {"computed_at", true, ""});
   return *t;
 }
 
 const TableDef& GradingRuns() {
-  static const TableDef* t = new TableDef(Make(
-      "grading_runs", {PG_RUN_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
-      {"run_id", "processor"}, false));
+  static const TableDef* t =
+      new TableDef(Make("grading_runs", {PG_RUN_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "game_date",
+                        {"run_id", "processor"}, false));
   return *t;
 }
 
 const TableDef& PartitionFence() {
-  static const TableDef* t = new TableDef(
-      Make("partition_fence", {PG_FENCE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
-           {"lock_namespace", "table_name", "partition"}, false));
+  static const TableDef* t =
+      new TableDef(Make("partition_fence", {PG_FENCE_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "",
+                        {"lock_namespace", "table_name", "partition"}, false));
   return *t;
 }
 
@@ -230,8 +241,8 @@ const TableDef& PartitionVersions() {
 }
 
 const TableDef& Locks() {
-  static const TableDef* t = new TableDef(
-      Make("locks", {PG_LOCK_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"key"}, false));
+  static const TableDef* t =
+      new TableDef(Make("locks", {PG_LOCK_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"key"}, false));
   return *t;
 }
 
@@ -245,7 +256,8 @@ const TableDef& LockEvents() {
 }
 
 const TableDef& DuplicateAudit() {
-  static const TableDef* t = EventTable("duplicate_audit", {PG_AUDIT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+  static const TableDef* t =
+      EventTable("duplicate_audit", {PG_AUDIT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
   return *t;
 }
 
@@ -265,8 +277,8 @@ const TableDef& Alerts() {
 }
 
 const TableDef& CircuitBreakers() {
-  static const TableDef* t = new TableDef(Make(
-      "circuit_breakers", {PG_BREAKER_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"name"}, false));
+  static const TableDef* t = new TableDef(
+      Make("circuit_breakers", {PG_BREAKER_COLUMNS(PG_COLUMN_DEF_ENTRY_)}, "", {"name"}, false));
   return *t;
 }
 
@@ -296,13 +308,12 @@ const TableDef& Staging() {
 
 const std::vector<const TableDef*>& AllTables() {
   static const auto* all = new std::vector<const TableDef*>{
-      &tables::Predictions(),      &tables::Actuals(),  &tables::Injuries(),
-      &tables::Archetypes(),       &tables::Accuracy(), &tables::DailyPerformance(),
-      &tables::Summary(),          &tables::GradingRuns(), &tables::PartitionFence(),
-      &tables::PartitionVersions(),
-      &tables::Locks(),            &tables::LockEvents(),     &tables::DuplicateAudit(),
-      &tables::Quarantine(),       &tables::Alerts(),         &tables::CircuitBreakers(),
-      &tables::CheckResults(),     &tables::Staging()};
+      &tables::Predictions(),       &tables::Actuals(),      &tables::Injuries(),
+      &tables::Archetypes(),        &tables::Accuracy(),     &tables::DailyPerformance(),
+      &tables::Summary(),           &tables::GradingRuns(),  &tables::PartitionFence(),
+      &tables::PartitionVersions(), &tables::Locks(),        &tables::LockEvents(),
+      &tables::DuplicateAudit(),    &tables::Quarantine(),   &tables::Alerts(),
+      &tables::CircuitBreakers(),   &tables::CheckResults(), &tables::Staging()};
   return *all;
 }
 
@@ -322,7 +333,8 @@ const TableDef* TableWrittenBy(std::string_view processor) {
 
 StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json) {
   nlohmann::json object = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!object.is_object()) return InvalidArgumentError("not a JSON object: " + std::string(json.substr(0, 80)));
+  if (!object.is_object())
+    return InvalidArgumentError("not a JSON object: " + std::string(json.substr(0, 80)));
   Row row(table.columns.size());
   for (size_t i = 0; i < table.columns.size(); ++i) {
     const ColumnDef& c = table.columns[i];

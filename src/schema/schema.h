@@ -92,11 +92,22 @@ struct TableDef {
   bool BusinessKeyIsStoredKey() const;
 };
 
-// The business key of `row` (a row of `table`) as one string: equal exactly when the rows
-// are duplicates. Cells are separated by \x1f; NULL encodes apart from every text.
-std::string BusinessKeyOf(const TableDef& table, const Row& row);
-// The key's cells as a reader sees them ("2026-01-15|lebron_james|...|25.5", NULL as "NULL").
-std::string BusinessKeyText(const TableDef& table, const Row& row);
+// A table's business key with its columns resolved once, for keying many rows. Holds a
+// reference to `table`, which must outlive it. Immutable; thread-safe.
+class BusinessKey {
+ public:
+  explicit BusinessKey(const TableDef& table);
+  // The key of `row` (a row of the table) as one string: equal exactly when the rows are
+  // duplicates. Not for display: a rounded real is encoded as the bytes of its rounded value.
+  // Cells are separated by \x1f; NULL encodes apart from every text.
+  std::string Of(const Row& row) const;
+  // The key's cells as a reader sees them ("2026-01-15|lebron_james|...|25.5", NULL as "NULL").
+  std::string TextOf(const Row& row) const;
+
+ private:
+  const TableDef& table_;
+  std::vector<int> indexes_;  // of table_.business_key's columns
+};
 
 // Does `a` replace `b` as the kept row of their key under `rule`, `b` being the row kept so far
 // (earlier in storage order)? A full tie keeps `b`. `latest` overrides the rule's direction
@@ -108,90 +119,90 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
 
 // ---- Column lists: X(name, type, required_on_import) ----
 
-#define PG_PREDICTION_COLUMNS(X)            \
-  X(prediction_id, kText, true)             \
-  X(game_date, kDate, true)                 \
-  X(game_id, kText, true)                   \
-  X(player_lookup, kText, true)             \
-  X(system_id, kText, true)                 \
-  X(predicted_points, kReal, false)         \
-  X(confidence_score, kReal, false)         \
-  X(recommendation, kText, false)           \
-  X(line_value, kReal, false)               \
-  X(line_source, kText, false)              \
-  X(has_prop_line, kBool, false)            \
-  X(estimated_line_value, kReal, false)     \
-  X(pace_adjustment, kReal, false)          \
-  X(similar_games_count, kInteger, false)   \
-  X(model_version, kText, false)            \
-  X(is_active, kBool, false)                \
-  X(is_actionable, kBool, false)            \
-  X(filter_reason, kText, false)            \
+#define PG_PREDICTION_COLUMNS(X)               \
+  X(prediction_id, kText, true)                \
+  X(game_date, kDate, true)                    \
+  X(game_id, kText, true)                      \
+  X(player_lookup, kText, true)                \
+  X(system_id, kText, true)                    \
+  X(predicted_points, kReal, false)            \
+  X(confidence_score, kReal, false)            \
+  X(recommendation, kText, false)              \
+  X(line_value, kReal, false)                  \
+  X(line_source, kText, false)                 \
+  X(has_prop_line, kBool, false)               \
+  X(estimated_line_value, kReal, false)        \
+  X(pace_adjustment, kReal, false)             \
+  X(similar_games_count, kInteger, false)      \
+  X(model_version, kText, false)               \
+  X(is_active, kBool, false)                   \
+  X(is_actionable, kBool, false)               \
+  X(filter_reason, kText, false)               \
   X(injury_status_at_prediction, kText, false) \
-  X(injury_flag_at_prediction, kBool, false) \
-  X(invalidation_reason, kText, false)      \
+  X(injury_flag_at_prediction, kBool, false)   \
+  X(invalidation_reason, kText, false)         \
   X(created_at, kTimestamp, true)
 
-#define PG_ACTUAL_COLUMNS(X)             \
-  X(game_date, kDate, true)              \
-  X(game_id, kText, true)                \
-  X(player_lookup, kText, true)          \
-  X(team_abbr, kText, false)             \
-  X(opponent_team_abbr, kText, false)    \
-  X(points, kInteger, false)             \
-  X(minutes_played, kReal, false)        \
-  X(is_dnp, kBool, false)                \
+#define PG_ACTUAL_COLUMNS(X)          \
+  X(game_date, kDate, true)           \
+  X(game_id, kText, true)             \
+  X(player_lookup, kText, true)       \
+  X(team_abbr, kText, false)          \
+  X(opponent_team_abbr, kText, false) \
+  X(points, kInteger, false)          \
+  X(minutes_played, kReal, false)     \
+  X(is_dnp, kBool, false)             \
   X(dnp_reason, kText, false)
 
-#define PG_INJURY_COLUMNS(X)        \
-  X(game_date, kDate, true)         \
-  X(game_id, kText, false)          \
-  X(player_lookup, kText, true)     \
-  X(injury_status, kText, false)    \
-  X(reason, kText, false)           \
+#define PG_INJURY_COLUMNS(X)     \
+  X(game_date, kDate, true)      \
+  X(game_id, kText, false)       \
+  X(player_lookup, kText, true)  \
+  X(injury_status, kText, false) \
+  X(reason, kText, false)        \
   X(reported_at, kTimestamp, true)
 
-#define PG_ARCHETYPE_COLUMNS(X)   \
-  X(player_lookup, kText, true)   \
+#define PG_ARCHETYPE_COLUMNS(X) \
+  X(player_lookup, kText, true) \
   X(archetype, kText, false)
 
-#define PG_ACCURACY_COLUMNS(X)                \
-  X(prediction_id, kText, true)               \
-  X(player_lookup, kText, true)               \
-  X(game_id, kText, true)                     \
-  X(game_date, kDate, true)                   \
-  X(system_id, kText, true)                   \
-  X(team_abbr, kText, false)                  \
-  X(opponent_team_abbr, kText, false)         \
-  X(predicted_points, kReal, false)           \
-  X(confidence_score, kReal, false)           \
-  X(confidence_decile, kInteger, false)       \
-  X(recommendation, kText, false)             \
-  X(line_value, kReal, false)                 \
-  X(line_source, kText, false)                \
-  X(has_prop_line, kBool, false)              \
-  X(estimated_line_value, kReal, false)       \
-  X(pace_adjustment, kReal, false)            \
-  X(similarity_sample_size, kInteger, false)  \
-  X(model_version, kText, false)              \
-  X(is_actionable, kBool, false)              \
-  X(filter_reason, kText, false)              \
-  X(actual_points, kInteger, false)           \
-  X(minutes_played, kReal, false)             \
-  X(absolute_error, kReal, false)             \
-  X(signed_error, kReal, false)               \
-  X(prediction_correct, kBool, false)         \
-  X(predicted_margin, kReal, false)           \
-  X(actual_margin, kReal, false)              \
-  X(within_3_points, kBool, false)            \
-  X(within_5_points, kBool, false)            \
-  X(is_push, kBool, false)                    \
-  X(is_voided, kBool, false)                  \
-  X(void_reason, kText, false)                \
-  X(pre_game_injury_flag, kBool, false)       \
-  X(pre_game_injury_status, kText, false)     \
-  X(injury_confirmed_postgame, kBool, false)  \
-  X(graded_at, kTimestamp, false)             \
+#define PG_ACCURACY_COLUMNS(X)               \
+  X(prediction_id, kText, true)              \
+  X(player_lookup, kText, true)              \
+  X(game_id, kText, true)                    \
+  X(game_date, kDate, true)                  \
+  X(system_id, kText, true)                  \
+  X(team_abbr, kText, false)                 \
+  X(opponent_team_abbr, kText, false)        \
+  X(predicted_points, kReal, false)          \
+  X(confidence_score, kReal, false)          \
+  X(confidence_decile, kInteger, false)      \
+  X(recommendation, kText, false)            \
+  X(line_value, kReal, false)                \
+  X(line_source, kText, false)               \
+  X(has_prop_line, kBool, false)             \
+  X(estimated_line_value, kReal, false)      \
+  X(pace_adjustment, kReal, false)           \
+  X(similarity_sample_size, kInteger, false) \
+  X(model_version, kText, false)             \
+  X(is_actionable, kBool, false)             \
+  X(filter_reason, kText, false)             \
+  X(actual_points, kInteger, false)          \
+  X(minutes_played, kReal, false)            \
+  X(absolute_error, kReal, false)            \
+  X(signed_error, kReal, false)              \
+  X(prediction_correct, kBool, false)        \
+  X(predicted_margin, kReal, false)          \
+  X(actual_margin, kReal, false)             \
+  X(within_3_points, kBool, false)           \
+  X(within_5_points, kBool, false)           \
+  X(is_push, kBool, false)                   \
+  X(is_voided, kBool, false)                 \
+  X(void_reason, kText, false)               \
+  X(pre_game_injury_flag, kBool, false)      \
+  X(pre_game_injury_status, kText, false)    \
+  X(injury_confirmed_postgame, kBool, false) \
+  X(graded_at, kTimestamp, false)            \
   X(run_id, kText, false)
 
 #define PG_DAILY_COLUMNS(X)                   \
@@ -225,191 +236,227 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(computed_at, kTimestamp, false)           \
   X(run_id, kText, false)
 
-#define PG_SUMMARY_COLUMNS(X)                 \
-  X(as_of_date, kDate, true)                  \
-  X(summary_key, kText, true)                 \
-  X(system_id, kText, true)                   \
-  X(period_type, kText, true)                 \
-  X(period_value, kText, true)                \
-  X(period_start_date, kDate, false)          \
-  X(period_end_date, kDate, false)            \
-  X(player_lookup, kText, false)              \
-  X(archetype, kText, false)                  \
-  X(confidence_tier, kText, false)            \
-  X(situation, kText, false)                  \
-  X(total_predictions, kInteger, false)       \
-  X(total_recommendations, kInteger, false)   \
-  X(over_recommendations, kInteger, false)    \
-  X(under_recommendations, kInteger, false)   \
-  X(pass_recommendations, kInteger, false)    \
-  X(hits, kInteger, false)                    \
-  X(misses, kInteger, false)                  \
-  X(hit_rate, kReal, false)                   \
-  X(over_hit_rate, kReal, false)              \
-  X(under_hit_rate, kReal, false)             \
-  X(mae, kReal, false)                        \
-  X(avg_bias, kReal, false)                   \
-  X(within_3_pct, kReal, false)               \
-  X(within_5_pct, kReal, false)               \
-  X(avg_confidence, kReal, false)             \
-  X(unique_players, kInteger, false)          \
-  X(unique_games, kInteger, false)            \
-  X(data_hash, kText, false)                  \
-  X(computed_at, kTimestamp, false)           \
+#define PG_SUMMARY_COLUMNS(X)               \
+  X(as_of_date, kDate, true)                \
+  X(summary_key, kText, true)               \
+  X(system_id, kText, true)                 \
+  X(period_type, kText, true)               \
+  X(period_value, kText, true)              \
+  X(period_start_date, kDate, false)        \
+  X(period_end_date, kDate, false)          \
+  X(player_lookup, kText, false)            \
+  X(archetype, kText, false)                \
+  X(confidence_tier, kText, false)          \
+  X(situation, kText, false)                \
+  X(total_predictions, kInteger, false)     \
+  X(total_recommendations, kInteger, false) \
+  X(over_recommendations, kInteger, false)  \
+  X(under_recommendations, kInteger, false) \
+  X(pass_recommendations, kInteger, false)  \
+  X(hits, kInteger, false)                  \
+  X(misses, kInteger, false)                \
+  X(hit_rate, kReal, false)                 \
+  X(over_hit_rate, kReal, false)            \
+  X(under_hit_rate, kReal, false)           \
+  X(mae, kReal, false)                      \
+  X(avg_bias, kReal, false)                 \
+  X(within_3_pct, kReal, false)             \
+  X(within_5_pct, kReal, false)             \
+  X(avg_confidence, kReal, false)           \
+  X(unique_players, kInteger, false)        \
+  X(unique_games, kInteger, false)          \
+  X(data_hash, kText, false)                \
+  X(computed_at, kTimestamp, false)         \
   X(run_id, kText, false)
 
 // One row per processor step of a run (operations.md §10).
-#define PG_RUN_COLUMNS(X)                      \
-  X(run_id, kText, true)                       \
-  X(processor, kText, true)                    \
-  X(partition, kText, false)                   \
-  X(game_date, kDate, false)                   \
-  X(status, kText, true)                       \
-  X(started_at, kTimestamp, false)             \
-  X(finished_at, kTimestamp, false)            \
-  X(predictions_found, kInteger, false)        \
-  X(source_duplicates, kInteger, false)        \
-  X(actuals_found, kInteger, false)            \
-  X(missing_actuals, kInteger, false)          \
-  X(graded, kInteger, false)                   \
-  X(voided, kInteger, false)                   \
-  X(voided_injury, kInteger, false)            \
-  X(voided_scratch, kInteger, false)           \
-  X(voided_unknown, kInteger, false)           \
-  X(pushes, kInteger, false)                   \
-  X(invalid_recommendations, kInteger, false)  \
-  X(invalid_confidence, kInteger, false)       \
-  X(mae, kReal, false)                         \
-  X(bias, kReal, false)                        \
-  X(recommendation_accuracy, kReal, false)     \
-  X(rows_written, kInteger, false)             \
-  X(duplicate_groups, kInteger, false)         \
-  X(duplicate_rows, kInteger, false)           \
-  X(fence_token, kInteger, false)              \
-  X(lock_backend, kText, false)                \
-  X(lock_wait_seconds, kReal, false)           \
-  X(holder_id, kText, false)                   \
-  X(trigger_source, kText, false)              \
-  X(correlation_id, kText, false)              \
-  X(duration_seconds, kReal, false)            \
+#define PG_RUN_COLUMNS(X)                     \
+  X(run_id, kText, true)                      \
+  X(processor, kText, true)                   \
+  X(partition, kText, false)                  \
+  X(game_date, kDate, false)                  \
+  X(status, kText, true)                      \
+  X(started_at, kTimestamp, false)            \
+  X(finished_at, kTimestamp, false)           \
+  X(predictions_found, kInteger, false)       \
+  X(source_duplicates, kInteger, false)       \
+  X(actuals_found, kInteger, false)           \
+  X(missing_actuals, kInteger, false)         \
+  X(graded, kInteger, false)                  \
+  X(voided, kInteger, false)                  \
+  X(voided_injury, kInteger, false)           \
+  X(voided_scratch, kInteger, false)          \
+  X(voided_unknown, kInteger, false)          \
+  X(pushes, kInteger, false)                  \
+  X(invalid_recommendations, kInteger, false) \
+  X(invalid_confidence, kInteger, false)      \
+  X(mae, kReal, false)                        \
+  X(bias, kReal, false)                       \
+  X(recommendation_accuracy, kReal, false)    \
+  X(rows_written, kInteger, false)            \
+  X(duplicate_groups, kInteger, false)        \
+  X(duplicate_rows, kInteger, false)          \
+  X(fence_token, kInteger, false)             \
+  X(lock_backend, kText, false)               \
+  X(lock_wait_seconds, kReal, false)          \
+  X(holder_id, kText, false)                  \
+  X(trigger_source, kText, false)             \
+  X(correlation_id, kText, false)             \
+  X(duration_seconds, kReal, false)           \
   X(error, kText, false)
 
-#define PG_FENCE_COLUMNS(X)            \
-  X(lock_namespace, kText, true)       \
-  X(table_name, kText, true)           \
-  X(partition, kText, true)            \
-  X(token, kInteger, false)            \
-  X(run_id, kText, false)              \
+#define PG_FENCE_COLUMNS(X)      \
+  X(lock_namespace, kText, true) \
+  X(table_name, kText, true)     \
+  X(partition, kText, true)      \
+  X(token, kInteger, false)      \
+  X(run_id, kText, false)        \
   X(written_at, kTimestamp, false)
 
 // One row per partition of any table whose rows a write changed (imports, replaces,
 // consolidation, remediation): `version` comes from one database-wide counter, so a later change
 // has a greater version. Readers note the versions of their inputs before reading them; a write
 // derived from them is refused when they changed (input fencing). Unpartitioned tables use ''.
-#define PG_VERSION_COLUMNS(X)          \
-  X(table_name, kText, true)           \
-  X(partition, kText, true)            \
-  X(version, kInteger, true)           \
-  X(changed_at, kTimestamp, false)     \
+#define PG_VERSION_COLUMNS(X)      \
+  X(table_name, kText, true)       \
+  X(partition, kText, true)        \
+  X(version, kInteger, true)       \
+  X(changed_at, kTimestamp, false) \
   X(run_id, kText, false)
 
 // The db lock backend's lease table. A released lock keeps its row (holder NULL) so the
 // key's token keeps increasing.
-#define PG_LOCK_COLUMNS(X)              \
-  X(key, kText, true)                   \
-  X(holder_id, kText, false)            \
-  X(token, kInteger, true)              \
-  X(acquired_at, kTimestamp, false)     \
-  X(expires_at, kTimestamp, false)      \
+#define PG_LOCK_COLUMNS(X)          \
+  X(key, kText, true)               \
+  X(holder_id, kText, false)        \
+  X(token, kInteger, true)          \
+  X(acquired_at, kTimestamp, false) \
+  X(expires_at, kTimestamp, false)  \
   X(renewed_at, kTimestamp, false)
 
-#define PG_LOCK_EVENT_COLUMNS(X)        \
-  X(id, kInteger, false)                \
-  X(at, kTimestamp, true)               \
-  X(key, kText, true)                   \
-  X(event, kText, true)                 \
-  X(holder_id, kText, false)            \
-  X(token, kInteger, false)             \
-  X(wait_seconds, kReal, false)         \
-  X(hold_seconds, kReal, false)         \
+#define PG_LOCK_EVENT_COLUMNS(X) \
+  X(id, kInteger, false)         \
+  X(at, kTimestamp, true)        \
+  X(key, kText, true)            \
+  X(event, kText, true)          \
+  X(holder_id, kText, false)     \
+  X(token, kInteger, false)      \
+  X(wait_seconds, kReal, false)  \
+  X(hold_seconds, kReal, false)  \
   X(detail, kText, false)
 
 // Detection and response (DESIGN.md layers 2 and 3).
-#define PG_AUDIT_COLUMNS(X)             \
-  X(id, kInteger, false)                \
-  X(detected_at, kTimestamp, true)      \
-  X(table_name, kText, true)            \
-  X(partition, kText, false)            \
-  X(key_json, kText, true)              \
-  X(occurrences, kInteger, true)        \
-  X(run_id, kText, false)               \
+#define PG_AUDIT_COLUMNS(X)        \
+  X(id, kInteger, false)           \
+  X(detected_at, kTimestamp, true) \
+  X(table_name, kText, true)       \
+  X(partition, kText, false)       \
+  X(key_json, kText, true)         \
+  X(occurrences, kInteger, true)   \
+  X(run_id, kText, false)          \
   X(sample_json, kText, false)
 
-#define PG_QUARANTINE_COLUMNS(X)        \
-  X(id, kInteger, false)                \
-  X(quarantined_at, kTimestamp, true)   \
-  X(table_name, kText, true)            \
-  X(partition, kText, false)            \
-  X(reason, kText, true)                \
-  X(run_id, kText, false)               \
+#define PG_QUARANTINE_COLUMNS(X)      \
+  X(id, kInteger, false)              \
+  X(quarantined_at, kTimestamp, true) \
+  X(table_name, kText, true)          \
+  X(partition, kText, false)          \
+  X(reason, kText, true)              \
+  X(run_id, kText, false)             \
   X(row_json, kText, true)
 
-#define PG_ALERT_COLUMNS(X)             \
-  X(id, kInteger, false)                \
-  X(at, kTimestamp, true)               \
-  X(type, kText, true)                  \
-  X(severity, kText, true)              \
-  X(subject, kText, true)               \
-  X(table_name, kText, false)           \
-  X(partition, kText, false)            \
-  X(summary, kText, true)               \
-  X(fields_json, kText, false)          \
-  X(delivered, kBool, false)            \
-  X(attempts, kInteger, false)          \
-  X(folded_count, kInteger, false)      \
+#define PG_ALERT_COLUMNS(X)        \
+  X(id, kInteger, false)           \
+  X(at, kTimestamp, true)          \
+  X(type, kText, true)             \
+  X(severity, kText, true)         \
+  X(subject, kText, true)          \
+  X(table_name, kText, false)      \
+  X(partition, kText, false)       \
+  X(summary, kText, true)          \
+  X(fields_json, kText, false)     \
+  X(delivered, kBool, false)       \
+  X(attempts, kInteger, false)     \
+  X(folded_count, kInteger, false) \
   X(sent_at, kTimestamp, false)
 
-#define PG_BREAKER_COLUMNS(X)           \
-  X(name, kText, true)                  \
-  X(state, kText, true)                 \
+#define PG_BREAKER_COLUMNS(X)              \
+  X(name, kText, true)                     \
+  X(state, kText, true)                    \
   X(consecutive_failures, kInteger, false) \
-  X(opened_at, kTimestamp, false)       \
+  X(opened_at, kTimestamp, false)          \
   X(updated_at, kTimestamp, false)
 
-#define PG_CHECK_COLUMNS(X)             \
-  X(checked_at, kTimestamp, true)       \
-  X(name, kText, true)                  \
-  X(status, kText, true)                \
-  X(value, kReal, false)                \
-  X(threshold, kText, false)            \
+#define PG_CHECK_COLUMNS(X)       \
+  X(checked_at, kTimestamp, true) \
+  X(name, kText, true)            \
+  X(status, kText, true)          \
+  X(value, kReal, false)          \
+  X(threshold, kText, false)      \
   X(details_json, kText, false)
 
 // prediction_staging: a batch id and its time, then the columns of player_prop_predictions.
-#define PG_STAGING_COLUMNS(X)           \
-  X(batch_id, kText, true)              \
-  X(staged_at, kTimestamp, true)        \
+#define PG_STAGING_COLUMNS(X)    \
+  X(batch_id, kText, true)       \
+  X(staged_at, kTimestamp, true) \
   PG_PREDICTION_COLUMNS(X)
 
 #define PG_COLUMN_ENUM_ENTRY_(name, type, required) name,
-namespace pred { enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace act { enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace inj { enum Column : int { PG_INJURY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace arch { enum Column : int { PG_ARCHETYPE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace acc { enum Column : int { PG_ACCURACY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace daily { enum Column : int { PG_DAILY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace summ { enum Column : int { PG_SUMMARY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace runs { enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace fence { enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace pver { enum Column : int { PG_VERSION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace lockrow { enum Column : int { PG_LOCK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace lockev { enum Column : int { PG_LOCK_EVENT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace audit { enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace quar { enum Column : int { PG_QUARANTINE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace alertcol { enum Column : int { PG_ALERT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace breakercol { enum Column : int { PG_BREAKER_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
-namespace checkcol { enum Column : int { PG_CHECK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns }; }
+namespace pred {
+enum Column : int { PG_PREDICTION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace act {
+enum Column : int { PG_ACTUAL_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace inj {
+enum Column : int { PG_INJURY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace arch {
+enum Column : int { PG_ARCHETYPE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace acc {
+enum Column : int { PG_ACCURACY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace daily {
+enum Column : int { PG_DAILY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace summ {
+enum Column : int { PG_SUMMARY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace runs {
+enum Column : int { PG_RUN_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace fence {
+enum Column : int { PG_FENCE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace pver {
+enum Column : int { PG_VERSION_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace lockrow {
+enum Column : int { PG_LOCK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace lockev {
+enum Column : int { PG_LOCK_EVENT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace audit {
+enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace quar {
+enum Column : int { PG_QUARANTINE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace alertcol {
+enum Column : int { PG_ALERT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace breakercol {
+enum Column : int { PG_BREAKER_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
+namespace checkcol {
+enum Column : int { PG_CHECK_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
 // prediction_staging: stage::batch_id, stage::staged_at, then pred::X at stage::kPred + pred::X.
-namespace stage { enum Column : int { batch_id, staged_at, kPred, kNumColumns = kPred + pred::kNumColumns }; }
+namespace stage {
+enum Column : int { batch_id, staged_at, kPred, kNumColumns = kPred + pred::kNumColumns };
+}
 #undef PG_COLUMN_ENUM_ENTRY_
 
 namespace tables {

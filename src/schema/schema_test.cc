@@ -62,16 +62,22 @@ Row Prediction(std::string id, std::string created_at, Value line) {
 // grading.md §2: the line is compared to 2 places and a missing line equals only itself.
 TEST(SchemaTest, ThePredictionBusinessKeyRoundsTheLine) {
   const TableDef& t = tables::Predictions();
-  const std::string k = BusinessKeyOf(t, Prediction("a", "t", Value::Real(25.5)));
-  EXPECT_EQ(k, BusinessKeyOf(t, Prediction("b", "t", Value::Real(25.504))));
-  EXPECT_NE(k, BusinessKeyOf(t, Prediction("c", "t", Value::Real(25.51))));
-  const std::string null_key = BusinessKeyOf(t, Prediction("d", "t", Value::Null()));
+  const std::string k = BusinessKey(t).Of(Prediction("a", "t", Value::Real(25.5)));
+  EXPECT_EQ(k, BusinessKey(t).Of(Prediction("b", "t", Value::Real(25.504))));
+  EXPECT_NE(k, BusinessKey(t).Of(Prediction("c", "t", Value::Real(25.51))));
+  const std::string null_key = BusinessKey(t).Of(Prediction("d", "t", Value::Null()));
   EXPECT_NE(k, null_key);
-  EXPECT_EQ(null_key, BusinessKeyOf(t, Prediction("e", "t", Value::Null())));
+  EXPECT_EQ(null_key, BusinessKey(t).Of(Prediction("e", "t", Value::Null())));
   Row text_null = Prediction("f", "t", Value::Text("NULL"));
-  EXPECT_NE(null_key, BusinessKeyOf(t, text_null));
-  EXPECT_EQ(BusinessKeyText(t, Prediction("g", "t", Value::Real(25.504))),
+  EXPECT_NE(null_key, BusinessKey(t).Of(text_null));
+  EXPECT_EQ(BusinessKey(t).TextOf(Prediction("g", "t", Value::Real(25.504))),
             "2026-01-15|lebron_james|G1|ensemble_v1|25.5");
+  // The key encodes the rounded value, not its sign or type: -0.004 and 0.0 round alike, and
+  // an integer line equals the real one.
+  EXPECT_EQ(BusinessKey(t).Of(Prediction("h", "t", Value::Real(-0.004))),
+            BusinessKey(t).Of(Prediction("i", "t", Value::Real(0.0))));
+  EXPECT_EQ(BusinessKey(t).Of(Prediction("j", "t", Value::Int(25))),
+            BusinessKey(t).Of(Prediction("k", "t", Value::Real(25.0))));
   EXPECT_FALSE(t.BusinessKeyIsStoredKey());
   EXPECT_TRUE(tables::Accuracy().BusinessKeyIsStoredKey());
 }
