@@ -71,6 +71,7 @@ def main():
     p.add_argument("--seconds", type=int, default=0)
     p.add_argument("--mode", default="full")
     p.add_argument("--plot")
+    p.add_argument("--ab", help="bench/ab.py's report, appended as a section")
     a = p.parse_args()
     rows = [json.loads(l) for l in open(a.results) if l.strip()]
     measured = [r for r in rows if "ratio" in r and "error" not in r]
@@ -122,12 +123,16 @@ def main():
             out.append("| %s | %s %s | %s | %s |" % (
                 m["name"], fmt(m.get("ns")), m.get("time_unit", ""),
                 fmt(m.get("items_per_second")), fmt(m.get("bytes_per_second"))))
+    if a.ab:
+        with open(a.ab) as f:
+            out += ["", "#" + f.read().rstrip()]  # its title becomes a section
     notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "performance_notes.md")
     if a.mode != "tiny" and os.path.exists(notes):
         with open(notes) as f:
             out += ["", f.read().rstrip()]
-    out += ["", "Reproduce: `bench/run.sh` (all of it, about 15 minutes on 2 cores) or "
-            "`bench/run.sh --only p1,p8` for some steps; `bench/run.sh --tiny` is CI's size.", ""]
+    out += ["", "Reproduce: `bench/run.sh` (all of it, about an hour on 2 cores) or "
+            "`bench/run.sh --only p1,p8` for some steps; `bench/run.sh --tiny` is CI's size; "
+            "`bench/run.sh --against OTHER/build/release` adds the A/B of two builds.", ""]
     print("\n".join(out))
 
 

@@ -8,6 +8,7 @@ exit status is 1 when any step failed. Standard library only.
 
   bench/run_all.py --build build/release --out build/release/bench [--tiny] [--repeats N]
                    [--scales 1,2,5,10] [--doc docs/PERFORMANCE.md] [--plot docs/perf-scaling.png]
+                   [--against OTHER_BUILD_DIR]
 """
 import argparse
 import json
@@ -489,6 +490,8 @@ def main():
     p.add_argument("--only", default="", help="comma-separated steps (p1,p3,...,micro)")
     p.add_argument("--doc", default="", help="write the Markdown report here")
     p.add_argument("--plot", default="", help="write the P2 scaling plot (PNG) here")
+    p.add_argument("--against", default="",
+                   help="also A/B this other build directory (bench/ab.py) into the report")
     a = p.parse_args()
     a.scales = [int(s) for s in a.scales.split(",")]
     if a.tiny:
@@ -500,9 +503,22 @@ def main():
     started = time.monotonic()
     for s in steps:
         b.step(s.upper() if s != "micro" else "micro", getattr(b, s))
+    ab_md = ""
+    if a.against:
+        b.log("== A/B against " + a.against)
+        ab_out = os.path.join(b.out, "ab")
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "ab.py"), "--base",
+                            a.against, "--build", a.build, "--out", ab_out, "--work", b.work,
+                            "--rounds", str(2 if a.tiny else 5)])
+        if r.returncode != 0:
+            b.fail("A/B", "bench/ab.py exited %d" % r.returncode)
+        else:
+            ab_md = os.path.join(ab_out, "ab.md")
     render = [sys.executable, os.path.join(ROOT, "bench", "render_performance.py"),
               "--results", b.results_path, "--seconds", str(int(time.monotonic() - started)),
               "--mode", "tiny" if a.tiny else "full"]
+    if ab_md:
+        render += ["--ab", ab_md]
     if a.plot:
         render += ["--plot", a.plot]
     md = subprocess.run(render, stdout=subprocess.PIPE, text=True, check=True).stdout
