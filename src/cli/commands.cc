@@ -5,22 +5,24 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
+#include "checks/checks.h"
 #include "cli/context.h"
 #include "common/civil_date.h"
+#include "common/ids.h"
 #include "common/strings.h"
 #include "common/value_text.h"
 #include "demo/demo_season.h"
-#include "safety/upkeep.h"
-#include "server/server.h"
+#include "io/table_file.h"
+#include "lockrun/lock_run.h"
+#include "pipeline/consolidation.h"
+#include "reports/reports.h"
 #include "safety/lock_events.h"
 #include "safety/remediation.h"
-#include "checks/checks.h"
-#include "pipeline/consolidation.h"
-#include "common/ids.h"
-#include "io/table_file.h"
-#include "reports/reports.h"
+#include "safety/upkeep.h"
+#include "server/server.h"
 #include "store/ledgers.h"
 
 namespace propgrade::cli {
@@ -245,6 +247,36 @@ int Import(const GlobalOptions& g, const ImportArgs& a) {
   return 0;
 }
 
+int Load(const GlobalOptions& g, const LoadArgs& a) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
+  Context* ctx = owned.get();
+  LoadRequest request;
+  request.table = a.table;
+  request.partition = a.partition;
+  request.allow_empty = a.allow_empty;
+  if (a.mode != "replace" && a.mode != "merge") {
+    return ctx->Fail(InvalidArgumentError("--mode must be replace or merge"));
+  }
+  if (a.output != "text" && a.output != "json") {
+    return ctx->Fail(InvalidArgumentError("--output must be text or json"));
+  }
+  request.mode = a.mode == "merge" ? LoadMode::kMerge : LoadMode::kReplace;
+  const bool stdin_file = a.file == "-";
+  CLI_ASSIGN_OR_FAIL(request.format,
+                     stdin_file && a.format.empty() ? StatusOr<FileFormat>(FileFormat::kCsv)
+                                                    : ResolveFileFormat(a.format, a.file),
+                     ctx);
+  request.source = stdin_file ? "stdin" : a.file;
+  CLI_ASSIGN_OR_FAIL(request.text, ReadWholeFile(a.file), ctx);
+  CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
+  RunOptions options;
+  options.trigger_source = "cli";
+  CLI_ASSIGN_OR_FAIL(RunSummary s, pipeline->LoadText(request, pipeline->NewRunId(), options), ctx);
+  std::cout << (a.output == "json" ? s.ToJson() : s.ToText()) << "\n";
+  return static_cast<int>(s.exit_code());
+}
+
 int Grade(const GlobalOptions& g, const GradeArgs& a) {
   std::unique_ptr<Context> owned;
   CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kCreate));
@@ -337,10 +369,11 @@ int Export(const GlobalOptions& g, const ExportArgs& a) {
   std::unique_ptr<Context> owned;
   CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
   Context* ctx = owned.get();
-  const TableDef* table = FindTable(a.table);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  const TableDef* table = store->catalogue().Find(a.table);
   if (!table) {
     std::vector<std::string> names;
-    for (const TableDef* t : AllTables()) names.push_back(t->name);
+    for (const TableDef* t : store->catalogue().tables()) names.push_back(t->name);
     return ctx->Fail(InvalidArgumentError("unknown table '" + a.table + "' (" +
                                           Join(names, ", ") + ")"));
   }
@@ -353,7 +386,6 @@ int Export(const GlobalOptions& g, const ExportArgs& a) {
     }
     spec.partition = d.ToString();
   }
-  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   std::ofstream file;
   std::ostream* out = &std::cout;
   std::string tmp_path = a.output + ".tmp";
@@ -533,7 +565,7 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
     return stuck.empty() ? 0 : static_cast<int>(ExitCode::kProblems);
   }
   if (a.action == "reset-fence") {
-    const TableDef* table = FindTable(a.table);
+    const TableDef* table = store->catalogue().Find(a.table);
     if (!table || table->partition_column.empty()) {
       return ctx->Fail(InvalidArgumentError("'" + a.table + "' is not a partitioned table"));
     }
@@ -551,6 +583,130 @@ int Locks(const GlobalOptions& g, const LocksArgs& a) {
   return ctx->Fail(InvalidArgumentError("unknown locks action '" + a.action + "'"));
 }
 
+int Tables(const GlobalOptions& g, const std::string& action, const std::string& name,
+           const std::string& format) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
+  Context* ctx = owned.get();
+  if (format != "text" && format != "json") {
+    return ctx->Fail(InvalidArgumentError("--format must be text or json"));
+  }
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  const Catalogue& catalogue = store->catalogue();
+  std::vector<const TableDef*> chosen;
+  if (action == "show") {
+    const TableDef* t = catalogue.Find(name);
+    if (!t) return ctx->Fail(InvalidArgumentError("unknown table '" + name + "'"));
+    chosen.push_back(t);
+  } else {
+    chosen = catalogue.tables();
+  }
+  nlohmann::json all = nlohmann::json::array();
+  for (const TableDef* t : chosen) {
+    nlohmann::json j = {{"name", t->name},
+                        {"kind", t->declared ? "declared" : "built-in"},
+                        {"partition_column", t->partition_column},
+                        {"key", t->key_columns},
+                        {"processor", t->writer},
+                        {"manage_schema", t->manage_schema},
+                        {"keep", nullptr}};
+    if (t->winner) {
+      j["keep"] = {{"column", t->winner->time_column},
+                   {"wins", t->winner->latest ? "latest" : "earliest"}};
+    }
+    if (action == "show") {
+      nlohmann::json cols = nlohmann::json::array();
+      for (const ColumnDef& c : t->columns) {
+        cols.push_back({{"name", c.name},
+                        {"type", std::string(ColumnTypeName(c.type))},
+                        {"required", c.required}});
+      }
+      j["columns"] = cols;
+    }
+    all.push_back(j);
+  }
+  if (format == "json") {
+    std::cout << (action == "show" ? all[0] : all).dump() << "\n";
+    return 0;
+  }
+  for (const nlohmann::json& j : all) {
+    std::cout << j["name"].get<std::string>() << "  " << j["kind"].get<std::string>()
+              << "  partition=" << j["partition_column"].get<std::string>()
+              << "  key=" << Join(j["key"].get<std::vector<std::string>>(), ",")
+              << "  processor=" << j["processor"].get<std::string>() << "\n";
+    if (j.contains("columns")) {
+      for (const nlohmann::json& c : j["columns"]) {
+        std::cout << "  " << c["name"].get<std::string>() << " " << c["type"].get<std::string>()
+                  << (c["required"].get<bool>() ? " required" : "") << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+int Lock(const GlobalOptions& g, const LockArgs& a) {
+  std::unique_ptr<Context> owned;
+  const bool starts = a.action == "run" || a.action == "acquire";
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, starts ? DbUse::kCreate : DbUse::kExisting));
+  Context* ctx = owned.get();
+  const LockPolicy& policy = ctx->config().lock_policy;
+  const double ttl = a.ttl_seconds >= 0 ? a.ttl_seconds : policy.ttl_seconds;
+  const double wait = a.max_wait_seconds >= 0 ? a.max_wait_seconds : policy.max_wait_seconds;
+  if (!(ttl >= 1 && ttl <= 86400) || !(wait >= 0 && wait <= 86400) ||
+      !(a.grace_seconds >= 0 && a.grace_seconds <= 3600)) {
+    return ctx->Fail(InvalidArgumentError(
+        "--ttl must be 1 to 86400 s, --max-wait 0 to 86400 s and --grace 0 to 3600 s"));
+  }
+  CLI_ASSIGN_OR_FAIL(LockService * locks, ctx->locks(), ctx);
+  // Lease outcomes print their run status's name, as every step does.
+  auto refused = [&](const Status& s) {
+    std::cerr << "propgrade: " << RunStatusName(RunStatusForError(s)) << ": " << s.message()
+              << "\n";
+    return static_cast<int>(ExitCodeFor(s));
+  };
+  if (a.action == "run") {
+    LockRunOptions o;
+    o.key = a.key;
+    o.ttl_micros = static_cast<int64_t>(ttl * 1e6);
+    o.max_wait_micros = static_cast<int64_t>(wait * 1e6);
+    o.renew_every_micros = static_cast<int64_t>(ttl * 1e6 / 3);
+    o.grace_micros = static_cast<int64_t>(a.grace_seconds * 1e6);
+    o.env = {{"PROPGRADE_DB", ctx->config().db}};
+    LockRunResult r = RunUnderLease(locks, o, a.command, &ctx->clock(), &ctx->log(), ctx->cancel());
+    if (r.status.ok()) return r.exit_status;
+    if (r.status.code() == StatusCode::kCancelled) return static_cast<int>(ExitCode::kInterrupted);
+    const StatusReason why = r.status.reason();
+    if (why == StatusReason::kLockTimeout || why == StatusReason::kLockLost) {
+      return refused(r.status);
+    }
+    return ctx->Fail(r.status);
+  }
+  if (a.action == "acquire") {
+    auto lease =
+        locks->Acquire(a.key, static_cast<int64_t>(ttl * 1e6), static_cast<int64_t>(wait * 1e6));
+    if (!lease.ok()) {
+      return lease.status().reason() == StatusReason::kLockTimeout ? refused(lease.status())
+                                                                   : ctx->Fail(lease.status());
+    }
+    std::cout << LeaseJson(*lease) << "\n";
+    return 0;
+  }
+  std::string text = a.lease;
+  if (text == "-") {
+    CLI_ASSIGN_OR_FAIL(text, ReadWholeFile("-"), ctx);
+  }
+  CLI_ASSIGN_OR_FAIL(Lease lease, LeaseFromJson(text), ctx);
+  if (a.action == "renew") {
+    Status s = locks->Renew(&lease);
+    if (!s.ok()) return s.reason() == StatusReason::kLockLost ? refused(s) : ctx->Fail(s);
+    std::cout << LeaseJson(lease) << "\n";
+    return 0;
+  }
+  if (Status s = locks->Release(lease); !s.ok()) return ctx->Fail(s);
+  std::cout << "released " << lease.key << "\n";
+  return 0;
+}
+
 }  // namespace propgrade::cli
 
 namespace propgrade::cli {
@@ -560,7 +716,8 @@ namespace {
 int RestoreQuarantined(Context* ctx, const DedupeArgs& a) {
   const TableDef* table = nullptr;
   if (!a.table.empty()) {
-    table = FindTable(a.table);
+    CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+    table = store->catalogue().Find(a.table);
     if (!table) return ctx->Fail(InvalidArgumentError("unknown table '" + a.table + "'"));
   }
   if (!a.date.empty() || !a.keep.empty()) {
@@ -591,8 +748,11 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   Context* ctx = owned.get();
   if (!a.restore.empty()) return RestoreQuarantined(ctx, a);
   if (a.table.empty()) return ctx->Fail(InvalidArgumentError("dedupe needs --table (or --restore RUN)"));
-  const TableDef* table = FindTable(a.table);
-  if (Status s = CheckDedupeSupported(table, a.table); !s.ok()) return ctx->Fail(s);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  const TableDef* table = store->catalogue().Find(a.table);
+  if (Status s = CheckDedupeSupported(store->catalogue(), table, a.table); !s.ok()) {
+    return ctx->Fail(s);
+  }
   RemediationOptions options;
   if (a.keep == "earliest") {
     options.keep = KeepPolicy::kEarliest;
@@ -608,7 +768,6 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
     CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", a.date), ctx);
     partition = d.ToString();
   }
-  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
   options.run_id = NewRunId(ctx->clock().NowMicros());
   CLI_ASSIGN_OR_FAIL(RemediationResult r, RemoveDuplicates(store, *table, partition, options), ctx);
   if (!a.dry_run) ctx->metrics().Inc("remediated_rows_total", {table->name}, static_cast<double>(r.moved));

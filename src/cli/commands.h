@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/cancel.h"
 
@@ -27,6 +28,16 @@ struct ImportArgs {
   std::string file;
   std::string format;  // csv, jsonl or "" (by extension)
   bool allow_empty = false;
+};
+
+struct LoadArgs {
+  std::string table;
+  std::string partition;
+  std::string file;              // "-": standard input
+  std::string format;            // csv, jsonl or "" (by extension; csv for standard input)
+  std::string mode = "replace";  // replace or merge
+  bool allow_empty = false;
+  std::string output = "text";  // text or json
 };
 
 struct GradeArgs {
@@ -53,6 +64,8 @@ struct DemoArgs {
 
 int Init(const GlobalOptions& g);
 int Import(const GlobalOptions& g, const ImportArgs& a);
+// One partition of a declared table ([tables.NAME]) through the fenced write path.
+int Load(const GlobalOptions& g, const LoadArgs& a);
 int Grade(const GlobalOptions& g, const GradeArgs& a);
 // --date D, or --from A --to B (each date in order; the exit code is the worst).
 int Aggregate(const GlobalOptions& g, const std::string& date, const std::string& from,
@@ -72,6 +85,23 @@ struct LocksArgs {
   std::string format = "table";  // list: table or json
 };
 int Locks(const GlobalOptions& g, const LocksArgs& a);
+
+struct LockArgs {
+  std::string action;                // run, acquire, renew, release
+  std::string key;                   // run, acquire
+  double ttl_seconds = -1;           // default: [lock_policy] ttl_seconds
+  double max_wait_seconds = -1;      // default: [lock_policy] max_wait_seconds
+  double grace_seconds = 10;         // run: SIGTERM to SIGKILL once the lease is lost
+  std::string lease;                 // renew, release: the JSON acquire printed, or - (stdin)
+  std::vector<std::string> command;  // run: after --
+};
+// A command under a lease (`lock run`), or one step of a lease kept across invocations.
+int Lock(const GlobalOptions& g, const LockArgs& a);
+
+// `tables list` (every table: built-in or declared, partition column, key, writer) and
+// `tables show NAME` (its columns too); text or json.
+int Tables(const GlobalOptions& g, const std::string& action, const std::string& name,
+           const std::string& format);
 
 struct DedupeArgs {
   std::string table;

@@ -122,6 +122,7 @@ StoreOptions Context::store_options() const {
   o.clock = &RealClock();
   o.create_if_missing = db_use_ == DbUse::kCreate;
   o.read_only = db_use_ == DbUse::kRead;
+  o.declared_tables = config_.tables;
   o.TEST_non_atomic_replace = TestHook("PROPGRADE_TEST_NON_ATOMIC_WRITE") == "1";
   o.TEST_non_atomic_gap_micros = std::atoll(TestHook("PROPGRADE_TEST_NON_ATOMIC_GAP_MS").c_str()) * 1000;
   o.TEST_lose_a_row = TestHook("PROPGRADE_TEST_LOSE_A_ROW") == "1";

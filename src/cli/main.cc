@@ -78,156 +78,328 @@ int main(int argc, char** argv) {
                  "that any of its objects names. (accuracy inserts: it never updates.)");
   import->callback([&] { code = Import(g, imp); });
 
-  GradeArgs gr;
-  auto* grade = app.add_subcommand("grade", "grade dates, then compute daily performance and the summary as of each date");
-  grade->add_option("--date", gr.date, "one date (YYYY-MM-DD)");
-  grade->add_option("--from", gr.from, "first date of a range");
-  grade->add_option("--to", gr.to, "last date of a range (inclusive)");
-  grade->add_flag("--yesterday", gr.yesterday, "yesterday in the league time zone (config timezone)");
-  grade->add_option("--jobs", gr.jobs, "grade this many dates at once (aggregations follow in date order)");
-  grade->add_flag("--no-aggregate", gr.no_aggregate, "grade only; skip daily performance and the summary");
-  grade->add_option("--format", gr.format, "text or json (run summaries)");
-  grade->footer("Examples:\n  propgrade grade --date 2026-01-16\n"
-                "  propgrade grade --from 2025-10-21 --to 2026-04-12 --jobs 2\n"
-                "  propgrade grade --yesterday --format json");
-  grade->callback([&] { code = Grade(g, gr); });
+LoadArgs ld;
+auto* load = app.add_subcommand(
+    "load",
+    "write one partition of a table declared in propgrade.toml ([tables.NAME]) under "
+    "its lease, in one fenced transaction, then check it for duplicate keys");
+load->add_option("table", ld.table, "the declared table")->required();
+load->add_option("file", ld.file, "CSV or JSONL file with column-name headers; - reads stdin")
+    ->required();
+load->add_option("--partition", ld.partition, "the partition written (its column's value)")
+    ->required();
+load->add_option("--mode", ld.mode,
+                 "replace (default): the partition becomes exactly the file; merge: the file's "
+                 "rows are upserted by key, other rows stay");
+load->add_option("--format", ld.format, "csv or jsonl (default: from the extension; csv for -)");
+load->add_flag("--allow-empty", ld.allow_empty,
+               "accept a file without data rows (replace then empties the partition)");
+load->add_option("--output", ld.output, "text (default) or json: the run summary");
+load->footer(
+    "Examples:\n"
+    "  propgrade load player_form_daily form-2026-01-16.csv --partition 2026-01-16\n"
+    "  export_job | propgrade load bets_export - --partition 2026-01-16 --format jsonl\n"
+    "  propgrade load player_form_daily fixes.csv --partition 2026-01-16 --mode merge\n"
+    "The whole file is checked first (types, required values, every row in --partition,\n"
+    "no key twice); a bad file exits 2 naming FILE:LINE and column, and nothing is written.\n"
+    "The same content twice: the second load ends `unchanged` and writes nothing.\n"
+    "Exit codes: 0 written or unchanged, 1 duplicates found after the write or failed,\n"
+    "2 bad input, 3 lock timeout, lease lost, fenced out, breaker open or database down.");
+load->callback([&] { code = Load(g, ld); });
 
-  std::string agg_date, agg_from, agg_to;
-  auto* aggregate = app.add_subcommand("aggregate", "recompute system_daily_performance for a date or a range");
-  aggregate->add_option("--date", agg_date, "the date (YYYY-MM-DD)");
-  aggregate->add_option("--from", agg_from, "first date of a range");
-  aggregate->add_option("--to", agg_to, "last date of a range (inclusive)");
-  aggregate->footer("Examples:\n  propgrade aggregate --date 2026-01-16\n"
-                    "  propgrade aggregate --from 2025-10-21 --to 2026-04-12");
-  aggregate->callback([&] { code = Aggregate(g, agg_date, agg_from, agg_to); });
+GradeArgs gr;
+auto* grade = app.add_subcommand(
+    "grade", "grade dates, then compute daily performance and the summary as of each date");
+grade->add_option("--date", gr.date, "one date (YYYY-MM-DD)");
+grade->add_option("--from", gr.from, "first date of a range");
+grade->add_option("--to", gr.to, "last date of a range (inclusive)");
+grade->add_flag("--yesterday", gr.yesterday, "yesterday in the league time zone (config timezone)");
+grade->add_option("--jobs", gr.jobs,
+                  "grade this many dates at once (aggregations follow in date order)");
+grade->add_flag("--no-aggregate", gr.no_aggregate,
+                "grade only; skip daily performance and the summary");
+grade->add_option("--format", gr.format, "text or json (run summaries)");
+grade->footer(
+    "Examples:\n  propgrade grade --date 2026-01-16\n"
+    "  propgrade grade --from 2025-10-21 --to 2026-04-12 --jobs 2\n"
+    "  propgrade grade --yesterday --format json");
+grade->callback([&] { code = Grade(g, gr); });
 
-  std::string as_of;
-  auto* summarize = app.add_subcommand("summarize", "recompute the prediction_performance_summary snapshot as of a date");
-  summarize->add_option("--as-of", as_of, "the as-of date (YYYY-MM-DD)")->required();
-  summarize->footer("Example:\n  propgrade summarize --as-of 2026-01-16");
-  summarize->callback([&] { code = Summarize(g, as_of); });
+std::string agg_date, agg_from, agg_to;
+auto* aggregate =
+    app.add_subcommand("aggregate", "recompute system_daily_performance for a date or a range");
+aggregate->add_option("--date", agg_date, "the date (YYYY-MM-DD)");
+aggregate->add_option("--from", agg_from, "first date of a range");
+aggregate->add_option("--to", agg_to, "last date of a range (inclusive)");
+aggregate->footer(
+    "Examples:\n  propgrade aggregate --date 2026-01-16\n"
+    "  propgrade aggregate --from 2025-10-21 --to 2026-04-12");
+aggregate->callback([&] { code = Aggregate(g, agg_date, agg_from, agg_to); });
 
-  std::string report_kind, report_format = "table";
-  std::optional<int> report_days;
-  auto* report = app.add_subcommand("report", "read-only accuracy reports");
-  report->add_option("kind", report_kind, "accuracy | calibration | players | systems")->required();
-  report->add_option("--days", report_days, "the last N graded dates, 1 to 36600 (default: all)")
-      ->check(CLI::Range(1, 36600));
-  report->add_option("--format", report_format, "table, json or csv");
-  report->footer("Examples:\n  propgrade report accuracy --days 30\n"
-                 "  propgrade report calibration --format csv > calibration.csv");
-  report->callback([&] { code = Report(g, report_kind, report_days, report_format); });
+std::string as_of;
+auto* summarize = app.add_subcommand(
+    "summarize", "recompute the prediction_performance_summary snapshot as of a date");
+summarize->add_option("--as-of", as_of, "the as-of date (YYYY-MM-DD)")->required();
+summarize->footer("Example:\n  propgrade summarize --as-of 2026-01-16");
+summarize->callback([&] { code = Summarize(g, as_of); });
 
-  ExportArgs ex;
-  auto* exp = app.add_subcommand("export", "dump a table (or one date of it) as CSV or JSONL");
-  exp->add_option("table", ex.table, "a table name, e.g. prediction_accuracy")->required();
-  exp->add_option("--date", ex.date, "only this partition (game_date, or as_of_date for the summary)");
-  exp->add_option("--format", ex.format, "csv or jsonl");
-  exp->add_option("--output", ex.output, "write to this file (atomically) instead of stdout");
-  exp->footer("Examples:\n  propgrade export prediction_accuracy --date 2026-01-16 > graded.csv\n"
-              "  propgrade export grading_runs --format jsonl");
-  exp->callback([&] { code = Export(g, ex); });
+std::string report_kind, report_format = "table";
+std::optional<int> report_days;
+auto* report = app.add_subcommand("report", "read-only accuracy reports");
+report->add_option("kind", report_kind, "accuracy | calibration | players | systems")->required();
+report->add_option("--days", report_days, "the last N graded dates, 1 to 36600 (default: all)")
+    ->check(CLI::Range(1, 36600));
+report->add_option("--format", report_format, "table, json or csv");
+report->footer(
+    "Examples:\n  propgrade report accuracy --days 30\n"
+    "  propgrade report calibration --format csv > calibration.csv");
+report->callback([&] { code = Report(g, report_kind, report_days, report_format); });
 
-  DemoArgs demo;
-  auto* dm = app.add_subcommand("demo", "generate a realistic season into the database and grade it");
-  dm->add_option("--seed", demo.seed, "random seed (default 42)");
-  dm->add_option("--scale", demo.scale, "multiply the number of prediction systems (default 1 = 6 systems)");
-  dm->add_option("--today", demo.today, "the season ends the day before (default: today in the league time zone)");
-  dm->add_option("--jobs", demo.jobs, "grade this many dates at once");
-  dm->footer("Example:\n  propgrade demo --db sqlite:demo.db --seed 7");
-  dm->callback([&] { code = Demo(g, demo); });
+ExportArgs ex;
+auto* exp = app.add_subcommand("export", "dump a table (or one date of it) as CSV or JSONL");
+exp->add_option("table", ex.table, "a table name, e.g. prediction_accuracy")->required();
+exp->add_option("--date", ex.date,
+                "only this partition (game_date, or as_of_date for the summary)");
+exp->add_option("--format", ex.format, "csv or jsonl");
+exp->add_option("--output", ex.output, "write to this file (atomically) instead of stdout");
+exp->footer(
+    "Examples:\n  propgrade export prediction_accuracy --date 2026-01-16 > graded.csv\n"
+    "  propgrade export grading_runs --format jsonl");
+exp->callback([&] { code = Export(g, ex); });
 
-  LocksArgs lk;
-  auto* locks = app.add_subcommand("locks", "inspect and recover lease locks");
-  locks->require_subcommand(1);
-  locks->add_subcommand("list", "the locks held now")
-      ->callback([&] { lk.action = "list"; code = Locks(g, lk); })
-      ->add_option("--format", lk.format, "table or json");
-  auto* release = locks->add_subcommand("release", "force-release a lock (its holder's write will be fenced out)");
-  release->add_option("key", lk.key, "the lock key, e.g. grading/2026-01-16")->required();
-  release->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
-  release->callback([&] { lk.action = "release"; code = Locks(g, lk); });
-  locks->add_subcommand("sweep", "warn about locks held too long and force-release the stuck ones (lock_policy)")
-      ->callback([&] { lk.action = "sweep"; code = Locks(g, lk); });
-  auto* reset = locks->add_subcommand("reset-fence", "forget a partition's fence token in this lock service's namespace");
-  reset->add_option("table", lk.table, "e.g. prediction_accuracy")->required();
-  reset->add_option("partition", lk.partition, "e.g. 2026-01-16")->required();
-  reset->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
-  reset->callback([&] { lk.action = "reset-fence"; code = Locks(g, lk); });
-  locks->footer("Examples:\n  propgrade locks list\n"
-                "  propgrade locks release grading/2026-01-16 --reason \"holder host died\"\n"
-                "  propgrade locks sweep\n"
-                "  propgrade locks reset-fence prediction_accuracy 2026-01-16 --reason \"moved to etcd\"");
+DemoArgs demo;
+auto* dm = app.add_subcommand("demo", "generate a realistic season into the database and grade it");
+dm->add_option("--seed", demo.seed, "random seed (default 42)");
+dm->add_option("--scale", demo.scale,
+               "multiply the number of prediction systems (default 1 = 6 systems)");
+dm->add_option("--today", demo.today,
+               "the season ends the day before (default: today in the league time zone)");
+dm->add_option("--jobs", demo.jobs, "grade this many dates at once");
+dm->footer("Example:\n  propgrade demo --db sqlite:demo.db --seed 7");
+dm->callback([&] { code = Demo(g, demo); });
 
-  DedupeArgs dd;
-  auto* dedupe = app.add_subcommand("dedupe", "move surplus duplicate-key rows into remediation_quarantine (nothing is deleted without a copy)");
-  dedupe->add_option("--table", dd.table, "prediction_accuracy, system_daily_performance, prediction_performance_summary or player_prop_predictions (required unless --restore)");
-  dedupe->add_option("--date", dd.date, "only this partition");
-  dedupe->add_option("--keep", dd.keep, "which row of a key stays: earliest or latest (default: per table, see docs/operations.md)")
-      ->check(CLI::IsMember({"earliest", "latest"}));
-  dedupe->add_flag("--dry-run", dd.dry_run, "report what would move; change nothing (exit 1 when something would)");
-  dedupe->add_option("--restore", dd.restore, "undo: put the rows run RUN quarantined back into their partitions (fenced; the post-write check reports the duplicates they bring back)");
-  dedupe->footer("Examples:\n  propgrade dedupe --table prediction_accuracy --dry-run\n"
-                 "  propgrade dedupe --table prediction_accuracy --date 2026-01-16\n"
-                 "  propgrade dedupe --restore 20260116T110002Z-4f3a9c   # undo that run's dedupe");
-  dedupe->callback([&] { code = Dedupe(g, dd); });
+LocksArgs lk;
+auto* locks = app.add_subcommand("locks", "inspect and recover lease locks");
+locks->require_subcommand(1);
+locks->add_subcommand("list", "the locks held now")
+    ->callback([&] {
+      lk.action = "list";
+      code = Locks(g, lk);
+    })
+    ->add_option("--format", lk.format, "table or json");
+auto* release = locks->add_subcommand(
+    "release", "force-release a lock (its holder's write will be fenced out)");
+release->add_option("key", lk.key, "the lock key, e.g. grading/2026-01-16")->required();
+release->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
+release->callback([&] {
+  lk.action = "release";
+  code = Locks(g, lk);
+});
+locks
+    ->add_subcommand(
+        "sweep", "warn about locks held too long and force-release the stuck ones (lock_policy)")
+    ->callback([&] {
+      lk.action = "sweep";
+      code = Locks(g, lk);
+    });
+auto* reset = locks->add_subcommand(
+    "reset-fence", "forget a partition's fence token in this lock service's namespace");
+reset->add_option("table", lk.table, "e.g. prediction_accuracy")->required();
+reset->add_option("partition", lk.partition, "e.g. 2026-01-16")->required();
+reset->add_option("--reason", lk.reason, "why (recorded in lock_events)")->required();
+reset->callback([&] {
+  lk.action = "reset-fence";
+  code = Locks(g, lk);
+});
+locks->footer(
+    "Examples:\n  propgrade locks list\n"
+    "  propgrade locks release grading/2026-01-16 --reason \"holder host died\"\n"
+    "  propgrade locks sweep\n"
+    "  propgrade locks reset-fence prediction_accuracy 2026-01-16 --reason \"moved to etcd\"");
 
-  std::string breaker_name;
-  auto* breaker = app.add_subcommand("breaker", "circuit breaker state (per processor)");
-  breaker->require_subcommand(1);
-  breaker->add_subcommand("status", "every breaker's state (exit 1 when one is not closed)")
-      ->callback([&] { code = Breaker(g, "status", ""); });
-  auto* breset = breaker->add_subcommand("reset", "close a breaker by hand");
-  breset->add_option("name", breaker_name, "grading, daily_performance, performance_summary or consolidation")->required();
-  breset->callback([&] { code = Breaker(g, "reset", breaker_name); });
-  breaker->footer("Examples:\n  propgrade breaker status\n  propgrade breaker reset grading");
+std::string tables_name, tables_format = "text";
+auto* tables_cmd = app.add_subcommand(
+    "tables", "the tables of this database: propgrade's and those declared in propgrade.toml");
+tables_cmd->require_subcommand(1);
+tables_cmd->add_subcommand("list", "every table, its partition column, key and writer")
+    ->callback([&] { code = Tables(g, "list", "", tables_format); })
+    ->add_option("--format", tables_format, "text or json");
+auto* tables_show = tables_cmd->add_subcommand("show", "one table, with its columns");
+tables_show->add_option("name", tables_name, "the table")->required();
+tables_show->add_option("--format", tables_format, "text or json");
+tables_show->callback([&] { code = Tables(g, "show", tables_name, tables_format); });
+tables_cmd->footer(
+    "Examples:\n  propgrade tables list\n  propgrade tables show player_form_daily --format json");
 
-  ServeArgs sv;
-  auto* serve = app.add_subcommand("serve", "HTTP service: run triggers (single flight per date), health, metrics, the dashboard; sweeps stuck locks");
-  serve->add_option("--listen", sv.listen, "host:port (config server.listen; default 127.0.0.1:8080; port 0 = any free port)");
-  serve->add_option("--static-dir", sv.static_dir, "serve the dashboard from this directory (laid out as web/) instead of the embedded copy");
-  serve->footer(
-      "Examples:\n"
-      "  propgrade serve                                   # http://127.0.0.1:8080/\n"
-      "  PROPGRADE_TRIGGER_TOKEN=$(cat /etc/propgrade/token) propgrade serve --listen 0.0.0.0:8080\n"
-      "  curl -X POST -H 'Authorization: Bearer TOKEN' -d '{\"target_date\":\"yesterday\"}' \\\n"
-      "       'http://127.0.0.1:8080/v1/runs?wait=true'\n"
-      "Without a token (the variable named by server.token_env) only loopback addresses are allowed.\n"
-      "Beyond loopback /api/* and /metrics need the token too (server.protect_reads = auto|always|never).\n"
-      "SIGTERM: stop accepting, finish running runs (60 s grace), then exit 0.");
-  serve->callback([&] { code = Serve(g, sv); });
+LockArgs lka;
+auto* lock =
+    app.add_subcommand("lock", "run a command under a lease, or keep a lease across invocations");
+lock->require_subcommand(1);
+auto lease_options = [&](CLI::App* c) {
+  c->add_option("--ttl", lka.ttl_seconds,
+                "lease TTL in seconds (default: [lock_policy] ttl_seconds)");
+  c->add_option("--max-wait", lka.max_wait_seconds,
+                "how long to wait for the key, seconds (default: [lock_policy] max_wait_seconds)");
+};
+auto* run = lock->add_subcommand("run",
+                                 "acquire KEY, run the command with the lease in its environment, "
+                                 "renew while it runs, release when it exits");
+run->add_option("key", lka.key, "the lock key, e.g. analytics/2026-01-16")->required();
+run->add_option("command", lka.command, "the command and its arguments, after --")->required();
+lease_options(run);
+run->add_option("--grace", lka.grace_seconds,
+                "seconds from SIGTERM to SIGKILL once the lease is lost (default 10)");
+run->footer(
+    "Examples:\n"
+    "  propgrade lock run analytics/2026-01-16 -- ./rebuild_analytics.sh 2026-01-16\n"
+    "  propgrade lock run exports/2026-01-16 --ttl 120 --max-wait 600 -- python3 export.py\n"
+    "The command gets PROPGRADE_LOCK_KEY, PROPGRADE_FENCE_TOKEN, PROPGRADE_FENCE_NAMESPACE,\n"
+    "PROPGRADE_LOCK_HOLDER, PROPGRADE_LOCK_EXPIRES_AT and PROPGRADE_DB. A lease lost while it\n"
+    "runs sends it SIGTERM, then SIGKILL after --grace; its own writes must check the fence\n"
+    "token (docs/own-tables.md, the SQL fence) to be safe past that point.\n"
+    "Exit: the command's status; 3 with lock_timeout (it never started) or lock_lost (it was\n"
+    "stopped); 130 when interrupted.");
+run->callback([&] {
+  lka.action = "run";
+  code = Lock(g, lka);
+});
+auto* acquire = lock->add_subcommand(
+    "acquire", "acquire KEY and print the lease as JSON (for jobs that cannot keep a process)");
+acquire->add_option("key", lka.key, "the lock key")->required();
+lease_options(acquire);
+acquire->callback([&] {
+  lka.action = "acquire";
+  code = Lock(g, lka);
+});
+auto* renew = lock->add_subcommand("renew", "extend a lease acquire printed; prints it again");
+renew->add_option("--lease", lka.lease, "the JSON acquire printed, or - to read it from stdin")
+    ->required();
+renew->callback([&] {
+  lka.action = "renew";
+  code = Lock(g, lka);
+});
+auto* lrelease = lock->add_subcommand(
+    "release", "end a lease acquire printed (a no-op when it is no longer held)");
+lrelease->add_option("--lease", lka.lease, "the JSON acquire printed, or - to read it from stdin")
+    ->required();
+lrelease->callback([&] {
+  lka.action = "release";
+  code = Lock(g, lka);
+});
+lock->footer(
+    "Examples:\n"
+    "  propgrade lock run analytics/2026-01-16 -- ./job.sh\n"
+    "  LEASE=$(propgrade lock acquire analytics/2026-01-16 --ttl 300)\n"
+    "  propgrade lock renew --lease \"$LEASE\"\n"
+    "  propgrade lock release --lease \"$LEASE\"");
 
-  CheckArgs ck;
-  auto* check = app.add_subcommand("check", "the data-quality suite (12 checks; results stored in check_results)");
-  check->add_option("--days", ck.days, "the window: the last N dates up to yesterday, 1 to 36600 (default 7)")
-      ->check(CLI::Range(1, 36600));
-  check->add_option("--format", ck.format, "table or json")->check(CLI::IsMember({"table", "json"}));
-  check->add_flag("--strict", ck.strict, "warnings exit 1 too");
-  check->footer("Examples:\n  propgrade check\n  propgrade check --days 14 --format json --strict\n"
-                "Exit: 0 all pass (warnings allowed unless --strict), 1 a check failed.");
-  check->callback([&] { code = Check(g, ck); });
+DedupeArgs dd;
+auto* dedupe = app.add_subcommand("dedupe",
+                                  "move surplus duplicate-key rows into remediation_quarantine "
+                                  "(nothing is deleted without a copy)");
+dedupe->add_option("--table", dd.table,
+                   "prediction_accuracy, system_daily_performance, prediction_performance_summary "
+                   "or player_prop_predictions (required unless --restore)");
+dedupe->add_option("--date", dd.date, "only this partition");
+dedupe
+    ->add_option(
+        "--keep", dd.keep,
+        "which row of a key stays: earliest or latest (default: per table, see docs/operations.md)")
+    ->check(CLI::IsMember({"earliest", "latest"}));
+dedupe->add_flag("--dry-run", dd.dry_run,
+                 "report what would move; change nothing (exit 1 when something would)");
+dedupe->add_option("--restore", dd.restore,
+                   "undo: put the rows run RUN quarantined back into their partitions (fenced; the "
+                   "post-write check reports the duplicates they bring back)");
+dedupe->footer(
+    "Examples:\n  propgrade dedupe --table prediction_accuracy --dry-run\n"
+    "  propgrade dedupe --table prediction_accuracy --date 2026-01-16\n"
+    "  propgrade dedupe --restore 20260116T110002Z-4f3a9c   # undo that run's dedupe");
+dedupe->callback([&] { code = Dedupe(g, dd); });
 
-  StageArgs st;
-  std::string stage_kind;
-  auto* stage = app.add_subcommand("stage", "stage a prediction worker's output as one batch (all or nothing)");
-  stage->add_option("kind", stage_kind, "predictions")->required()->check(CLI::IsMember({"predictions"}));
-  stage->add_option("file", st.file, "the worker's CSV or JSONL file")->required();
-  stage->add_option("--batch", st.batch, "the batch id (unique; a staged id is refused unless --replace)")->required();
-  stage->add_option("--format", st.format, "csv or jsonl (default: from the extension)");
-  stage->add_flag("--replace", st.replace, "swap out a batch already staged under this id");
-  stage->footer("Example:\n  propgrade stage predictions worker-3.csv --batch 2026-01-16-worker-3");
-  stage->callback([&] { code = Stage(g, st); });
+std::string breaker_name;
+auto* breaker = app.add_subcommand("breaker", "circuit breaker state (per processor)");
+breaker->require_subcommand(1);
+breaker->add_subcommand("status", "every breaker's state (exit 1 when one is not closed)")
+    ->callback([&] { code = Breaker(g, "status", ""); });
+auto* breset = breaker->add_subcommand("reset", "close a breaker by hand");
+breset
+    ->add_option("name", breaker_name,
+                 "grading, daily_performance, performance_summary or consolidation")
+    ->required();
+breset->callback([&] { code = Breaker(g, "reset", breaker_name); });
+breaker->footer("Examples:\n  propgrade breaker status\n  propgrade breaker reset grading");
 
-  std::string consolidate_date;
-  bool cleanup_orphans = false;
-  auto* consolidate = app.add_subcommand("consolidate", "merge the staged predictions of a date into player_prop_predictions (one row per business key)");
-  consolidate->add_option("--date", consolidate_date, "the date to consolidate (YYYY-MM-DD)");
-  consolidate->add_flag("--cleanup-orphans", cleanup_orphans, "move batches staged over 24 h ago and never consolidated into remediation_quarantine");
-  consolidate->footer("Examples:\n  propgrade consolidate --date 2026-01-16\n  propgrade consolidate --cleanup-orphans");
-  consolidate->callback([&] { code = Consolidate(g, consolidate_date, cleanup_orphans); });
+ServeArgs sv;
+auto* serve = app.add_subcommand("serve",
+                                 "HTTP service: run triggers (single flight per date), health, "
+                                 "metrics, the dashboard; sweeps stuck locks");
+serve->add_option(
+    "--listen", sv.listen,
+    "host:port (config server.listen; default 127.0.0.1:8080; port 0 = any free port)");
+serve->add_option(
+    "--static-dir", sv.static_dir,
+    "serve the dashboard from this directory (laid out as web/) instead of the embedded copy");
+serve->footer(
+    "Examples:\n"
+    "  propgrade serve                                   # http://127.0.0.1:8080/\n"
+    "  PROPGRADE_TRIGGER_TOKEN=$(cat /etc/propgrade/token) propgrade serve --listen 0.0.0.0:8080\n"
+    "  curl -X POST -H 'Authorization: Bearer TOKEN' -d '{\"target_date\":\"yesterday\"}' \\\n"
+    "       'http://127.0.0.1:8080/v1/runs?wait=true'\n"
+    "Without a token (the variable named by server.token_env) only loopback addresses are "
+    "allowed.\n"
+    "Beyond loopback /api/* and /metrics need the token too (server.protect_reads = "
+    "auto|always|never).\n"
+    "SIGTERM: stop accepting, finish running runs (60 s grace), then exit 0.");
+serve->callback([&] { code = Serve(g, sv); });
 
-  try {
-    app.parse(argc, argv);
+CheckArgs ck;
+auto* check = app.add_subcommand(
+    "check", "the data-quality suite (12 checks; results stored in check_results)");
+check
+    ->add_option("--days", ck.days,
+                 "the window: the last N dates up to yesterday, 1 to 36600 (default 7)")
+    ->check(CLI::Range(1, 36600));
+check->add_option("--format", ck.format, "table or json")->check(CLI::IsMember({"table", "json"}));
+check->add_flag("--strict", ck.strict, "warnings exit 1 too");
+check->footer(
+    "Examples:\n  propgrade check\n  propgrade check --days 14 --format json --strict\n"
+    "Exit: 0 all pass (warnings allowed unless --strict), 1 a check failed.");
+check->callback([&] { code = Check(g, ck); });
+
+StageArgs st;
+std::string stage_kind;
+auto* stage =
+    app.add_subcommand("stage", "stage a prediction worker's output as one batch (all or nothing)");
+stage->add_option("kind", stage_kind, "predictions")
+    ->required()
+    ->check(CLI::IsMember({"predictions"}));
+stage->add_option("file", st.file, "the worker's CSV or JSONL file")->required();
+stage
+    ->add_option("--batch", st.batch,
+                 "the batch id (unique; a staged id is refused unless --replace)")
+    ->required();
+stage->add_option("--format", st.format, "csv or jsonl (default: from the extension)");
+stage->add_flag("--replace", st.replace, "swap out a batch already staged under this id");
+stage->footer("Example:\n  propgrade stage predictions worker-3.csv --batch 2026-01-16-worker-3");
+stage->callback([&] { code = Stage(g, st); });
+
+std::string consolidate_date;
+bool cleanup_orphans = false;
+auto* consolidate = app.add_subcommand("consolidate",
+                                       "merge the staged predictions of a date into "
+                                       "player_prop_predictions (one row per business key)");
+consolidate->add_option("--date", consolidate_date, "the date to consolidate (YYYY-MM-DD)");
+consolidate->add_flag(
+    "--cleanup-orphans", cleanup_orphans,
+    "move batches staged over 24 h ago and never consolidated into remediation_quarantine");
+consolidate->footer(
+    "Examples:\n  propgrade consolidate --date 2026-01-16\n  propgrade consolidate "
+    "--cleanup-orphans");
+consolidate->callback([&] { code = Consolidate(g, consolidate_date, cleanup_orphans); });
+
+try {
+  app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

@@ -59,10 +59,11 @@ struct RunRow {
   RunStatusPolicy policy;
 };
 
-constexpr std::array<RunRow, 9> kRunTable = {{
+constexpr std::array<RunRow, 10> kRunTable = {{
     {RunStatus::kSuccess, "success", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoPredictions, "no_predictions", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoActuals, "no_actuals", {ExitCode::kSuccess, 200, ""}},
+    {RunStatus::kUnchanged, "unchanged", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kLockTimeout, "lock_timeout", {ExitCode::kRefused, 503, "lock_acquisition_failed"}},
     {RunStatus::kLockLost, "lock_lost", {ExitCode::kRefused, 409, "lock_lost"}},
     {RunStatus::kFencedOut, "fenced_out", {ExitCode::kRefused, 409, "lock_lost"}},

@@ -30,6 +30,7 @@ enum class RunStatus {
   kSuccess,
   kNoPredictions,
   kNoActuals,
+  kUnchanged,  // a load whose rows the partition already holds: nothing written
   kLockTimeout,
   kLockLost,
   kFencedOut,

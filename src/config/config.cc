@@ -91,6 +91,83 @@ class Reader {
     return node->as_table();
   }
 
+  // One [tables.NAME] block. The catalogue checks what the declaration means (columns that
+  // exist, names of its own); this reads its shape.
+  StatusOr<TableDeclaration> Table(const std::string& name, const toml::node& node) {
+    const std::string p = "tables." + name + ".";
+    const toml::table* t = node.as_table();
+    if (!t) return InvalidArgumentError(source_ + ": 'tables." + name + "' must be a [section]");
+    RETURN_IF_ERROR(
+        Known(*t, p, {"processor", "partition_column", "key", "columns", "manage_schema", "keep"}));
+    TableDeclaration d;
+    d.name = name;
+    RETURN_IF_ERROR(Get(*t, p, "processor", &d.processor));
+    RETURN_IF_ERROR(Get(*t, p, "partition_column", &d.partition_column));
+    RETURN_IF_ERROR(Get(*t, p, "key", &d.key));
+    RETURN_IF_ERROR(Get(*t, p, "manage_schema", &d.manage_schema));
+    const toml::node* columns = t->get("columns");
+    if (!columns) {
+      return InvalidArgumentError(source_ + ": '" + p +
+                                  "columns' is required: a list of "
+                                  "{ name, type } or \"introspect\"");
+    }
+    if (columns->is_string()) {
+      if (*columns->value<std::string>() != "introspect") {
+        return InvalidArgumentError(source_ + ": '" + p +
+                                    "columns' is a list of { name, type } "
+                                    "or \"introspect\"");
+      }
+      d.introspect = true;
+    } else if (const toml::array* list = columns->as_array()) {
+      for (size_t i = 0; i < list->size(); ++i) {
+        const std::string cp = p + "columns[" + std::to_string(i) + "].";
+        const toml::table* col = list->get(i)->as_table();
+        if (!col) {
+          return InvalidArgumentError(source_ + ": '" + p +
+                                      "columns' entries are "
+                                      "{ name = \"...\", type = \"...\" }");
+        }
+        RETURN_IF_ERROR(Known(*col, cp, {"name", "type", "required"}));
+        ColumnDef c{"", ColumnType::kText, false};
+        std::string type;
+        RETURN_IF_ERROR(Get(*col, cp, "name", &c.name));
+        RETURN_IF_ERROR(Get(*col, cp, "type", &type));
+        RETURN_IF_ERROR(Get(*col, cp, "required", &c.required));
+        if (c.name.empty() || type.empty()) {
+          return InvalidArgumentError(source_ + ": '" + cp + "' needs a name and a type");
+        }
+        StatusOr<ColumnType> parsed = ParseColumnType(type);
+        if (!parsed.ok())
+          return InvalidArgumentError(source_ + ": '" + cp + "type': " + parsed.status().message());
+        c.type = *parsed;
+        d.columns.push_back(std::move(c));
+      }
+    } else {
+      return InvalidArgumentError(source_ + ": key '" + p + "columns' has the wrong type");
+    }
+    if (const toml::node* keep = t->get("keep")) {
+      const toml::table* k = keep->as_table();
+      if (!k) {
+        return InvalidArgumentError(source_ + ": '" + p +
+                                    "keep' is { column = \"...\", "
+                                    "wins = \"latest\" or \"earliest\" }");
+      }
+      RETURN_IF_ERROR(Known(*k, p + "keep.", {"column", "wins"}));
+      WinnerRule rule;
+      std::string wins = "latest";
+      RETURN_IF_ERROR(Get(*k, p + "keep.", "column", &rule.time_column));
+      RETURN_IF_ERROR(Get(*k, p + "keep.", "wins", &wins));
+      if (rule.time_column.empty() || (wins != "latest" && wins != "earliest")) {
+        return InvalidArgumentError(source_ + ": '" + p +
+                                    "keep' is { column = \"...\", "
+                                    "wins = \"latest\" or \"earliest\" }");
+      }
+      rule.latest = wins == "latest";
+      d.keep = rule;
+    }
+    return d;
+  }
+
  private:
   std::string source_;
 };
@@ -109,9 +186,10 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   }
   Config c;
   Reader r(source);
-  RETURN_IF_ERROR(r.Known(root, "", {"db", "lock", "timezone", "lock_policy", "breaker",
-                                     "remediation", "grading", "alerts", "checks", "sqlite",
-                                     "database", "server"}));
+  RETURN_IF_ERROR(
+      r.Known(root, "",
+              {"db", "lock", "timezone", "lock_policy", "breaker", "remediation", "grading",
+               "alerts", "checks", "sqlite", "database", "server", "tables"}));
   RETURN_IF_ERROR(r.Get(root, "", "db", &c.db));
   RETURN_IF_ERROR(r.Get(root, "", "lock", &c.lock));
   RETURN_IF_ERROR(r.Get(root, "", "timezone", &c.timezone));
@@ -197,6 +275,12 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
     RETURN_IF_ERROR(r.Get(*t, p, "token_env", &c.server.token_env));
     RETURN_IF_ERROR(r.Get(*t, p, "protect_reads", &c.server.protect_reads));
     RETURN_IF_ERROR(r.Get(*t, p, "wait_timeout_seconds", &c.server.wait_timeout_seconds));
+  }
+  if (const toml::table* t = r.Section(root, "tables", &section_status)) {
+    for (const auto& [name, node] : *t) {
+      ASSIGN_OR_RETURN(TableDeclaration d, r.Table(std::string(name.str()), node));
+      c.tables.push_back(std::move(d));
+    }
   }
   RETURN_IF_ERROR(section_status);
   RETURN_IF_ERROR(ValidateConfig(c).WithContext(std::string(source)));

@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "common/status.h"
 #include "checks/checks.h"
+#include "common/status.h"
 #include "grading/rules.h"
 #include "lock/lock_policy.h"
 #include "pipeline/pipeline.h"
 #include "safety/remediation.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 
@@ -87,6 +88,9 @@ struct Config {
   SqliteConfig sqlite;
   DatabaseConfig database;
   ServerConfig server;
+  // [tables.NAME]: the user's own tables, written through propgrade (docs/own-tables.md), in
+  // name order. The store checks them when it opens the database.
+  std::vector<TableDeclaration> tables;
 };
 
 // Returns the value of an environment variable or nullptr (injectable for tests).

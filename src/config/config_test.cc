@@ -182,5 +182,71 @@ TEST(ConfigTest, DatabaseWaitsAreBounded) {
   }
 }
 
+TEST(ConfigTest, ParsesDeclaredTables) {
+  auto c = ParseConfig(R"(
+[tables.player_form_daily]
+partition_column = "as_of_date"
+key = ["player_lookup"]
+columns = [
+  { name = "as_of_date", type = "date" },
+  { name = "player_lookup", type = "text", required = true },
+  { name = "form", type = "real" },
+  { name = "version", type = "integer" },
+]
+keep = { column = "version", wins = "latest" }
+
+[tables.bets_export]
+processor = "exports"
+partition_column = "game_date"
+key = ["bet_id"]
+columns = "introspect"
+manage_schema = false
+)",
+                       "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->tables.size(), 2u);
+  const TableDeclaration& exports = c->tables[0];  // by name
+  EXPECT_EQ(exports.name, "bets_export");
+  EXPECT_EQ(exports.processor, "exports");
+  EXPECT_TRUE(exports.introspect);
+  EXPECT_FALSE(exports.manage_schema);
+  const TableDeclaration& form = c->tables[1];
+  EXPECT_EQ(form.name, "player_form_daily");
+  EXPECT_EQ(form.partition_column, "as_of_date");
+  EXPECT_EQ(form.key, std::vector<std::string>{"player_lookup"});
+  ASSERT_EQ(form.columns.size(), 4u);
+  EXPECT_EQ(form.columns[1].type, ColumnType::kText);
+  EXPECT_TRUE(form.columns[1].required);
+  EXPECT_EQ(form.columns[3].type, ColumnType::kInteger);
+  ASSERT_TRUE(form.keep.has_value());
+  EXPECT_EQ(form.keep->time_column, "version");
+  EXPECT_TRUE(form.keep->latest);
+  EXPECT_TRUE(form.manage_schema);
+}
+
+TEST(ConfigTest, BadTableDeclarationsNameTheKey) {
+  const std::map<std::string, std::string> cases = {
+      {"[tables.t]\npartition_column = \"d\"\nkey = [\"k\"]\ncolumns = \"all\"\n",
+       "'tables.t.columns' is a list"},
+      {"[tables.t]\npartition_column = \"d\"\nkey = [\"k\"]\n", "columns' is required"},
+      {"[tables.t]\ncolumns = [{ name = \"d\", type = \"money\" }]\n",
+       "'tables.t.columns[0].type': unknown column type 'money'"},
+      {"[tables.t]\ncolumns = [{ name = \"d\", type = \"date\", size = 3 }]\n",
+       "unknown key 'tables.t.columns[0].size'"},
+      {"[tables.t]\ncolumns = \"introspect\"\nkeep = { column = \"at\", wins = \"first\" "
+       "}\n",
+       "wins = \"latest\" or \"earliest\""},
+      {"[tables.t]\ncolumns = \"introspect\"\npartition = \"d\"\n",
+       "unknown key 'tables.t.partition'"},
+      {"tables = 3\n", "'tables' must be a [section]"},
+  };
+  for (const auto& [text, message] : cases) {
+    auto c = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.status().message().find(message), std::string::npos)
+        << text << " -> " << c.status().ToString();
+  }
+}
+
 }  // namespace
 }  // namespace propgrade

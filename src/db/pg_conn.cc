@@ -175,6 +175,10 @@ bool PgConn::AwaitResult() {
   using Steady = std::chrono::steady_clock;
   std::optional<Steady::time_point> cancel_at;
   while (true) {
+    // Parse what is buffered before reading more: libpq moves the unparsed input to the front
+    // of its buffer on every read, so reading ahead of a streamed result (one row per
+    // PGresult) would copy the rest of the buffer once per row — quadratic in its size.
+    if (!PQisBusy(c_)) return true;
     if (PQconsumeInput(c_) != 1) return false;
     if (!PQisBusy(c_)) return true;
     if (url_.cancel && url_.cancel->cancelled() && !cancel_sent_) {

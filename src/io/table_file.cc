@@ -11,6 +11,7 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 
 #include "common/civil_date.h"
@@ -626,40 +627,6 @@ StatusOr<TableFile> ParseJsonl(const Schema& schema, std::string_view file, std:
 
 // ---- Files ----
 
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    std::string msg =
-        "cannot open " + path + ": " + std::error_code(err, std::generic_category()).message();
-    return err == ENOENT ? NotFoundError(std::move(msg)) : InvalidArgumentError(std::move(msg));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      return InvalidArgumentError("cannot read " + path + ": it is a directory");
-    }
-  }
-  std::string data;
-  if (S_ISREG(st.st_mode) && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
-  char buf[1 << 16];
-  while (true) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      return InvalidArgumentError("cannot read " + path + ": " +
-                                  std::error_code(err, std::generic_category()).message());
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return data;
-}
-
 // ---- Writing ----
 
 // The CSV text of a cell, formatted by the column's type where the value's kind allows.
@@ -774,6 +741,40 @@ class JsonlTableWriter : public TableWriter {
 
 }  // namespace
 
+StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  const int fd = path == "-" ? ::dup(STDIN_FILENO) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    std::string msg =
+        "cannot open " + path + ": " + std::error_code(err, std::generic_category()).message();
+    return err == ENOENT ? NotFoundError(std::move(msg)) : InvalidArgumentError(std::move(msg));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      ::close(fd);
+      return InvalidArgumentError("cannot read " + path + ": it is a directory");
+    }
+  }
+  std::string data;
+  if (S_ISREG(st.st_mode) && st.st_size > 0) data.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return InvalidArgumentError("cannot read " + path + ": " +
+                                  std::error_code(err, std::generic_category()).message());
+    }
+    if (n == 0) break;
+    data.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return data;
+}
+
 StatusOr<FileFormat> ResolveFileFormat(std::string_view flag, std::string_view path) {
   if (flag == "csv") return FileFormat::kCsv;
   if (flag == "jsonl") return FileFormat::kJsonl;
@@ -803,6 +804,31 @@ StatusOr<TableFile> ReadTableFile(const TableDef& table, const std::string& path
                                   const ReadOptions& options) {
   ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path));
   return ParseTableText(table, path, text, format, options);
+}
+
+Status CheckLoadRows(const TableDef& table, const TableFile& file, std::string_view display_name,
+                     std::string_view partition) {
+  const int part = table.PartitionIndex();
+  if (part < 0) return InvalidArgumentError("table " + table.name + " has no partitions");
+  const BusinessKey key(table);
+  std::unordered_map<std::string, int64_t> first_line;
+  for (size_t i = 0; i < file.rows.size(); ++i) {
+    const Row& row = file.rows[i];
+    const int64_t line = i < file.line_numbers.size() ? file.line_numbers[i] : 0;
+    const std::string value = FormatCell(row[part]);
+    if (value != partition) {
+      return InputError(
+          display_name, line, table.partition_column,
+          Quoted(value) + " is not the partition being loaded (" + Quoted(partition) + ")");
+    }
+    auto [it, inserted] = first_line.emplace(key.Of(row), line);
+    if (!inserted) {
+      return InputError(display_name, line, "",
+                        "key " + Printable(key.TextOf(row)) + " repeats line " +
+                            std::to_string(it->second) + " (a partition holds one row per key)");
+    }
+  }
+  return OkStatus();
 }
 
 std::unique_ptr<TableWriter> TableWriter::Create(const TableDef& table, FileFormat format,

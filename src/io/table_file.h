@@ -35,6 +35,9 @@ struct TableFile {
   std::vector<int> columns;
 };
 
+// A whole file's bytes; "-" reads standard input to its end. NotFound for a missing file.
+StatusOr<std::string> ReadWholeFile(const std::string& path);
+
 // Reads and validates a whole file. All-or-nothing: the first problem returns
 // InvalidArgument "FILE:LINE: column 'NAME': what is wrong" and no rows.
 StatusOr<TableFile> ReadTableFile(const TableDef& table, const std::string& path, FileFormat format,
@@ -43,6 +46,12 @@ StatusOr<TableFile> ReadTableFile(const TableDef& table, const std::string& path
 StatusOr<TableFile> ParseTableText(const TableDef& table, std::string_view display_name,
                                    std::string_view text, FileFormat format,
                                    const ReadOptions& options);
+
+// The rows of a load into `partition` (`propgrade load`, the HTTP PUT): InvalidArgument
+// "FILE:LINE: column 'C': ..." for the first row whose partition column holds another
+// partition, and for a row whose key an earlier row of the file has.
+Status CheckLoadRows(const TableDef& table, const TableFile& file, std::string_view display_name,
+                     std::string_view partition);
 
 // Writes rows of one table: CSV with a header (booleans true/false, NULL empty, reals in
 // shortest round-trip form, timestamps as stored) or JSONL (one object per row, JSON numbers and

@@ -153,7 +153,7 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   WriteRequest request;
   request.processor = step->processor;
   request.table = &table;
-  request.partition = step->game_date.ToString();
+  request.partition = step->partition();
   request.rows = std::move(rows);
   request.run_id = step->run_id;
   request.inputs = std::move(inputs);
@@ -168,11 +168,12 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
     step->rows_written = 0;
     step->lock_backend = std::string(locks_->backend());
     if (inputs_changed) {
-      reporter_.Raise(MakeAlert("lock_lost", table.name, step->game_date.ToString(),
-                      step->processor + ": the inputs changed during each of " +
-                          std::to_string(kWriteAttempts) + " attempts; nothing was written",
-                      {{"run_id", Value::Text(step->run_id)},
-                       {"error", Value::Text(outcome.status().message())}}));
+      reporter_.Raise(MakeAlert("lock_lost", table.name, step->partition(),
+                                step->processor + ": the inputs changed during each of " +
+                                    std::to_string(kWriteAttempts) +
+                                    " attempts; nothing was written",
+                                {{"run_id", Value::Text(step->run_id)},
+                                 {"error", Value::Text(outcome.status().message())}}));
     }
     reporter_.Finish(store, step, outcome.status());
     return true;
@@ -238,7 +239,7 @@ RunSummary Pipeline::CommitStep(Processor& p, StepPrep prep, Store* store) {
     }
     if (d.stats) step.stats = std::move(d.stats);
     if (!d.input_warnings.empty()) {
-      std::vector<LogField> fields = {{"partition", Value::Text(step.game_date.ToString())}};
+      std::vector<LogField> fields = {{"partition", Value::Text(step.partition())}};
       fields.insert(fields.end(), d.input_warnings.begin(), d.input_warnings.end());
       log_->Warn("input_warnings", fields);
     }
@@ -324,7 +325,7 @@ StatusOr<std::vector<Pipeline::Restored>> Pipeline::RestoreQuarantined(
   Status bad = OkStatus();
   RETURN_IF_ERROR(store_->Scan(tables::Quarantine(), ScanSpec{}, [&](Row&& q) {
     if (FormatCell(q[quar::run_id]) != quarantine_run_id) return OkStatus();
-    const TableDef* t = FindTable(FormatCell(q[quar::table_name]));
+    const TableDef* t = store_->catalogue().Find(FormatCell(q[quar::table_name]));
     if (only && t != only) return OkStatus();
     if (!t || t->writer.empty()) {
       return InvalidArgumentError("run " + quarantine_run_id + " quarantined rows of " +

@@ -21,6 +21,7 @@
 #include "grading/grader.h"
 #include "grading/performance_summary.h"
 #include "grading/rules.h"
+#include "io/table_file.h"
 #include "lock/lock_policy.h"
 #include "lock/lock_service.h"
 #include "observe/log.h"
@@ -61,6 +62,20 @@ struct PipelineDeps {
   Alerter* alerts = nullptr;          // optional
   CircuitBreaker* breaker = nullptr;  // optional
   CancelToken* cancel = nullptr;      // optional
+};
+
+// How `Pipeline::Load` writes a partition: the partition becomes exactly the rows (replace),
+// or the rows are upserted by key into it (merge).
+enum class LoadMode { kReplace, kMerge };
+
+struct LoadRequest {
+  std::string table;
+  std::string partition;
+  std::string text;  // the file's content
+  FileFormat format = FileFormat::kCsv;
+  std::string source;  // names the file in errors ("form.csv", "stdin", "request body")
+  LoadMode mode = LoadMode::kReplace;
+  bool allow_empty = false;  // a file without rows empties the partition only when set
 };
 
 struct RunOptions {
@@ -125,6 +140,22 @@ class Pipeline {
   };
   StatusOr<std::vector<Restored>> RestoreQuarantined(const std::string& quarantine_run_id,
                                                      const TableDef* table, bool dry_run);
+
+  // One partition of a declared table from `rows` (catalogue order, each in `partition`,
+  // checked by the caller) through what every step goes through: the processor's breaker, its
+  // lease on TableDef::writer/partition, the fenced replace, the post-write check and the run
+  // record. Ends `unchanged`, writing nothing, when the partition already holds the result.
+  // `columns`: the catalogue indexes the rows carry (a merge keeps a stored row's others);
+  // empty = all.
+  RunSummary Load(const TableDef& table, const std::string& partition, std::vector<Row> rows,
+                  std::vector<int> columns, LoadMode mode, const std::string& run_id,
+                  const RunOptions& options);
+  // A load as `propgrade load` and PUT /v1/tables/T/partitions/P receive it: the table by name,
+  // the file's text checked whole first (types, required values, partition, repeated keys).
+  // InvalidArgument, nothing written, for an unknown or built-in table and for bad input
+  // ("FILE:LINE: column 'C': ..."); otherwise the step's summary.
+  StatusOr<RunSummary> LoadText(const LoadRequest& request, const std::string& run_id,
+                                const RunOptions& options);
 
   std::string NewRunId() const;
 

@@ -10,8 +10,8 @@ Row RunSummary::ToRow() const {
   Row r(runs::kNumColumns);
   r[runs::run_id] = Value::Text(run_id);
   r[runs::processor] = Value::Text(processor);
-  r[runs::partition] = Value::Text(game_date.ToString());
-  r[runs::game_date] = Value::Text(game_date.ToString());
+  r[runs::partition] = Value::Text(partition());
+  if (other_partition.empty()) r[runs::game_date] = Value::Text(game_date.ToString());
   r[runs::status] = Value::Text(std::string(RunStatusName(status)));
   if (started_at_micros) r[runs::started_at] = Value::Text(FormatTimestampMicros(started_at_micros));
   if (finished_at_micros) {
@@ -53,7 +53,11 @@ RunSummary RunSummary::FromRow(const Row& r) {
   RunSummary s;
   s.run_id = r[runs::run_id].ToText().value_or("");
   s.processor = r[runs::processor].ToText().value_or("");
-  if (auto d = CivilDay::Parse(r[runs::game_date].ToText().value_or(""))) s.game_date = *d;
+  if (auto d = CivilDay::Parse(r[runs::game_date].ToText().value_or(""))) {
+    s.game_date = *d;
+  } else {
+    s.other_partition = r[runs::partition].ToText().value_or("");
+  }
   s.status = ParseRunStatus(r[runs::status].ToText().value_or("")).value_or(RunStatus::kFailed);
   if (auto t = ParseTimestampMicros(r[runs::started_at].ToText().value_or(""))) {
     s.started_at_micros = *t;
@@ -104,8 +108,7 @@ std::string RunSummary::ToJson() const {
 }
 
 std::string RunSummary::ToText() const {
-  std::string out = game_date.ToString() + " " + processor + " " +
-                    std::string(RunStatusName(status));
+  std::string out = partition() + " " + processor + " " + std::string(RunStatusName(status));
   if (stats) {
     const grading::GradeStats& s = *stats;
     out += " graded=" + std::to_string(s.graded) + " voided=" + std::to_string(s.voided) +

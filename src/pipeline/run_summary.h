@@ -14,8 +14,12 @@ namespace propgrade {
 
 struct RunSummary {
   std::string run_id;
-  std::string processor;  // grading, daily_performance, performance_summary
+  // grading, daily_performance, performance_summary, consolidation, or a declared table's
+  std::string processor;
   CivilDay game_date;     // the partition's date (as_of_date for the summary)
+  // A declared table's partition when it is not a date (game_date then stays unset); empty
+  // for every partition that is a date.
+  std::string other_partition;
   RunStatus status = RunStatus::kFailed;
   int64_t started_at_micros = 0;
   int64_t finished_at_micros = 0;
@@ -34,6 +38,10 @@ struct RunSummary {
   bool breaker_allowed = false;          // the breaker let this step run (its outcome counts)
   double retry_after_seconds = 0;        // circuit_open: when to try again (not stored)
 
+  // The partition written, as text (grading_runs.partition).
+  std::string partition() const {
+    return other_partition.empty() ? game_date.ToString() : other_partition;
+  }
   double duration_seconds() const { return (finished_at_micros - started_at_micros) / 1e6; }
   bool duplicates_detected() const { return duplicate_rows.value_or(0) > 0; }
   ExitCode exit_code() const { return PolicyFor(status, duplicates_detected()).exit_code; }

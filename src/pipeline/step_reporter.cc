@@ -11,7 +11,7 @@ namespace {
 std::vector<LogField> StepFields(const RunSummary& s) {
   std::vector<LogField> f = {{"run_id", Value::Text(s.run_id)},
                              {"processor", Value::Text(s.processor)},
-                             {"partition", Value::Text(s.game_date.ToString())},
+                             {"partition", Value::Text(s.partition())},
                              {"status", Value::Text(std::string(RunStatusName(s.status)))},
                              {"duration_seconds", Value::Real(s.duration_seconds())}};
   if (s.stats) {
@@ -32,10 +32,11 @@ void StepReporter::Raise(Alert alert) {
   if (d_.alerts) d_.alerts->Raise(std::move(alert));
 }
 
-void StepReporter::RaiseStepAlerts(const RunSummary& step) {
-  const TableDef* written = TableWrittenBy(step.processor);
+void StepReporter::RaiseStepAlerts(const RunSummary& step, const Store* store) {
+  const TableDef* written =
+      store ? store->catalogue().WrittenBy(step.processor) : TableWrittenBy(step.processor);
   const std::string table = written ? written->name : "";
-  const std::string partition = step.game_date.ToString();
+  const std::string partition = step.partition();
   std::vector<std::pair<std::string, Value>> fields = {{"run_id", Value::Text(step.run_id)},
                                                        {"processor", Value::Text(step.processor)}};
   if (step.status == RunStatus::kFailed) {
@@ -122,8 +123,9 @@ void StepReporter::Finish(Store* store, RunSummary* step, const Status& error) {
                                             {"error", Value::Text(t.status().message())}});
     }
   }
-  RaiseStepAlerts(*step);
+  RaiseStepAlerts(*step, store);
   Severity sev = step->status == RunStatus::kSuccess || step->status == RunStatus::kNoActuals ||
+                         step->status == RunStatus::kUnchanged ||
                          step->status == RunStatus::kNoPredictions
                      ? (step->duplicates_detected() ? Severity::kCritical : Severity::kInfo)
                      : Severity::kError;

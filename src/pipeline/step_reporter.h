@@ -38,7 +38,8 @@ class StepReporter {
   void Raise(Alert alert);
 
  private:
-  void RaiseStepAlerts(const RunSummary& step);
+  // `store` (may be null) names the table a declared processor writes.
+  void RaiseStepAlerts(const RunSummary& step, const Store* store);
   // Whether the dashboard's mirror of a breaker needs rewriting: when its state or failure
   // count changed since this reporter last wrote it, else at most once a minute.
   bool MirrorDue(const BreakerStatus& status);

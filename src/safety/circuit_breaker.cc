@@ -39,7 +39,8 @@ BreakerState ParseState(const std::string& s) {
 
 bool IsFailure(RunStatus s) { return s == RunStatus::kUnavailable || s == RunStatus::kFailed; }
 bool IsSuccess(RunStatus s) {
-  return s == RunStatus::kSuccess || s == RunStatus::kNoPredictions || s == RunStatus::kNoActuals;
+  return s == RunStatus::kSuccess || s == RunStatus::kNoPredictions || s == RunStatus::kNoActuals ||
+         s == RunStatus::kUnchanged;
 }
 
 BreakerStatus* FindOrAdd(std::vector<BreakerStatus>* all, const std::string& name) {

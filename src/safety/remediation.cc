@@ -31,21 +31,24 @@ std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& t, const std::v
 
 bool DedupeSupported(const TableDef& t) { return t.winner.has_value(); }
 
-Status CheckDedupeSupported(const TableDef* table, std::string_view name) {
+Status CheckDedupeSupported(const Catalogue& catalogue, const TableDef* table,
+                            std::string_view name) {
   if (table && DedupeSupported(*table)) return OkStatus();
   std::string supported;
-  for (const TableDef* t : AllTables()) {
+  for (const TableDef* t : catalogue.tables()) {
     if (!DedupeSupported(*t)) continue;
     supported += (supported.empty() ? "" : ", ") + t->name;
   }
-  return InvalidArgumentError("dedupe works on " + supported + ", not " + std::string(name) +
-                              " (a table whose duplicates have no rule for which row stays)");
+  return InvalidArgumentError(
+      "dedupe works on " + supported + ", not " + std::string(name) +
+      " (a table whose duplicates have no rule for which row stays; a declared table "
+      "needs keep = { column, wins })");
 }
 
 StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
                                              const std::optional<std::string>& partition,
                                              const RemediationOptions& options) {
-  RETURN_IF_ERROR(CheckDedupeSupported(&table, table.name));
+  RETURN_IF_ERROR(CheckDedupeSupported(store->catalogue(), &table, table.name));
   RemediationResult result;
   DedupeRequest request;
   request.table = &table;

@@ -47,8 +47,10 @@ std::vector<std::vector<size_t>> DuplicateGroups(const TableDef& table, const st
 
 // The tables `dedupe` works on: those with a winner rule.
 bool DedupeSupported(const TableDef& table);
-// InvalidArgument naming the supported tables unless `table` (nullptr: unknown `name`) is one.
-Status CheckDedupeSupported(const TableDef* table, std::string_view name);
+// InvalidArgument naming the supported tables of `catalogue` unless `table` (nullptr: unknown
+// `name`) is one.
+Status CheckDedupeSupported(const Catalogue& catalogue, const TableDef* table,
+                            std::string_view name);
 
 StatusOr<RemediationResult> RemoveDuplicates(Store* store, const TableDef& table,
                                              const std::optional<std::string>& partition,

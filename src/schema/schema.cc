@@ -94,10 +94,17 @@ std::string BusinessKey::TextOf(const Row& row) const {
 bool Newer(const WinnerRule& rule, const TableDef& table, const Row& a, const Row& b,
            std::optional<bool> latest) {
   const int time = table.ColumnIndex(rule.time_column);
-  // Canonical timestamps order as instants.
-  const std::string ta = FormatCell(a[time]), tb = FormatCell(b[time]);
   const bool want_latest = latest.value_or(rule.latest);
-  if (ta != tb) return want_latest ? ta > tb : ta < tb;
+  const ColumnType type = table.columns[time].type;
+  if (type == ColumnType::kInteger || type == ColumnType::kReal) {
+    // Numbers order as numbers (a declared table's `version`), a missing one first.
+    const std::optional<double> na = a[time].ToReal(), nb = b[time].ToReal();
+    if (na != nb) return want_latest ? na > nb : na < nb;
+  } else {
+    // Canonical timestamps and dates order as instants.
+    const std::string ta = FormatCell(a[time]), tb = FormatCell(b[time]);
+    if (ta != tb) return want_latest ? ta > tb : ta < tb;
+  }
   if (!latest && !rule.tie_column.empty()) {
     const int tie = table.ColumnIndex(rule.tie_column);
     return FormatCell(a[tie]) > FormatCell(b[tie]);

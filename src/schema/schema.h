@@ -8,6 +8,8 @@
 // Immutable after start-up; thread-safe.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +85,12 @@ struct TableDef {
   std::vector<std::vector<std::string>> extra_indexes;
   // Column aliases accepted in import headers: {alias, column}.
   std::vector<std::pair<std::string, std::string>> import_aliases;
+  // A table the configuration declares ([tables.NAME]) rather than a built-in one.
+  bool declared = false;
+  // Whether propgrade creates the table and adds the columns it lacks (built-in tables, and
+  // declared ones with manage_schema = true); false: the user owns the DDL and propgrade adds
+  // only the unique key index.
+  bool manage_schema = true;
 
   int ColumnIndex(std::string_view column) const;  // -1 when absent
   int PartitionIndex() const { return ColumnIndex(partition_column); }
@@ -482,10 +490,62 @@ const TableDef& Staging();            // prediction_staging
 
 // Every table above, in dependency order (inputs, outputs, system tables).
 const std::vector<const TableDef*>& AllTables();
-// nullptr when `name` is not a table of the catalogue.
+// nullptr when `name` is not a built-in table.
 const TableDef* FindTable(std::string_view name);
-// The table whose TableDef::writer is `processor`; nullptr when none.
+// The built-in table whose TableDef::writer is `processor`; nullptr when none.
 const TableDef* TableWrittenBy(std::string_view processor);
+
+// A table as a configuration declares it ([tables.NAME], operations.md §3), before checks.
+struct TableDeclaration {
+  std::string name;
+  std::string processor;  // the lock key prefix, breaker and metric label; empty: `name`
+  std::string partition_column;
+  std::vector<std::string> key;    // the unique key within a partition; NULLs compare equal
+  std::vector<ColumnDef> columns;  // in table order; `required` = NOT NULL
+  bool introspect = false;         // columns = "introspect": read them from the database
+  bool manage_schema = true;
+  std::optional<WinnerRule> keep;  // dedupe's rule: its time_column, earliest or latest
+};
+
+// A database column as the store reads it back (introspection, migration checks).
+struct ExistingColumn {
+  std::string name;
+  std::string sql_type;  // as the database names it: "TEXT", "double precision", ...
+  bool not_null = false;
+};
+// The column type propgrade reads `sql_type` as (SQLite affinities, PostgreSQL types);
+// InvalidArgument naming the type when it has none (bytea, json, ...).
+StatusOr<ColumnType> ColumnTypeOfSql(std::string_view sql_type);
+// "text", "integer", "real", "bool", "date", "timestamp" (and "boolean", "int") as a type.
+StatusOr<ColumnType> ParseColumnType(std::string_view word);
+
+// The tables of one database: the built-in ones, then those its configuration declares.
+// Declared tables are partitioned, keyed (the partition column leads the stored key, so a key
+// is unique within its partition), versioned and written by their own processor; their names
+// and processors are their own. Immutable; thread-safe.
+class Catalogue {
+ public:
+  // The built-in tables only.
+  static std::shared_ptr<const Catalogue> BuiltIn();
+  // The built-in tables and `declared`, each checked (InvalidArgument naming the table and the
+  // field). A declaration with `introspect` takes its columns from `existing(name)` (NotFound
+  // when the database lacks the table).
+  using ColumnReader =
+      std::function<StatusOr<std::vector<ExistingColumn>>(const std::string& table)>;
+  static StatusOr<std::shared_ptr<const Catalogue>> Build(
+      const std::vector<TableDeclaration>& declared, const ColumnReader& existing);
+
+  const std::vector<const TableDef*>& tables() const { return all_; }
+  const std::vector<const TableDef*>& declared() const { return declared_; }
+  const TableDef* Find(std::string_view name) const;            // nullptr when absent
+  const TableDef* WrittenBy(std::string_view processor) const;  // nullptr when none
+
+ private:
+  std::vector<std::shared_ptr<const TableDef>> owned_;
+  std::vector<const TableDef*> all_, declared_;
+};
+// One declared table from its declaration and its columns (exposed for tests).
+StatusOr<TableDef> DeclaredTable(const TableDeclaration& d, std::vector<ColumnDef> columns);
 
 // The inverse of JsonObject (common/value_text.h) for a row of `table` (its columns by name;
 // an absent key is NULL), as remediation_quarantine.row_json holds it. InvalidArgument when a

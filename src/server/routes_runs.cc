@@ -53,6 +53,7 @@ void Server::RouteRuns() {
   httplib::Server& h = *http_;
   // ---- /v1: runs ----
   h.Post("/v1/runs", [this](const httplib::Request& req, httplib::Response& res) {
+    if (TooLarge(req, res)) return;
     bool wait = false;
     if (req.has_param("wait")) {
       std::string w = req.get_param_value("wait");

@@ -156,10 +156,19 @@ StatusOr<LockService*> Server::Locks() {
   return locks_.get();
 }
 
+bool Server::TooLarge(const httplib::Request& req, httplib::Response& res) const {
+  if (req.body.size() <= o_.max_body_bytes) return false;
+  SetError(res, 413,
+           "the request body is larger than " + std::to_string(o_.max_body_bytes) + " bytes");
+  return true;
+}
+
 void Server::Routes() {
   httplib::Server& h = *http_;
   h.set_tcp_nodelay(true);
-  h.set_payload_max_length(o_.max_body_bytes);
+  // A load's body is the largest a route takes; every other route refuses one over
+  // max_body_bytes itself (TooLarge).
+  h.set_payload_max_length(std::max(o_.max_body_bytes, o_.max_load_bytes));
   h.set_read_timeout(o_.io_timeout_seconds, 0);
   h.set_write_timeout(o_.io_timeout_seconds, 0);
   h.set_keep_alive_timeout(5);
@@ -213,8 +222,8 @@ void Server::Routes() {
       [](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message = res.status == 404   ? "no such path: " + req.path
-                           : res.status == 413 ? "the request body is larger than 1 MiB"
-                                               : "the request failed";
+                          : res.status == 413 ? "the request body is too large"
+                                              : "the request failed";
     SetError(res, res.status, message);
     return httplib::Server::HandlerResponse::Handled;
   }));
@@ -233,6 +242,7 @@ void Server::Routes() {
   });
 
   RouteRuns();
+  RouteTables();
   RouteHealth();
   RouteApi();
   RouteAssets();

@@ -2,6 +2,8 @@
 //   POST /v1/runs            trigger a run (JSON or Pub/Sub push); single flight per date
 //   GET  /v1/runs/{id}       one run's summary (404 when unknown)
 //   GET  /v1/runs?date=D     the date's runs, newest first
+//   PUT  /v1/tables/{t}/partitions/{p}   a load of a declared table (Pipeline::LoadText)
+//   POST /v1/locks/{key}:acquire|:renew|:release   a lease kept across calls
 //   GET  /healthz, /readyz   liveness; readiness (store, lock service, breakers)
 //   GET  /metrics            Prometheus text format 0.0.4
 //   GET  /, /assets/...      the dashboard; GET /api/... the JSON it draws
@@ -10,25 +12,27 @@
 // protected (ServerOptions::protect_reads) /api/... and /metrics need it too; /healthz,
 // /readyz and the dashboard's files never do. ?wait=true waits at most wait_timeout_seconds,
 // then answers 202 with the run's id to poll. Bodies over
-// max_body_bytes get 413; errors are {"error": {"code", "message"}}; every request is logged
-// (method, path, status, duration; never headers). In the background the server sweeps stuck
-// locks and runs the breakers' half-open timer. Shutdown (a cancelled `stop` token) stops
-// accepting, abandons queued runs, lets running ones finish for the grace period, then
+// max_body_bytes (a load's: max_load_bytes) get 413; errors are {"error": {"code", "message"}};
+// every request is logged (method, path, status, duration; never headers). In the background the
+// server sweeps stuck locks and runs the breakers' half-open timer. Shutdown (a cancelled `stop`
+// token) stops accepting, abandons queued runs, lets running ones finish for the grace period, then
 // cancels them (a step in flight commits or writes nothing). Thread-safe.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "common/cancel.h"
 #include "common/status.h"
+#include "config/config.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
-#include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "safety/alerter.h"
 #include "safety/circuit_breaker.h"
@@ -36,6 +40,8 @@
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace propgrade::server {
@@ -68,6 +74,8 @@ struct ServerOptions {
   int max_parallel_runs = 2;
   int threads = 32;  // HTTP worker threads (?wait=true callers hold one each)
   size_t max_body_bytes = 1 << 20;
+  // The cap of a load's body (PUT /v1/tables/...), which carries a whole partition.
+  size_t max_load_bytes = size_t{64} << 20;
   int io_timeout_seconds = 30;  // read and write timeouts
   // The stuck-lock sweep's period; 0 = a quarter of stuck_alert_after_seconds, within 1..60 s.
   double sweep_every_seconds = 0;
@@ -104,9 +112,12 @@ class Server {
   Server(ServerDeps deps, ServerOptions options);
   void Routes();       // the server's settings, authentication, logging, error bodies; then:
   void RouteRuns();    // /v1/runs (routes_runs.cc)
+  void RouteTables();  // /v1/tables/..., /v1/locks/... (routes_tables.cc)
   void RouteHealth();  // /healthz, /readyz, /metrics (routes_read.cc)
   void RouteApi();     // /api/... (routes_read.cc)
   void RouteAssets();  // the dashboard's files (routes_read.cc)
+  // 413 (true) for a body over max_body_bytes: every route but a load's.
+  bool TooLarge(const httplib::Request& req, httplib::Response& res) const;
   void Upkeep();
   StatusOr<Store*> ReadStore();
   StatusOr<LockService*> Locks();
@@ -124,6 +135,34 @@ class Server {
   std::unique_ptr<Store> store_;
   std::unique_ptr<LockService> locks_;
 
+  // The answers of loads sent with an Idempotency-Key, kept for a day (at most 10000): a retry
+  // gets the first answer and writes nothing; the same key with another request is 422, and
+  // while the first is still running 409.
+  struct Replay {
+    int status;
+    std::string body;
+  };
+  class Idempotent {
+   public:
+    // nullopt: a new key, now running; else the answer to give.
+    std::optional<Replay> Begin(const std::string& key, const std::string& request,
+                                int64_t now_micros);
+    void Finish(const std::string& key, Replay response);
+    void Forget(const std::string& key);  // a request refused before it wrote anything
+
+   private:
+    static constexpr int64_t kKeepMicros = 86'400'000'000;
+    static constexpr size_t kMaxEntries = 10000;
+    struct Entry {
+      std::string request;
+      int64_t at_micros;
+      bool done;
+      Replay response;
+    };
+    std::mutex mu_;
+    std::map<std::string, Entry> entries_;
+  };
+  Idempotent idempotent_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   std::atomic<bool> stopping_{false};

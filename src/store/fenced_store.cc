@@ -186,4 +186,33 @@ StatusOr<ConsolidationResult> FencedStore::Consolidate(std::string_view date,
   return out;
 }
 
+Status FencedStore::AdoptDeclaredTables() {
+  if (options_.declared_tables.empty()) return OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(
+      catalogue_,
+      Catalogue::Build(options_.declared_tables,
+                       [&](const std::string& name) -> StatusOr<std::vector<ExistingColumn>> {
+                         ASSIGN_OR_RETURN(std::vector<ExistingColumn> columns, ReadColumns(name));
+                         if (columns.empty()) {
+                           return NotFoundError("the database has no table " + name +
+                                                " to read its columns from");
+                         }
+                         return columns;
+                       }));
+  for (const TableDef* t : catalogue_->declared()) {
+    ASSIGN_OR_RETURN(std::vector<ExistingColumn> existing, ReadColumns(t->name));
+    ASSIGN_OR_RETURN(std::vector<std::string> ddl, sql::DeclaredTableDdl(*t, dialect(), existing));
+    if (options_.read_only) {
+      if (!ddl.empty()) {
+        return FailedPreconditionError("table " + t->name +
+                                       " is not as declared yet (run `propgrade init`)");
+      }
+      continue;
+    }
+    RETURN_IF_ERROR(ApplyDeclaredSchema(*t, ddl));
+  }
+  return OkStatus();
+}
+
 }  // namespace propgrade

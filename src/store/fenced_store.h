@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "store/ledgers.h"
+#include "store/sql_text.h"
 #include "store/store.h"
 
 namespace propgrade {
@@ -36,6 +38,12 @@ class FencedStore : public Store,
   StagingLedger& staging() final { return *this; }
   QuarantineLedger& quarantine() final { return *this; }
   FenceLedger& fences() final { return *this; }
+  const Catalogue& catalogue() const final { return *catalogue_; }
+
+  // Builds the catalogue from options_.declared_tables and brings each declared table's schema
+  // to it (sql::DeclaredTableDdl, then its unique key index) unless the store is read-only,
+  // where a table that needs a change is FailedPrecondition. Backends call it last in Open.
+  Status AdoptDeclaredTables();
 
   StatusOr<WriteResult> ReplacePartition(const TableDef& table, std::string_view partition,
                                          std::vector<Row> rows, const WriteSpec& spec) final;
@@ -100,8 +108,15 @@ class FencedStore : public Store,
       const TableDef& table, int column, const std::vector<std::string>& values,
       std::string_view partition) = 0;
 
+  virtual sql::Dialect dialect() const = 0;
+  // The columns of `table` as the database has them, in order; empty when there is no such table.
+  virtual StatusOr<std::vector<ExistingColumn>> ReadColumns(const std::string& table) = 0;
+  // Runs `ddl`, then creates the key index of `t` if it lacks one, in one transaction.
+  virtual Status ApplyDeclaredSchema(const TableDef& t, const std::vector<std::string>& ddl) = 0;
+
   StoreOptions options_;
   std::mutex mu_;
+  std::shared_ptr<const Catalogue> catalogue_ = Catalogue::BuiltIn();
 
  private:
   // The protocol of the file comment around `body`, in one transaction. `finish` is false

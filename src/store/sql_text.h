@@ -36,6 +36,25 @@ std::string SqlType(ColumnType t, Dialect d);
 // catalogue. The key indexes are not here: each store ensures them as configured (unique or
 // not, StoreOptions::enforce_unique_keys).
 std::vector<std::string> CatalogueDdl(Dialect d);
+// The same for one table.
+std::vector<std::string> TableDdl(const TableDef& t, Dialect d);
+// What a declared table needs in a database that has `existing` columns of it (none: no such
+// table): its CREATE TABLE, or an ALTER TABLE ADD COLUMN per declared column it lacks, when
+// propgrade manages its schema. FailedPrecondition naming the table and column for a table or
+// column the user must add (manage_schema = false), and for a column stored as another type.
+StatusOr<std::vector<std::string>> DeclaredTableDdl(const TableDef& t, Dialect d,
+                                                    const std::vector<ExistingColumn>& existing);
+// The SQL fence, for writers that bring their own SQL (docs/own-tables.md): PostgreSQL's
+// function propgrade_fence_advance(table, partition, token[, namespace[, run_id]]), and on
+// SQLite the view propgrade_fence whose INSERT trigger does the same. Either, run first inside
+// the writer's transaction, takes the partition's place among propgrade's writers (PostgreSQL:
+// the advisory locks the store takes), fails the transaction (PostgreSQL: SQLSTATE 40001;
+// SQLite: an ABORT) when a greater token already wrote the partition or the token is NULL,
+// and otherwise records the token and a new partition version, as the store's own writes do.
+// `kSqlFenceName` names the object that exists once the DDL ran.
+inline constexpr const char* kSqlFenceName = "propgrade_fence_advance";
+std::vector<std::string> SqlFenceDdl(Dialect d);
+
 // Whether a database whose tables are `existing` lacks a catalogue table.
 bool LacksACatalogueTable(const std::vector<std::string>& existing);
 

@@ -61,6 +61,10 @@ struct StoreOptions {
   // another version than this propgrade's is FailedPrecondition (older: run `propgrade init`).
   // Every write fails. Default: false
   bool read_only = false;
+  // The tables the configuration declares ([tables.NAME]): Open builds the store's catalogue
+  // from them, creating and migrating those whose schema propgrade manages and checking the
+  // others (FailedPrecondition naming the table and column a user must add). Default: none
+  std::vector<TableDeclaration> declared_tables;
   // Time source for written_at stamps. Default: the real clock.
   Clock* clock = nullptr;
   // Test-only (PostgreSQL): skip the partition's advisory lock, to show the READ COMMITTED
@@ -152,6 +156,8 @@ class Store {
                                                const StoreOptions& options);
 
   virtual std::string_view backend() const = 0;  // "sqlite", "postgres"
+  // The tables of this database: the built-in ones, then those StoreOptions declared.
+  virtual const Catalogue& catalogue() const = 0;
   // A description of the database safe to print (never a password).
   virtual std::string DisplayName() const = 0;
   // What an acknowledged commit survives, as this connection is set up (printed by `init`).

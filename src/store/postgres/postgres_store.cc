@@ -163,6 +163,17 @@ class PostgresStore final : public FencedStore {
         RETURN_IF_ERROR(
             EnsureKeyIndex(*t, options_.enforce_unique_keys, /*replace=*/false, nullptr));
       }
+      // The SQL fence (sql::SqlFenceDdl), added to a schema that lacks it.
+      ASSIGN_OR_RETURN(PgResult fence,
+                       conn_->Exec("SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = "
+                                   "p.pronamespace WHERE n.nspname = current_schema() AND "
+                                   "p.proname = $1",
+                                   {sql::kSqlFenceName}));
+      if (fence.rows() == 0) {
+        for (const std::string& ddl : sql::SqlFenceDdl(sql::Dialect::kPostgres)) {
+          RETURN_IF_ERROR(conn_->Exec(ddl).status());
+        }
+      }
       return OkStatus();
     });
   }
@@ -530,6 +541,38 @@ class PostgresStore final : public FencedStore {
     }));
     return changes;
   }
+
+ protected:
+  sql::Dialect dialect() const override { return sql::Dialect::kPostgres; }
+
+  StatusOr<std::vector<ExistingColumn>> ReadColumns(const std::string& table) override {
+    ASSIGN_OR_RETURN(PgResult r,
+                     conn_->Exec("SELECT column_name::text, data_type::text, is_nullable::text "
+                                 "FROM information_schema.columns WHERE table_schema = "
+                                 "current_schema() AND table_name = $1 ORDER BY ordinal_position",
+                                 {table}));
+    std::vector<ExistingColumn> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)), r.text(i, 2) == "NO"});
+    }
+    return out;
+  }
+
+  Status ApplyDeclaredSchema(const TableDef& t, const std::vector<std::string>& ddl) override {
+    return InTransaction([&]() -> Status {
+             // Concurrent migrations of one database wait for each other.
+             RETURN_IF_ERROR(
+                 conn_
+                     ->Exec(
+                         "SELECT pg_advisory_xact_lock(hashtextextended('propgrade:migrate', 0))")
+                     .status());
+             for (const std::string& statement : ddl)
+               RETURN_IF_ERROR(conn_->Exec(statement).status());
+             return EnsureKeyIndex(t, options_.enforce_unique_keys, /*replace=*/false, nullptr);
+           })
+        .WithContext("table " + t.name);
+  }
+
  private:
   // Takes `locks` (see AdvisoryLock) in one statement, in key order; a key asked for both
   // shared and exclusive is taken exclusive.
@@ -802,6 +845,7 @@ StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& url,
   auto store = std::make_unique<PostgresStore>(std::move(conn), options);
   if (!create) RETURN_IF_ERROR(store->RequireSchema(/*exact_version=*/options.read_only));
   if (!options.read_only) RETURN_IF_ERROR(store->Migrate());
+  RETURN_IF_ERROR(store->AdoptDeclaredTables());
   return std::unique_ptr<Store>(std::move(store));
 }
 

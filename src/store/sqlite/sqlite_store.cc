@@ -420,6 +420,38 @@ class SqliteStore final : public FencedStore {
     return changes;
   }
 
+ protected:
+  sql::Dialect dialect() const override { return sql::Dialect::kSqlite; }
+
+  StatusOr<std::vector<ExistingColumn>> ReadColumns(const std::string& table) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt,
+                     Prepare("SELECT name, type, \"notnull\" FROM pragma_table_info(?)"));
+    Reset guard(stmt);
+    BindText(stmt, 1, table);
+    std::vector<ExistingColumn> out;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+      out.push_back({ColumnText(stmt, 0), ColumnText(stmt, 1), sqlite3_column_int(stmt, 2) != 0});
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_, rc, "reading the columns of " + table);
+    return out;
+  }
+
+  Status ApplyDeclaredSchema(const TableDef& t, const std::vector<std::string>& ddl) override {
+    RETURN_IF_ERROR(Begin());
+    Status s = OkStatus();
+    for (const std::string& statement : ddl) {
+      s = Exec(statement);
+      if (!s.ok()) break;
+    }
+    if (s.ok()) s = EnsureKeyIndex(t, options_.enforce_unique_keys, /*replace=*/false, nullptr);
+    if (!s.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return s.WithContext("table " + t.name);
+    }
+    return Commit();
+  }
+
  private:
   Status Exec(const std::string& sql) { return conn_->Exec(sql); }
   Status Begin() { return conn_->Begin(); }
@@ -508,6 +540,16 @@ class SqliteStore final : public FencedStore {
     }
     for (const TableDef* t : AllTables()) {
       RETURN_IF_ERROR(EnsureKeyIndex(*t, options_.enforce_unique_keys, /*replace=*/false, nullptr));
+    }
+    // The SQL fence (sql::SqlFenceDdl), added to a database that lacks it.
+    ASSIGN_OR_RETURN(sqlite3_stmt * fence,
+                     Prepare("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?"));
+    Reset guard(fence);
+    BindText(fence, 1, sql::kSqlFenceName);
+    if (sqlite3_step(fence) != SQLITE_ROW) {
+      for (const std::string& ddl : sql::SqlFenceDdl(sql::Dialect::kSqlite)) {
+        RETURN_IF_ERROR(Exec(ddl));
+      }
     }
     return OkStatus();
   }
@@ -909,6 +951,7 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
     ASSIGN_OR_RETURN(sqlite3 * db, OpenSqliteReadOnly(path, options.busy_timeout_ms));
     auto store = std::make_unique<SqliteStore>(std::make_unique<SqliteConn>(db, path), options);
     RETURN_IF_ERROR(store->Configure());
+    RETURN_IF_ERROR(store->AdoptDeclaredTables());
     return std::unique_ptr<Store>(std::move(store));
   }
   SqliteConn::OpenOptions open;
@@ -918,6 +961,7 @@ StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   auto store = std::make_unique<SqliteStore>(std::move(conn), options);
   RETURN_IF_ERROR(store->Configure());
   RETURN_IF_ERROR(store->Migrate());
+  RETURN_IF_ERROR(store->AdoptDeclaredTables());
   return std::unique_ptr<Store>(std::move(store));
 }
 

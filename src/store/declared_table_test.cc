@@ -1,0 +1,291 @@
+// Declared tables ([tables.NAME]) in both backends: the store creates and migrates the ones it
+// manages, checks the ones the user owns, and writes either through the same fenced replace.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+
+#include "schema/schema.h"
+#include "store/store.h"
+#include "testing/pg.h"
+#include "testing/queries.h"
+#include "testing/skip.h"
+#include "testing/temp_dir.h"
+
+namespace propgrade {
+namespace {
+
+TableDeclaration Form() {
+  TableDeclaration d;
+  d.name = "player_form_daily";
+  d.partition_column = "as_of_date";
+  d.key = {"player_lookup"};
+  d.columns = {{"as_of_date", ColumnType::kDate, false},
+               {"player_lookup", ColumnType::kText, true},
+               {"form", ColumnType::kReal, false}};
+  return d;
+}
+
+Row FormRow(const std::string& day, const std::string& player, double form) {
+  return {Value::Text(day), Value::Text(player), Value::Real(form)};
+}
+
+class DeclaredTableTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      path_ = dir_.path() + "/test.db";
+      url_ = "sqlite:" + path_;
+      return;
+    }
+    const char* pg = std::getenv("PROPGRADE_TEST_PG_URL");
+    if (!pg || !*pg) PROPGRADE_SKIP_WITHOUT("PROPGRADE_TEST_PG_URL is not set");
+    schema_ = "t_" + testing::RandomSchemaSuffix();
+    url_ = std::string(pg) + "?schema=" + schema_;
+  }
+  void TearDown() override {
+    if (!schema_.empty()) testing::DropPgSchema(std::getenv("PROPGRADE_TEST_PG_URL"), schema_);
+  }
+
+  StatusOr<std::unique_ptr<Store>> Open(std::vector<TableDeclaration> declared,
+                                        bool read_only = false) {
+    StoreOptions options;
+    options.declared_tables = std::move(declared);
+    options.read_only = read_only;
+    return Store::Open(url_, options);
+  }
+
+  // Runs DDL as the user would, beside propgrade (the database exists: a store opened it).
+  void UserSql(const std::string& sql) {
+    if (GetParam() == "sqlite") {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      char* err = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+          << (err ? err : "");
+      sqlite3_free(err);
+      sqlite3_close(db);
+      return;
+    }
+    auto out = testing::DbQuery(url_, sql);
+    for (const std::string& line : out)
+      EXPECT_EQ(line.rfind("ERROR", 0), std::string::npos) << line;
+  }
+
+  testing::TempDir dir_;
+  std::string path_, url_, schema_;
+};
+
+TEST_P(DeclaredTableTest, AManagedTableIsCreatedKeyedWithinItsPartitionAndWritten) {
+  auto store = Open({Form()});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ((*store)->catalogue().Find("prediction_accuracy"), &tables::Accuracy());
+  auto written = (*store)->ReplacePartition(
+      *t, "2026-01-16", {FormRow("2026-01-16", "b", 1.5), FormRow("2026-01-16", "a", 2)},
+      WriteSpec{});
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(written->rows_written, 2);
+  // The same key in another partition is another row.
+  ASSERT_TRUE((*store)
+                  ->ReplacePartition(*t, "2026-01-17", {FormRow("2026-01-17", "a", 3)}, WriteSpec{})
+                  .ok());
+  auto rows = (*store)->ReadPartition(*t, "2026-01-16");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0][1], Value::Text("a"));
+  // The key is unique: two rows of one key in one partition are refused, nothing written.
+  auto twice = (*store)->ReplacePartition(
+      *t, "2026-01-16", {FormRow("2026-01-16", "a", 1), FormRow("2026-01-16", "a", 2)},
+      WriteSpec{});
+  EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists) << twice.status().ToString();
+  EXPECT_EQ((*store)->ReadPartition(*t, "2026-01-16")->size(), 2u);
+  // The fence is the same as for propgrade's tables.
+  WriteSpec newer;
+  newer.fence_token = 7;
+  ASSERT_TRUE((*store)->ReplacePartition(*t, "2026-01-16", {}, newer).ok());
+  WriteSpec stale;
+  stale.fence_token = 6;
+  auto fenced =
+      (*store)->ReplacePartition(*t, "2026-01-16", {FormRow("2026-01-16", "c", 1)}, stale);
+  EXPECT_EQ(fenced.status().reason(), StatusReason::kFencedOut);
+  auto versions = (*store)->PartitionVersions(*t, "2026-01-16", "2026-01-17");
+  ASSERT_TRUE(versions.ok());
+  EXPECT_EQ(versions->size(), 2u);  // versioned, so a load can fence its own read
+}
+
+TEST_P(DeclaredTableTest, AManagedTableGainsTheColumnsItsDeclarationGains) {
+  {
+    auto store = Open({Form()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+    ASSERT_TRUE(
+        (*store)
+            ->ReplacePartition(*t, "2026-01-16", {FormRow("2026-01-16", "a", 2)}, WriteSpec{})
+            .ok());
+  }
+  TableDeclaration wider = Form();
+  wider.columns.push_back({"minutes", ColumnType::kInteger, false});
+  auto store = Open({wider});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+  auto rows = (*store)->ReadPartition(*t, "2026-01-16");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].size(), 4u);
+  EXPECT_TRUE((*rows)[0][3].is_null());
+
+  // A column the database stores as another type is refused, not converted.
+  TableDeclaration retyped = Form();
+  retyped.columns[2].type = ColumnType::kText;
+  auto refused = Open({retyped});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("column form is"), std::string::npos)
+      << refused.status().ToString();
+}
+
+TEST_P(DeclaredTableTest, ATableTheUserOwnsMustExistWithItsKeyColumns) {
+  TableDeclaration owned = Form();
+  owned.manage_schema = false;
+  ASSERT_TRUE(Open({}).ok());  // the database, without the table
+  auto missing = Open({owned});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(missing.status().message().find("player_form_daily ([tables.player_form_daily]) "
+                                            "does not exist"),
+            std::string::npos)
+      << missing.status().ToString();
+
+  UserSql("CREATE TABLE player_form_daily (as_of_date DATE NOT NULL, form REAL)");
+  auto no_key = Open({owned});
+  ASSERT_FALSE(no_key.ok());
+  EXPECT_NE(no_key.status().message().find("has no column player_lookup (a key column)"),
+            std::string::npos)
+      << no_key.status().ToString();
+
+  UserSql("ALTER TABLE player_form_daily ADD COLUMN player_lookup TEXT");
+  auto store = Open({owned});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+  ASSERT_TRUE((*store)
+                  ->ReplacePartition(*t, "2026-01-16", {FormRow("2026-01-16", "a", 2)}, WriteSpec{})
+                  .ok());
+  // propgrade added its unique key index to the user's table.
+  auto twice = (*store)->ReplacePartition(
+      *t, "2026-01-16", {FormRow("2026-01-16", "a", 1), FormRow("2026-01-16", "a", 2)},
+      WriteSpec{});
+  EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists);
+
+  // Introspection takes the columns as the database has them, in its order.
+  TableDeclaration read = owned;
+  read.columns.clear();
+  read.introspect = true;
+  auto introspected = Open({read});
+  ASSERT_TRUE(introspected.ok()) << introspected.status().ToString();
+  const TableDef* it = (*introspected)->catalogue().Find("player_form_daily");
+  ASSERT_EQ(it->columns.size(), 3u);
+  EXPECT_EQ(it->columns[0].name, "as_of_date");
+  EXPECT_EQ(it->columns[1].name, "form");
+  EXPECT_EQ(it->columns[1].type, ColumnType::kReal);
+  EXPECT_EQ(it->columns[2].name, "player_lookup");
+  auto rows = (*introspected)->ReadPartition(*it, "2026-01-16");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0][2], Value::Text("a"));
+}
+
+TEST_P(DeclaredTableTest, AReadOnlyStoreSeesDeclaredTablesAndChangesNothing) {
+  ASSERT_TRUE(Open({}).ok());
+  auto before = Open({Form()}, /*read_only=*/true);
+  ASSERT_FALSE(before.ok());
+  EXPECT_NE(before.status().message().find("propgrade init"), std::string::npos)
+      << before.status().ToString();
+  ASSERT_TRUE(Open({Form()}).ok());
+  auto after = Open({Form()}, /*read_only=*/true);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_NE((*after)->catalogue().Find("player_form_daily"), nullptr);
+}
+
+// A writer with its own SQL takes the fence first in its transaction (docs/own-tables.md); a
+// stale token fails the whole transaction, and propgrade's own writes are ordered against it.
+TEST_P(DeclaredTableTest, TheSqlFenceOrdersAWriterThatBringsItsOwnSql) {
+  auto store = Open({Form()});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+  const bool sqlite = GetParam() == "sqlite";
+  auto fenced_write = [&](int64_t token, const std::string& player) {
+    const std::string fence =
+        sqlite ? "INSERT INTO propgrade_fence (table_name, partition, token) VALUES "
+                 "('player_form_daily', '2026-01-16', " +
+                     std::to_string(token) + ");"
+               : "SELECT propgrade_fence_advance('player_form_daily', '2026-01-16', " +
+                     std::to_string(token) + ");";
+    const std::string sql = std::string(sqlite ? "BEGIN IMMEDIATE;" : "BEGIN;") + fence +
+                            "DELETE FROM player_form_daily WHERE as_of_date = '2026-01-16';"
+                            "INSERT INTO player_form_daily (as_of_date, player_lookup, form) "
+                            "VALUES ('2026-01-16', '" +
+                            player +
+                            "', 1);"
+                            "COMMIT;";
+    if (sqlite) {
+      sqlite3* db = nullptr;
+      EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+      char* err = nullptr;
+      const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+      std::string message = err ? err : "";
+      sqlite3_free(err);
+      sqlite3_close(db);  // rolls back what an error left open
+      return rc == SQLITE_OK ? std::string("ok") : message;
+    }
+    auto out = testing::DbQuery(url_, sql);
+    for (const std::string& line : out) {
+      if (line.rfind("ERROR", 0) == 0) return line;
+    }
+    return std::string("ok");
+  };
+  auto players = [&] {
+    std::vector<std::string> out;
+    for (const Row& r : *(*store)->ReadPartition(*t, "2026-01-16")) {
+      out.push_back(r[1].as_text());
+    }
+    return out;
+  };
+  auto version = [&] {
+    auto v = (*store)->PartitionVersions(*t, "2026-01-16", "2026-01-16");
+    return v.ok() && !v->empty() ? v->begin()->second : int64_t{0};
+  };
+
+  ASSERT_EQ(fenced_write(5, "a"), "ok");
+  EXPECT_EQ(players(), std::vector<std::string>{"a"});
+  const int64_t v5 = version();
+  EXPECT_GT(v5, 0);  // the write is a new version of the partition, as propgrade's are
+  // propgrade's own write with an older token is fenced out...
+  WriteSpec older;
+  older.fence_token = 4;
+  auto refused =
+      (*store)->ReplacePartition(*t, "2026-01-16", {FormRow("2026-01-16", "x", 1)}, older);
+  EXPECT_EQ(refused.status().reason(), StatusReason::kFencedOut) << refused.status().ToString();
+  // ...and so is a SQL writer with an older token: its whole transaction rolls back.
+  const std::string stale = fenced_write(3, "y");
+  EXPECT_NE(stale.find("fenced out"), std::string::npos) << stale;
+  EXPECT_EQ(players(), std::vector<std::string>{"a"});
+  EXPECT_EQ(version(), v5);
+  // A newer token writes, after propgrade's newer write.
+  WriteSpec newer;
+  newer.fence_token = 6;
+  ASSERT_TRUE(
+      (*store)->ReplacePartition(*t, "2026-01-16", {FormRow("2026-01-16", "b", 1)}, newer).ok());
+  EXPECT_NE(fenced_write(5, "z").find("fenced out"), std::string::npos);
+  ASSERT_EQ(fenced_write(7, "c"), "ok");
+  EXPECT_EQ(players(), std::vector<std::string>{"c"});
+  EXPECT_GT(version(), v5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DeclaredTableTest,
+                         ::testing::Values(std::string("sqlite"), std::string("postgres")),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace propgrade
