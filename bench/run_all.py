@@ -509,7 +509,7 @@ def main():
         ab_out = os.path.join(b.out, "ab")
         r = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "ab.py"), "--base",
                             a.against, "--build", a.build, "--out", ab_out, "--work", b.work,
-                            "--rounds", str(2 if a.tiny else 5)])
+                            "--rounds", str(2 if a.tiny else 9)])
         if r.returncode != 0:
             b.fail("A/B", "bench/ab.py exited %d" % r.returncode)
         else:

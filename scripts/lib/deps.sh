@@ -10,7 +10,7 @@ PROPGRADE_BUILD_PACKAGES=(
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus
   chromium fonts-dejavu-core python3
   clang libclang-rt-14-dev e2fsprogs util-linux
-  libbenchmark-dev wrk gnuplot-nox time systemd
+  libbenchmark-dev wrk gnuplot-nox time systemd sqlite3 curl
 )
 
 install_deps() {

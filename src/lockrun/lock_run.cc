@@ -1,7 +1,8 @@
 #include "lockrun/lock_run.h"
 
+#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +42,9 @@ int ExitStatusOf(int wstatus) {
   return 1;
 }
 
-// Starts `argv` as the leader of a process group of its own, so a stop reaches what it starts.
+// Starts `argv` as the leader of a process group of its own, so a stop reaches what it starts,
+// and with SIGKILL as its parent-death signal: a command outliving a killed `lock run` would go
+// on without anyone renewing its lease.
 StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
   if (argv.empty()) return InvalidArgumentError("lock run needs a command after --");
   std::vector<char*> args, envp;
@@ -49,23 +52,41 @@ StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::vector<st
   args.push_back(nullptr);
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigemptyset(&defaults);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, args[0], nullptr, &attr, args.data(), envp.data());
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return (rc == ENOENT ? NotFoundError : InvalidArgumentError)("cannot start " + argv[0] + ": " +
-                                                                 std::strerror(rc));
+  int report[2];  // the child writes errno here when exec fails; closed on exec
+  if (pipe2(report, O_CLOEXEC) != 0)
+    return InternalError("pipe: " + std::string(std::strerror(errno)));
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(report[0]);
+    close(report[1]);
+    return UnavailableError("fork: " + std::string(std::strerror(errno)));
+  }
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD}) signal(s, SIG_DFL);
+    execvpe(args[0], args.data(), envp.data());
+    const int err = errno;
+    ssize_t ignored = write(report[1], &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+  }
+  close(report[1]);
+  int err = 0;
+  ssize_t n;
+  while ((n = read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
+  }
+  close(report[0]);
+  if (n == sizeof err) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return (err == ENOENT ? NotFoundError : InvalidArgumentError)("cannot start " + argv[0] + ": " +
+                                                                  std::strerror(err));
   }
   return pid;
 }

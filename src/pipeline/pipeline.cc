@@ -78,6 +78,11 @@ Status Pipeline::EnsureReady() {
   return OkStatus();
 }
 
+StatusOr<LockService*> Pipeline::Locks() {
+  RETURN_IF_ERROR(EnsureReady());
+  return locks_;
+}
+
 bool Pipeline::Allowed(RunSummary* step) {
   if (!d_.breaker) {
     step->breaker_allowed = true;

@@ -157,6 +157,11 @@ class Pipeline {
   StatusOr<RunSummary> LoadText(const LoadRequest& request, const std::string& run_id,
                                 const RunOptions& options);
 
+  // The pipeline's lock service (opened if need be). Leases a caller keeps across calls (the
+  // HTTP lease routes) are taken from it, so a load of the same key waits for them instead of
+  // taking them over as this process's own orphans.
+  StatusOr<LockService*> Locks();
+
   std::string NewRunId() const;
 
  private:

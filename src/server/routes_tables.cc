@@ -119,7 +119,8 @@ void Server::RouteTables() {
     if (TooLarge(req, res)) return;
     const std::string key = req.matches[1];
     const std::string action = req.matches[2];
-    auto locks = Locks();
+    // The pipeline's own service: a load of the key waits for a lease taken here.
+    auto locks = d_.pipeline->Locks();
     if (!locks.ok()) return SetStatusError(res, locks.status());
     const nlohmann::json body = req.body.empty() ? nlohmann::json::object()
                                                  : nlohmann::json::parse(req.body, nullptr, false);
