@@ -4,6 +4,7 @@
 
 #include "pipeline/pipeline.h"
 #include "schema/schema.h"
+#include "testing/declared_tables.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
 
@@ -11,14 +12,8 @@ namespace propgrade {
 namespace {
 
 TableDeclaration Form() {
-  TableDeclaration d;
-  d.name = "player_form_daily";
-  d.partition_column = "as_of_date";
-  d.key = {"player_lookup"};
-  d.columns = {{"as_of_date", ColumnType::kDate, false},
-               {"player_lookup", ColumnType::kText, true},
-               {"form", ColumnType::kReal, false},
-               {"note", ColumnType::kText, false}};
+  TableDeclaration d = testing::PlayerFormDaily();
+  d.columns.push_back({"note", ColumnType::kText, false});
   return d;
 }
 

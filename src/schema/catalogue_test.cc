@@ -1,19 +1,14 @@
 #include <gtest/gtest.h>
 
 #include "schema/schema.h"
+#include "testing/declared_tables.h"
 
 namespace propgrade {
 namespace {
 
 TableDeclaration PlayerForm() {
-  TableDeclaration d;
-  d.name = "player_form_daily";
-  d.partition_column = "as_of_date";
-  d.key = {"player_lookup"};
-  d.columns = {{"as_of_date", ColumnType::kDate, false},
-               {"player_lookup", ColumnType::kText, true},
-               {"form", ColumnType::kReal, false},
-               {"version", ColumnType::kInteger, false}};
+  TableDeclaration d = testing::PlayerFormDaily();
+  d.columns.push_back({"version", ColumnType::kInteger, false});
   d.keep = WinnerRule{"version", true, ""};
   return d;
 }

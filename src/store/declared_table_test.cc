@@ -7,6 +7,7 @@
 
 #include "schema/schema.h"
 #include "store/store.h"
+#include "testing/declared_tables.h"
 #include "testing/pg.h"
 #include "testing/queries.h"
 #include "testing/skip.h"
@@ -15,16 +16,7 @@
 namespace propgrade {
 namespace {
 
-TableDeclaration Form() {
-  TableDeclaration d;
-  d.name = "player_form_daily";
-  d.partition_column = "as_of_date";
-  d.key = {"player_lookup"};
-  d.columns = {{"as_of_date", ColumnType::kDate, false},
-               {"player_lookup", ColumnType::kText, true},
-               {"form", ColumnType::kReal, false}};
-  return d;
-}
+TableDeclaration Form() { return testing::PlayerFormDaily(); }
 
 Row FormRow(const std::string& day, const std::string& player, double form) {
   return {Value::Text(day), Value::Text(player), Value::Real(form)};
