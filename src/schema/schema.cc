@@ -324,18 +324,10 @@ const std::vector<const TableDef*>& AllTables() {
   return *all;
 }
 
-const TableDef* FindTable(std::string_view name) {
-  for (const TableDef* t : AllTables()) {
-    if (t->name == name) return t;
-  }
-  return nullptr;
-}
+const TableDef* FindTable(std::string_view name) { return Catalogue::BuiltIn()->Find(name); }
 
 const TableDef* TableWrittenBy(std::string_view processor) {
-  for (const TableDef* t : AllTables()) {
-    if (!t->writer.empty() && t->writer == processor) return t;
-  }
-  return nullptr;
+  return Catalogue::BuiltIn()->WrittenBy(processor);
 }
 
 StatusOr<Row> RowFromJsonObject(const TableDef& table, std::string_view json) {
