@@ -32,6 +32,7 @@ for t in "${targets[@]}"; do
   before=$(find "$out/crashes" -name "$t-*" | wc -l)
   echo "== $t: ${seconds} s from $(ls "$seeds" | wc -l) seeds"
   rc=0
+  touch "$out/$t.log.start"
   "$out/tests/fuzz/${t}_fuzzer" -max_total_time="$seconds" -print_final_stats=1 \
     -dict="tests/fuzz/$t.dict" -artifact_prefix="$out/crashes/$t-" -timeout=10 -rss_limit_mb=2048 \
     "$work" "$seeds" >"$out/$t.log" 2>&1 || rc=$?
@@ -43,7 +44,13 @@ for t in "${targets[@]}"; do
   if [ "$crashes" -ne 0 ]; then
     status=1
     echo "$t: FAILED (exit $rc), see $out/$t.log and $out/crashes/"
-    grep -E "ERROR|invariant violated|SUMMARY" "$out/$t.log" | head -5 || true
+    # What a fresh CI machine found must be reproducible from its output alone: the
+    # message and stack before the crash, and the input itself (base64).
+    grep -v -E '^(#[0-9]|INFO:|  NEW_FUNC)' "$out/$t.log" | tail -40 || true
+    for f in $(find "$out/crashes" -name "$t-*" -newer "$out/$t.log.start" 2>/dev/null | head -3); do
+      echo "input $f (base64):"
+      head -c 4096 "$f" | base64
+    done
   else
     echo "$t: ${execs:-0} executions, no crash"
   fi
