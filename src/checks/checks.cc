@@ -53,28 +53,63 @@ class Suite {
     return store_->ReadPartition(t, d.ToString());
   }
 
-  // Sums the post-write duplicate counts of `tables` over the window.
-  StatusOr<CheckResult> Duplicates(const std::string& name, std::vector<const TableDef*> tables) {
+  // Partitions to look at, per table.
+  using Partitions = std::vector<std::pair<const TableDef*, std::vector<std::string>>>;
+
+  // `tables`, each with the dates of the window.
+  Partitions Dated(const std::vector<const TableDef*>& tables) const {
+    std::vector<std::string> dates;
+    for (CivilDay d : Window()) dates.push_back(d.ToString());
+    Partitions out;
+    for (const TableDef* t : tables) out.emplace_back(t, dates);
+    return out;
+  }
+
+  // Every declared table with its newest `days` partitions (any partition type, in the order
+  // of the partition column's values).
+  StatusOr<Partitions> Declared() {
+    Partitions out;
+    for (const TableDef* t : store_->catalogue().declared()) {
+      ASSIGN_OR_RETURN(std::vector<std::string> parts, store_->ListPartitions(*t));
+      if (parts.size() > static_cast<size_t>(o_.days))
+        parts.erase(parts.begin(), parts.end() - o_.days);
+      out.emplace_back(t, std::move(parts));
+    }
+    return out;
+  }
+
+  // Sums the post-write duplicate counts of `partitions`; `window` says which, for people.
+  StatusOr<CheckResult> Duplicates(const std::string& name, const Partitions& partitions,
+                                   const std::string& window) {
     CheckResult r = Named(name);
     int64_t groups = 0, rows = 0;
     json per = json::object();
-    for (const TableDef* t : tables) {
-      for (CivilDay d : Window()) {
-        ASSIGN_OR_RETURN(DuplicateCount c, store_->CountDuplicates(*t, d.ToString()));
+    for (const auto& [t, parts] : partitions) {
+      for (const std::string& p : parts) {
+        ASSIGN_OR_RETURN(DuplicateCount c, store_->CountDuplicates(*t, p));
         groups += c.groups;
         rows += c.surplus_rows;
-        if (c.groups > 0) per[t->name + " " + d.ToString()] = {{"groups", c.groups}, {"rows", c.surplus_rows},
-                                                             {"sample_keys", c.sample_keys}};
+        if (c.groups > 0)
+          per[t->name + " " + p] = {
+              {"groups", c.groups}, {"rows", c.surplus_rows}, {"sample_keys", c.sample_keys}};
       }
     }
     r.value = static_cast<double>(groups);
     r.threshold = "> 0 fails";
     r.status = groups > 0 ? CheckStatus::kFail : CheckStatus::kPass;
     r.summary = std::to_string(groups) + " duplicate key groups (" + std::to_string(rows) +
-                " surplus rows) in the last " + std::to_string(o_.days) + " days";
+                " surplus rows) in " + window;
     r.details_json = Dump({{"surplus_rows", rows}, {"partitions", per}});
     return r;
   }
+
+  // The table a processor's runs write (imports: the predictions).
+  std::string TableOf(const std::string& processor) const {
+    const TableDef* t = store_->catalogue().WrittenBy(processor);
+    return t ? t->name : tables::Predictions().name;
+  }
+
+  std::string LastDays() const { return "the last " + std::to_string(o_.days) + " days"; }
 
   StatusOr<CheckResult> SourceDuplicates() {
     CheckResult r = Named("source_duplicates");
@@ -268,13 +303,23 @@ class Suite {
     RETURN_IF_ERROR(store_->Scan(tables::GradingRuns(), spec, [&](Row&& row) {
       auto rows = row[2].ToInt(), dups = row[3].ToInt();
       if (!rows || *rows <= 0) return OkStatus();
-      const std::string processor = FormatCell(row[1]);
-      const std::string table = processor == "grading"             ? "prediction_accuracy"
-                                : processor == "daily_performance" ? "system_daily_performance"
-                                : processor == "performance_summary"
-                                    ? "prediction_performance_summary"
-                                    : "player_prop_predictions";
-      auto& s = sums[table][FormatCell(row[0])];
+      if (row[0].is_null()) return OkStatus();  // not a date partition: counted below
+      auto& s = sums[TableOf(FormatCell(row[1]))][FormatCell(row[0])];
+      s.first += dups.value_or(0);
+      s.second += *rows;
+      return OkStatus();
+    }));
+    // Declared tables partitioned by other values count by the day their runs finished (UTC),
+    // the 14 days up to today.
+    ScanSpec other;
+    other.range_column = "finished_at";
+    other.partition_from = yesterday_.AddDays(-12).ToString();
+    other.partition_to = yesterday_.AddDays(1).ToString() + "T23:59:59.999999Z";
+    other.columns = {"game_date", "processor", "rows_written", "duplicate_rows", "finished_at"};
+    RETURN_IF_ERROR(store_->Scan(tables::GradingRuns(), other, [&](Row&& row) {
+      auto rows = row[2].ToInt(), dups = row[3].ToInt();
+      if (!row[0].is_null() || !rows || *rows <= 0) return OkStatus();
+      auto& s = sums[TableOf(FormatCell(row[1]))][FormatCell(row[4]).substr(0, 10)];
       s.first += dups.value_or(0);
       s.second += *rows;
       return OkStatus();
@@ -308,6 +353,100 @@ class Suite {
                   ", or from 0 to more, warns";
     r.status = warn ? CheckStatus::kWarn : CheckStatus::kPass;
     r.summary = warn ? "the duplicate rate grew week over week" : "no growth in the duplicate rate";
+    r.details_json = Dump({{"tables", per}});
+    return r;
+  }
+
+  // Declared tables: how long since each was last written (partition_versions, which every
+  // fenced door records); a table never written warns.
+  StatusOr<CheckResult> TableFreshness() {
+    CheckResult r = Named("table_freshness");
+    r.threshold = "warn >= " + FormatDouble(o_.thresholds.stale_hours_warn) +
+                  " h, fail >= " + FormatDouble(o_.thresholds.stale_hours_fail) +
+                  " h, never written warns";
+    json per = json::object();
+    double oldest = 0;
+    std::vector<std::string> stale, never;
+    for (const TableDef* t : store_->catalogue().declared()) {
+      ScanSpec spec;
+      spec.range_column = "table_name";
+      spec.partition = t->name;
+      spec.columns = {"changed_at"};
+      std::string newest;
+      RETURN_IF_ERROR(store_->Scan(tables::PartitionVersions(), spec, [&](Row&& row) {
+        newest = std::max(newest, FormatCell(row[0]));
+        return OkStatus();
+      }));
+      std::optional<int64_t> at = ParseTimestampMicros(newest);
+      if (!at) {
+        never.push_back(t->name);
+        per[t->name] = {{"last_written_at", nullptr}};
+        continue;
+      }
+      const double hours = (clock_->NowMicros() - *at) / 3.6e9;
+      oldest = std::max(oldest, hours);
+      if (hours >= o_.thresholds.stale_hours_warn) stale.push_back(t->name);
+      per[t->name] = {{"last_written_at", newest}, {"hours", grading::RoundHalfAway(hours, 1)}};
+    }
+    r.value = grading::RoundHalfAway(oldest, 1);
+    r.status = oldest >= o_.thresholds.stale_hours_fail                     ? CheckStatus::kFail
+               : oldest >= o_.thresholds.stale_hours_warn || !never.empty() ? CheckStatus::kWarn
+                                                                            : CheckStatus::kPass;
+    r.summary = stale.empty() && never.empty()
+                    ? "every declared table was written in the last " +
+                          FormatDouble(o_.thresholds.stale_hours_warn) + " h"
+                    : "stale: " + (stale.empty() ? "none" : Join(stale, ", ")) +
+                          "; never written: " + (never.empty() ? "none" : Join(never, ", "));
+    r.details_json = Dump({{"tables", per}});
+    return r;
+  }
+
+  // Declared tables: the newest partition's row count against the median of the partitions
+  // before it in the window; below half or above twice warns (a load that lost or doubled
+  // rows). A table with one partition has nothing to compare with and passes.
+  StatusOr<CheckResult> TableVolume(const Partitions& partitions) {
+    CheckResult r = Named("table_volume");
+    r.threshold = "newest partition outside [0.5, 2] x the median of the ones before warns";
+    json per = json::object();
+    std::vector<std::string> off;
+    double worst = 1;
+    for (const auto& [t, parts] : partitions) {
+      if (parts.empty()) continue;
+      std::vector<int64_t> counts;
+      for (const std::string& p : parts) {
+        ScanSpec spec;
+        spec.partition = p;
+        spec.columns = {t->partition_column};
+        int64_t n = 0;
+        RETURN_IF_ERROR(store_->Scan(*t, spec, [&](Row&&) {
+          ++n;
+          return OkStatus();
+        }));
+        counts.push_back(n);
+      }
+      const int64_t newest = counts.back();
+      json entry = {{"partition", parts.back()}, {"rows", newest}};
+      if (counts.size() > 1) {
+        std::vector<int64_t> before(counts.begin(), counts.end() - 1);
+        std::sort(before.begin(), before.end());
+        const double median =
+            before.size() % 2 ? static_cast<double>(before[before.size() / 2])
+                              : (before[before.size() / 2 - 1] + before[before.size() / 2]) / 2.0;
+        const double ratio = median > 0 ? newest / median : (newest > 0 ? 2.0 : 1.0);
+        entry["median_before"] = median;
+        entry["ratio"] = ratio;
+        if (ratio < 0.5 || ratio > 2) {
+          off.push_back(t->name + " " + parts.back());
+          if (std::abs(std::log(std::max(ratio, 1e-9))) > std::abs(std::log(worst))) worst = ratio;
+        }
+      }
+      per[t->name] = entry;
+    }
+    r.value = worst;
+    r.status = off.empty() ? CheckStatus::kPass : CheckStatus::kWarn;
+    r.summary = off.empty()
+                    ? "every declared table's newest partition is in line with the ones before"
+                    : "out of line: " + Join(off, ", ");
     r.details_json = Dump({{"tables", per}});
     return r;
   }
@@ -385,11 +524,19 @@ StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& 
   report.yesterday = today.AddDays(-1);
   Suite suite(store, clock, options, report.yesterday);
   using Fn = std::function<StatusOr<CheckResult>()>;
-  const std::vector<std::pair<const char*, Fn>> checks = {
-      {"accuracy_duplicates", [&] { return suite.Duplicates("accuracy_duplicates", {&tables::Accuracy()}); }},
+  std::vector<std::pair<const char*, Fn>> checks = {
+      {"accuracy_duplicates",
+       [&] {
+         return suite.Duplicates("accuracy_duplicates", suite.Dated({&tables::Accuracy()}),
+                                 suite.LastDays());
+       }},
       {"source_duplicates", [&] { return suite.SourceDuplicates(); }},
       {"aggregate_duplicates",
-       [&] { return suite.Duplicates("aggregate_duplicates", {&tables::DailyPerformance(), &tables::Summary()}); }},
+       [&] {
+         return suite.Duplicates("aggregate_duplicates",
+                                 suite.Dated({&tables::DailyPerformance(), &tables::Summary()}),
+                                 suite.LastDays());
+       }},
       {"prediction_volume", [&] { return suite.PredictionVolume(); }},
       {"ungraded_predictions", [&] { return suite.Ungraded(); }},
       {"confidence_scale", [&] { return suite.ConfidenceScale(); }},
@@ -400,6 +547,26 @@ StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& 
       {"orphaned_staging", [&] { return suite.OrphanedStaging(); }},
       {"breaker", [&] { return suite.Breakers(); }},
   };
+  // Declared tables add three checks (none without them, so the suite stays twelve).
+  StatusOr<Suite::Partitions> declared = Suite::Partitions{};
+  if (!store->catalogue().declared().empty()) {
+    declared = suite.Declared();
+    auto with_partitions = [&](auto check) -> Fn {
+      return [&, check]() -> StatusOr<CheckResult> {
+        if (!declared.ok()) return declared.status();
+        return check(*declared);
+      };
+    };
+    checks.emplace_back("table_duplicates", with_partitions([&](const Suite::Partitions& p) {
+                          return suite.Duplicates("table_duplicates", p,
+                                                  "the newest " + std::to_string(options.days) +
+                                                      " partitions of each declared table");
+                        }));
+    checks.emplace_back("table_freshness", [&] { return suite.TableFreshness(); });
+    checks.emplace_back("table_volume", with_partitions([&](const Suite::Partitions& p) {
+                          return suite.TableVolume(p);
+                        }));
+  }
   for (const auto& [name, fn] : checks) {
     auto result = fn();
     if (result.ok()) {

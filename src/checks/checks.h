@@ -1,7 +1,8 @@
-// The data-quality suite (spec/operations.md §7): twelve checks over the recent window, each
-// ending pass, warn or fail with its figure, threshold and details (JSON). Results are recorded
-// in check_results; failing and warning checks raise check_failed alerts, a growing duplicate
-// rate a duplicate_trend alert. Thread-safe when the Store is.
+// The data-quality suite (spec/operations.md §7): twelve checks over the recent window (three
+// more when the catalogue has declared tables: table_duplicates, table_freshness, table_volume),
+// each ending pass, warn or fail with its figure, threshold and details (JSON). Results are
+// recorded in check_results; failing and warning checks raise check_failed alerts, a growing
+// duplicate rate a duplicate_trend alert. Thread-safe when the Store is.
 #pragma once
 
 #include <optional>
@@ -53,7 +54,7 @@ struct CheckOptions {
   CircuitBreaker* breaker = nullptr;  // the `breaker` check; skipped (pass) when null
 };
 
-// Runs the twelve checks. A check whose queries fail ends `fail` with the error in details:
+// Runs the checks. A check whose queries fail ends `fail` with the error in details:
 // a broken check never reads as a pass.
 StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& options);
 

@@ -4,15 +4,17 @@
 
 #include <map>
 
-#include "schema/schema.h"
 #include "lock/lock_service.h"
 #include "pipeline/consolidation.h"
 #include "pipeline/pipeline.h"
 #include "safety/circuit_breaker.h"
 #include "safety/lock_events.h"
-#include "testing/fake_clock.h"
-#include "testing/temp_dir.h"
+#include "schema/schema.h"
 #include "store/ledgers.h"
+#include "testing/declared_tables.h"
+#include "testing/fake_clock.h"
+#include "testing/queries.h"
+#include "testing/temp_dir.h"
 
 namespace propgrade {
 namespace {
@@ -232,6 +234,126 @@ TEST_F(ChecksTest, ResultsAreRecorded) {
     return OkStatus();
   }).IgnoreError();
   EXPECT_EQ(rows, 12);
+}
+
+// Declared tables: the three table_* checks, and the duplicate trend by the catalogue's
+// processors. player_form_daily is partitioned by date, batch_export by a text batch name;
+// idle_table is declared but never written.
+class DeclaredChecksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    clock_.SetNow(kNow);
+    url_ = "sqlite:" + dir_.path() + "/d.db";
+    TableDeclaration batches;
+    batches.name = "batch_export";
+    batches.partition_column = "batch";
+    batches.key = {"id"};
+    batches.columns = {{"batch", ColumnType::kText, false}, {"id", ColumnType::kInteger, true}};
+    TableDeclaration idle = batches;
+    idle.name = "idle_table";
+    StoreOptions so;
+    so.clock = &clock_;
+    so.declared_tables = {testing::PlayerFormDaily(), batches, idle};
+    store_ = std::move(Store::Open(url_, so)).value();
+    none_ = std::move(LockService::Open("none", LockOptions{})).value();
+    PipelineDeps deps;
+    deps.store = store_.get();
+    deps.locks = none_.get();
+    deps.clock = &clock_;
+    deps.log = &NullLogger();
+    pipeline_ = std::make_unique<Pipeline>(deps);
+    options_.days = 7;
+  }
+
+  void Load(const std::string& table, const std::string& partition, const std::string& csv) {
+    LoadRequest r;
+    r.table = table;
+    r.partition = partition;
+    r.text = csv;
+    r.source = "in.csv";
+    auto s = pipeline_->LoadText(r, pipeline_->NewRunId(), RunOptions{});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_EQ(s->status, RunStatus::kSuccess) << s->error;
+  }
+  static std::string Form(const std::string& day, int players) {
+    std::string csv = "as_of_date,player_lookup,form\n";
+    for (int p = 0; p < players; ++p) csv += day + ",p" + std::to_string(p) + ",1.5\n";
+    return csv;
+  }
+
+  std::map<std::string, CheckResult> Run() {
+    auto report = RunChecks(store_.get(), &clock_, options_);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    std::map<std::string, CheckResult> by_name;
+    for (auto& c : report->checks) by_name[c.name] = c;
+    EXPECT_EQ(by_name.size(), 15u);
+    return by_name;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  std::string url_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<LockService> none_;
+  std::unique_ptr<Pipeline> pipeline_;
+  CheckOptions options_;
+};
+
+TEST_F(DeclaredChecksTest, EachDeclaredTableIsCheckedForDuplicatesFreshnessAndVolume) {
+  for (const char* d : {"2026-01-13", "2026-01-14", "2026-01-15"})
+    Load("player_form_daily", d, Form(d, 10));
+  Load("batch_export", "b-7", "batch,id\nb-7,1\nb-7,2\n");
+  auto results = Run();
+  EXPECT_EQ(results["table_duplicates"].status, CheckStatus::kPass)
+      << results["table_duplicates"].summary;
+  EXPECT_EQ(results["table_volume"].status, CheckStatus::kPass)
+      << results["table_volume"].details_json;
+  // Written just now, except idle_table: never written warns, naming it.
+  EXPECT_EQ(results["table_freshness"].status, CheckStatus::kWarn);
+  EXPECT_NE(results["table_freshness"].summary.find("never written: idle_table"), std::string::npos)
+      << results["table_freshness"].summary;
+  // The duplicate trend knows which table each declared processor writes, of either kind of
+  // partition.
+  EXPECT_NE(results["duplicate_trend"].details_json.find("\"player_form_daily\""),
+            std::string::npos)
+      << results["duplicate_trend"].details_json;
+  EXPECT_NE(results["duplicate_trend"].details_json.find("\"batch_export\""), std::string::npos);
+
+  // A load with a fraction of the rows before it is out of line.
+  Load("player_form_daily", "2026-01-16", Form("2026-01-16", 4));
+  results = Run();
+  EXPECT_EQ(results["table_volume"].status, CheckStatus::kWarn);
+  EXPECT_NE(results["table_volume"].summary.find("player_form_daily 2026-01-16"), std::string::npos)
+      << results["table_volume"].summary;
+  EXPECT_EQ(results["table_volume"].value, 0.4);
+
+  // Rows that reach the table around propgrade (its key index dropped) are duplicates.
+  ASSERT_EQ(testing::DbExec(url_,
+                            "DROP INDEX ux_player_form_daily_key; INSERT INTO "
+                            "player_form_daily (as_of_date, player_lookup, form) VALUES "
+                            "('2026-01-15', 'p1', 2.5)"),
+            "ok");
+  results = Run();
+  EXPECT_EQ(results["table_duplicates"].status, CheckStatus::kFail);
+  EXPECT_NE(results["table_duplicates"].details_json.find("player_form_daily 2026-01-15"),
+            std::string::npos)
+      << results["table_duplicates"].details_json;
+  EXPECT_EQ(results["accuracy_duplicates"].status, CheckStatus::kPass);
+
+  // Two days without a write: stale past the fail threshold.
+  clock_.AdvanceSeconds(49 * 3600);
+  results = Run();
+  EXPECT_EQ(results["table_freshness"].status, CheckStatus::kFail);
+  EXPECT_EQ(results["table_freshness"].value, 49);
+}
+
+TEST_F(DeclaredChecksTest, TheSuiteStaysTwelveChecksWithoutDeclaredTables) {
+  StoreOptions so;
+  so.clock = &clock_;
+  auto plain = std::move(Store::Open("sqlite:" + dir_.path() + "/plain.db", so)).value();
+  auto report = RunChecks(plain.get(), &clock_, options_);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->checks.size(), 12u);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // Declared tables ([tables.NAME]) in both backends: the store creates and migrates the ones it
 // manages, checks the ones the user owns, and writes either through the same fenced replace.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <cstdlib>
 
@@ -50,22 +49,7 @@ class DeclaredTableTest : public ::testing::TestWithParam<std::string> {
   // Runs `sql` as a user's own connection would, beside propgrade (the database exists: a
   // store opened it): "ok", or the database's error. Closing the connection rolls back what
   // an error left open.
-  std::string RunSql(const std::string& sql) {
-    if (GetParam() == "sqlite") {
-      sqlite3* db = nullptr;
-      if (sqlite3_open(path_.c_str(), &db) != SQLITE_OK) return "cannot open " + path_;
-      char* err = nullptr;
-      const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-      std::string message = err ? err : "";
-      sqlite3_free(err);
-      sqlite3_close(db);
-      return rc == SQLITE_OK ? "ok" : message;
-    }
-    for (const std::string& line : testing::DbQuery(url_, sql)) {
-      if (line.rfind("ERROR", 0) == 0) return line;
-    }
-    return "ok";
-  }
+  std::string RunSql(const std::string& sql) { return testing::DbExec(url_, sql); }
   void UserSql(const std::string& sql) { EXPECT_EQ(RunSql(sql), "ok") << sql; }
 
   testing::TempDir dir_;

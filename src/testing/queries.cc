@@ -21,10 +21,12 @@ std::multiset<std::string> SqliteQuery(const std::string& path, const std::strin
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
     out.insert(std::string("ERROR: ") + sqlite3_errmsg(db));
   }
-  while (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
+  int rc = SQLITE_DONE;
+  while (stmt && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     const unsigned char* t = sqlite3_column_text(stmt, 0);
     out.insert(t ? reinterpret_cast<const char*>(t) : "NULL");
   }
+  if (stmt && rc != SQLITE_DONE) out.insert(std::string("ERROR: ") + sqlite3_errmsg(db));
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   return out;
@@ -49,6 +51,28 @@ std::multiset<std::string> DbQuery(const std::string& url, const std::string& sq
     out.insert(r->is_null(i, 0) ? "NULL" : std::string(r->text(i, 0)));
   }
   return out;
+}
+
+std::string DbExec(const std::string& url, const std::string& sql) {
+  if (url.rfind("sqlite:", 0) == 0) {
+    const std::string path = url.substr(7);
+    sqlite3* db = nullptr;
+    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) {
+      sqlite3_close(db);
+      return "cannot open " + path;
+    }
+    sqlite3_busy_timeout(db, 60000);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    std::string message = err ? err : "";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? "ok" : message;
+  }
+  for (const std::string& line : DbQuery(url, sql)) {
+    if (line.rfind("ERROR", 0) == 0) return line;
+  }
+  return "ok";
 }
 
 int EnvInt(const char* name, int fallback) {
