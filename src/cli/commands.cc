@@ -767,6 +767,14 @@ int Dedupe(const GlobalOptions& g, const DedupeArgs& a) {
   if (!a.date.empty()) {
     CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--date", a.date), ctx);
     partition = d.ToString();
+  } else if (!a.partition.empty()) {
+    const int part = table->PartitionIndex();
+    if (part >= 0 && table->columns[part].type == ColumnType::kDate) {
+      CLI_ASSIGN_OR_FAIL(CivilDay d, ParseDateFlag("--partition", a.partition), ctx);
+      partition = d.ToString();
+    } else {
+      partition = a.partition;
+    }
   }
   options.run_id = NewRunId(ctx->clock().NowMicros());
   CLI_ASSIGN_OR_FAIL(RemediationResult r, RemoveDuplicates(store, *table, partition, options), ctx);

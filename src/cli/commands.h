@@ -105,7 +105,8 @@ int Tables(const GlobalOptions& g, const std::string& action, const std::string&
 
 struct DedupeArgs {
   std::string table;
-  std::string date;
+  std::string date;       // --date D: a date partition
+  std::string partition;  // --partition P: any partition (a declared table's own values)
   std::string keep;  // "", earliest, latest
   bool dry_run = false;
   std::string restore;  // --restore RUN: put back what that run quarantined

@@ -298,9 +298,12 @@ auto* dedupe = app.add_subcommand("dedupe",
                                   "move surplus duplicate-key rows into remediation_quarantine "
                                   "(nothing is deleted without a copy)");
 dedupe->add_option("--table", dd.table,
-                   "prediction_accuracy, system_daily_performance, prediction_performance_summary "
-                   "or player_prop_predictions (required unless --restore)");
-dedupe->add_option("--date", dd.date, "only this partition");
+                   "prediction_accuracy, system_daily_performance, prediction_performance_summary, "
+                   "player_prop_predictions or a declared table with keep (required unless "
+                   "--restore)");
+auto* dedupe_date = dedupe->add_option("--date", dd.date, "only this date partition");
+dedupe->add_option("--partition", dd.partition, "only this partition, of any type")
+    ->excludes(dedupe_date);
 dedupe
     ->add_option(
         "--keep", dd.keep,
@@ -314,6 +317,7 @@ dedupe->add_option("--restore", dd.restore,
 dedupe->footer(
     "Examples:\n  propgrade dedupe --table prediction_accuracy --dry-run\n"
     "  propgrade dedupe --table prediction_accuracy --date 2026-01-16\n"
+    "  propgrade dedupe --table bets_export --partition batch-0117\n"
     "  propgrade dedupe --restore 20260116T110002Z-4f3a9c   # undo that run's dedupe");
 dedupe->callback([&] { code = Dedupe(g, dd); });
 

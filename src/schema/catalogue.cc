@@ -83,6 +83,9 @@ StatusOr<TableDef> DeclaredTable(const TableDeclaration& d, std::vector<ColumnDe
   t.declared = true;
   t.versioned = true;
   t.manage_schema = d.manage_schema;
+  // As for the grading tables: enforce_unique_keys = false opens a table that already holds
+  // duplicates (a table adopted as it is) so that dedupe can clean it.
+  t.key_uniqueness_configurable = true;
   t.writer = d.processor.empty() ? d.name : d.processor;
   if (!IsIdentifier(t.writer)) {
     return Bad(d.name, "processor '" + t.writer + "' must be lower-case letters, digits and _");

@@ -176,6 +176,46 @@ TEST_P(DeclaredTableTest, ATableTheUserOwnsMustExistWithItsKeyColumns) {
   EXPECT_EQ((*rows)[0][2], Value::Text("a"));
 }
 
+// The users this is for arrive with a table the race already duplicated: it does not open
+// with its keys enforced, opens with enforce_unique_keys = false (as the grading tables do) so
+// that dedupe can clean it, and then gets its unique index from ApplyKeyUniqueness (`init`).
+TEST_P(DeclaredTableTest, ATableAdoptedWithDuplicatesOpensUnenforcedUntilItIsClean) {
+  TableDeclaration owned = Form();
+  owned.manage_schema = false;
+  {
+    auto created = Open({});  // the database exists, the user's table beside propgrade's
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+  UserSql(
+      "CREATE TABLE player_form_daily (as_of_date DATE, player_lookup TEXT NOT NULL, form "
+      "DOUBLE PRECISION); INSERT INTO player_form_daily VALUES ('2026-01-16', 'a', 1), "
+      "('2026-01-16', 'a', 2), ('2026-01-16', 'b', 3)");
+  auto enforced = Open({owned});
+  ASSERT_FALSE(enforced.ok());
+  EXPECT_NE(enforced.status().message().find("cannot enforce unique keys on player_form_daily"),
+            std::string::npos)
+      << enforced.status().ToString();
+
+  StoreOptions relaxed;
+  relaxed.declared_tables = {owned};
+  relaxed.enforce_unique_keys = false;
+  auto store = Store::Open(url_, relaxed);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const TableDef* t = (*store)->catalogue().Find("player_form_daily");
+  auto dups = (*store)->CountDuplicates(*t, "2026-01-16");
+  ASSERT_TRUE(dups.ok()) << dups.status().ToString();
+  EXPECT_EQ(dups->groups, 1);
+  EXPECT_FALSE((*store)->ApplyKeyUniqueness(true).ok());  // refused while the duplicate stays
+
+  UserSql("DELETE FROM player_form_daily WHERE form = 2");
+  auto changed = (*store)->ApplyKeyUniqueness(true);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_NE(std::find(changed->begin(), changed->end(), "player_form_daily: key index made unique"),
+            changed->end());
+  store->reset();
+  EXPECT_TRUE(Open({owned}).ok());
+}
+
 TEST_P(DeclaredTableTest, AReadOnlyStoreSeesDeclaredTablesAndChangesNothing) {
   ASSERT_TRUE(Open({}).ok());
   auto before = Open({Form()}, /*read_only=*/true);

@@ -297,6 +297,103 @@ TEST_F(CliTest, ReportsAndExportsReadAFileThisUserCannotWrite) {
   EXPECT_EQ(r.out, exported);
 }
 
+// A declared table from the command line: load (and what it refuses, writing nothing), the
+// data-quality suite, and dedupe of one partition of a text-partitioned table.
+TEST_F(CliTest, ADeclaredTableIsLoadedRefusedCheckedAndDeduped) {
+  const std::string cfg = Write("propgrade.toml",
+                                "[tables.bets_export]\n"
+                                "partition_column = \"batch\"\n"
+                                "key = [\"bet_id\"]\n"
+                                "columns = [\n"
+                                "  { name = \"batch\", type = \"text\" },\n"
+                                "  { name = \"bet_id\", type = \"integer\", required = true },\n"
+                                "  { name = \"stake\", type = \"real\" },\n"
+                                "  { name = \"placed_at\", type = \"timestamp\" },\n"
+                                "]\n"
+                                "keep = { column = \"placed_at\", wins = \"latest\" }\n");
+  auto cli = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", cfg});
+    return Cli(std::move(args));
+  };
+  const std::string good = Write("good.csv",
+                                 "batch,bet_id,stake,placed_at\n"
+                                 "b-1,1,10,2026-01-16T18:00:00Z\n"
+                                 "b-1,2,5.5,2026-01-16T18:05:00Z\n");
+  CommandResult r = cli({"load", "bets_export", "--partition", "b-1", good});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("success"), std::string::npos) << r.out;
+  r = cli({"load", "bets_export", "--partition", "b-1", good});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("unchanged"), std::string::npos) << r.out;
+  auto rows = [&] {
+    return testing::DbQuery(db_, "SELECT bet_id || ':' || stake FROM bets_export ORDER BY 1");
+  };
+  const std::multiset<std::string> loaded = {"1:10.0", "2:5.5"};
+  ASSERT_EQ(rows(), loaded);
+
+  // Bad input: exit 2, a message naming the place, nothing written.
+  const std::vector<std::tuple<std::string, std::string, std::string>> bad = {
+      {"unknown", "batch,bet_id\nb-1,1\n", "unknown"},
+      {"bets_export", "batch,bet_id,stake\nb-1,1,ten\n", "bad.csv:2"},
+      {"bets_export", "batch,bet_id\nb-2,1\n", "not the partition being loaded"},
+      {"bets_export", "batch,stake\nb-1,3\n", "bet_id"},
+      {"bets_export", "batch,bet_id,stake\nb-1,,3\n", "bad.csv:2"},
+  };
+  for (const auto& [table, text, says] : bad) {
+    r = cli({"load", table, "--partition", "b-1", Write("bad.csv", text)});
+    EXPECT_EQ(r.exit_code, 2) << text << r.out << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << text << r.err;
+    EXPECT_EQ(rows(), loaded) << text;
+  }
+
+  r = cli({"tables", "list"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("bets_export"), std::string::npos) << r.out;
+  r = cli({"check", "--format", "json"});
+  for (const char* check : {"table_duplicates", "table_freshness", "table_volume"}) {
+    EXPECT_NE(r.out.find(check), std::string::npos) << check << r.out;
+  }
+
+  // A row that reached the table around propgrade (its key index dropped): with the index
+  // the database does not open; with enforce_unique_keys = false (as for the grading tables),
+  // dedupe of that partition keeps the latest placed_at and quarantines the other, and init
+  // with the setting back on rebuilds the unique index.
+  ASSERT_EQ(testing::DbExec(db_,
+                            "DROP INDEX ux_bets_export_key; INSERT INTO bets_export VALUES "
+                            "('b-1', 2, 7.0, '2026-01-16T18:09:00.000000Z')"),
+            "ok");
+  r = cli({"check"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("cannot enforce unique keys on bets_export"), std::string::npos) << r.err;
+  std::ifstream declared(cfg);
+  const std::string relaxed_cfg =
+      Write("relaxed.toml", "[grading]\nenforce_unique_keys = false\n" +
+                                std::string(std::istreambuf_iterator<char>(declared), {}));
+  auto relaxed = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", relaxed_cfg});
+    return Cli(std::move(args));
+  };
+  r = relaxed({"check", "--format", "json"});
+  EXPECT_NE(r.out.find("bets_export b-1"), std::string::npos) << r.out;  // table_duplicates
+  r = relaxed({"dedupe", "--table", "bets_export", "--partition", "b-1", "--dry-run"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  r = relaxed({"dedupe", "--table", "bets_export", "--partition", "b-1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("bets_export b-1: 3 rows, 1 duplicate key groups, 1 surplus rows moved"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(rows(), (std::multiset<std::string>{"1:10.0", "2:7.0"}));
+  EXPECT_EQ(testing::DbQuery(db_, "SELECT count(*) FROM remediation_quarantine"),
+            (std::multiset<std::string>{"1"}));
+  r = cli({"init"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(
+      testing::DbQuery(db_, "SELECT name FROM sqlite_master WHERE name LIKE '%bets_export_key'"),
+      (std::multiset<std::string>{"ux_bets_export_key"}));
+  r = cli({"dedupe", "--table", "bets_export", "--partition", "b-1", "--date", "2026-01-16"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;  // one partition flag or the other
+}
+
 TEST_F(CliTest, UnknownConfigKeyIsNamed) {
   auto cfg = Write("propgrade.toml", "[lock_policy]\nttl_secs = 5\n");
   CommandResult r = Cli({"--config", cfg, "init"});

@@ -532,7 +532,7 @@ class PostgresStore final : public FencedStore {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> changes;
     RETURN_IF_ERROR(InTransaction([&]() -> Status {
-      for (const TableDef* t : AllTables()) {
+      for (const TableDef* t : catalogue().tables()) {
         if (!t->key_uniqueness_configurable) continue;
         RETURN_IF_ERROR(TakeLocks({{VersionsLockKey(*t), true}}));
         RETURN_IF_ERROR(EnsureKeyIndex(*t, unique, /*replace=*/true, &changes));

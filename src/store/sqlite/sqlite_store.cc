@@ -407,7 +407,7 @@ class SqliteStore final : public FencedStore {
     RETURN_IF_ERROR(Begin());
     std::vector<std::string> changes;
     Status s = OkStatus();
-    for (const TableDef* t : AllTables()) {
+    for (const TableDef* t : catalogue().tables()) {
       if (!t->key_uniqueness_configurable) continue;
       s = EnsureKeyIndex(*t, unique, /*replace=*/true, &changes);
       if (!s.ok()) break;
