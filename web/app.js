@@ -31,6 +31,7 @@
     runs: '/api/runs?limit=50',
     alerts: '/api/alerts?limit=50',
     breakers: '/api/breakers',
+    tables: '/api/tables',
   };
 
   // ---- colours ------------------------------------------------------------------------------
@@ -506,6 +507,24 @@
     ]));
   }
 
+  function renderTables(t) {
+    fillTable(
+        'tables-table',
+        t.tables.map(
+            (tb) =>
+                [td(tb.name),
+                 td(tb.processor),
+                 td(tb.partition_column),
+                 td(fmtInt(tb.partitions), 'num'),
+                 td(tb.newest_partition == null ? '—' : tb.newest_partition, 'nowrap'),
+                 td(fmtInt(tb.newest_rows), 'num'),
+                 td(fmtTimestamp(tb.last_written_at), 'nowrap'),
+                 tb.last_run == null ? td('—') :
+                                       pillTd(tb.last_run.status, statusKind(tb.last_run.status)),
+                 td(fmtInt(tb.duplicate_rows_7d), tb.duplicate_rows_7d > 0 ? 'num nonzero' : 'num'),
+    ]));
+  }
+
   function renderSummary(sum) {
     (sum.systems || []).forEach(systemColour); // fix colour order before any chart is drawn
     document.getElementById('latest-date').textContent = sum.latest_date == null ? 'none yet' : sum.latest_date;
@@ -528,6 +547,7 @@
     ['runs', 'runs table', renderRuns],
     ['alerts', 'alerts table', renderAlerts],
     ['breakers', 'breakers table', renderBreakers],
+    ['tables', 'declared tables table', renderTables],
   ];
 
   function showErrors(errors) {

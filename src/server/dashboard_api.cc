@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <tuple>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "common/civil_date.h"
 #include "common/strings.h"
-#include "schema/schema.h"
 #include "reports/reports.h"
+#include "schema/schema.h"
 
 namespace propgrade::server {
 
@@ -226,6 +227,71 @@ StatusOr<std::string> RunsJson(Store* store, int limit) {
     auto end = ParseTimestampMicros(r[5].ToText().value_or(""));
     o["duration_seconds"] = start && end ? json((*end - *start) / 1e6) : json(nullptr);
     out["runs"].push_back(std::move(o));
+  }
+  return Dump(out);
+}
+
+StatusOr<std::string> TablesJson(Store* store, Clock* clock) {
+  json out = {{"tables", json::array()}};
+  std::vector<const TableDef*> declared = store->catalogue().declared();
+  if (declared.empty()) return Dump(out);
+  std::sort(declared.begin(), declared.end(),
+            [](const TableDef* a, const TableDef* b) { return a->name < b->name; });
+  // The last run of each processor, and the surplus rows found in the last 7 days per table.
+  std::map<std::string, Row> last_run;
+  ASSIGN_OR_RETURN(std::vector<Row> runs,
+                   Newest(store, tables::GradingRuns(), "started_at",
+                          {"processor", "status", "partition", "finished_at", "started_at"},
+                          std::numeric_limits<size_t>::max()));
+  for (Row& r : runs) last_run.emplace(r[0].ToText().value_or(""), std::move(r));
+  std::map<std::string, int64_t> surplus;
+  ScanSpec audit;
+  audit.range_column = "detected_at";
+  audit.partition_from = FormatTimestampMicros(clock->NowMicros() - int64_t{7} * 86400000000);
+  audit.columns = {"table_name", "occurrences"};
+  RETURN_IF_ERROR(store->Scan(tables::DuplicateAudit(), audit, [&](Row&& r) {
+    surplus[r[0].ToText().value_or("")] += std::max<int64_t>(0, r[1].ToInt().value_or(1) - 1);
+    return OkStatus();
+  }));
+  for (const TableDef* t : declared) {
+    ASSIGN_OR_RETURN(std::vector<std::string> parts, store->ListPartitions(*t));
+    json o = {{"name", t->name},
+              {"processor", t->writer},
+              {"partition_column", t->partition_column},
+              {"partitions", parts.size()},
+              {"newest_partition", nullptr},
+              {"newest_rows", nullptr},
+              {"last_written_at", nullptr},
+              {"last_run", nullptr},
+              {"duplicate_rows_7d", surplus[t->name]}};
+    if (!parts.empty()) {
+      ScanSpec newest;
+      newest.partition = parts.back();
+      newest.columns = {t->partition_column};
+      int64_t rows = 0;
+      RETURN_IF_ERROR(store->Scan(*t, newest, [&](Row&&) {
+        ++rows;
+        return OkStatus();
+      }));
+      o["newest_partition"] = parts.back();
+      o["newest_rows"] = rows;
+    }
+    ScanSpec versions;
+    versions.range_column = "table_name";
+    versions.partition = t->name;
+    versions.columns = {"changed_at"};
+    std::string written;
+    RETURN_IF_ERROR(store->Scan(tables::PartitionVersions(), versions, [&](Row&& r) {
+      written = std::max(written, r[0].ToText().value_or(""));
+      return OkStatus();
+    }));
+    if (!written.empty()) o["last_written_at"] = written;
+    if (auto it = last_run.find(t->writer); it != last_run.end()) {
+      o["last_run"] = {{"status", ToJson(it->second[1])},
+                       {"partition", ToJson(it->second[2])},
+                       {"finished_at", ToJson(it->second[3])}};
+    }
+    out["tables"].push_back(std::move(o));
   }
   return Dump(out);
 }

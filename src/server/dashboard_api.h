@@ -30,6 +30,10 @@ StatusOr<std::string> LocksJson(LockService* locks, Clock* clock);
 StatusOr<std::string> RunsJson(Store* store, int limit);
 // {"alerts": [...]}: the newest `limit` alerts
 StatusOr<std::string> AlertsJson(Store* store, int limit);
+// {"tables": [{"name", "processor", "partition_column", "partitions", "newest_partition",
+// "newest_rows", "last_written_at", "last_run": {"status", "partition", "finished_at"} | null,
+// "duplicate_rows_7d"}]}: the declared tables ([tables.NAME]), by name
+StatusOr<std::string> TablesJson(Store* store, Clock* clock);
 // {"breakers": [{"name", "state", "consecutive_failures", "opened_at"}]}
 StatusOr<std::string> BreakersJson(CircuitBreaker* breaker);
 

@@ -7,6 +7,7 @@
 
 #include "common/civil_date.h"
 #include "schema/schema.h"
+#include "testing/declared_tables.h"
 #include "testing/fake_clock.h"
 #include "testing/temp_dir.h"
 
@@ -163,6 +164,66 @@ TEST_F(DashboardApiTest, RunsAndAlertsNewestFirstWithLimitAndLockWaitsInTheWindo
   EXPECT_EQ(a["alerts"][0]["summary"], "<b>3</b> duplicate rows");  // the page escapes it
   EXPECT_EQ(a["alerts"][0]["delivered"], true);
   EXPECT_TRUE(a["alerts"][1]["delivered"].is_null());
+}
+
+TEST_F(DashboardApiTest, DeclaredTablesWithTheirNewestPartitionLastWriteRunAndDuplicates) {
+  EXPECT_TRUE(Parse(TablesJson(store_.get(), &clock_))["tables"].empty());  // none declared
+  StoreOptions so;
+  so.clock = &clock_;
+  so.declared_tables = {testing::PlayerFormDaily()};
+  store_ = std::move(Store::Open("sqlite:" + dir_.path() + "/d.db", so)).value();
+  const TableDef* form = store_->catalogue().Find("player_form_daily");
+  ASSERT_NE(form, nullptr);
+  json tables = Parse(TablesJson(store_.get(), &clock_))["tables"];
+  ASSERT_EQ(tables.size(), 1u);
+  EXPECT_EQ(tables[0]["partitions"], 0);
+  EXPECT_TRUE(tables[0]["newest_partition"].is_null());
+  EXPECT_TRUE(tables[0]["last_written_at"].is_null());
+
+  auto row = [](const char* d, const char* p) {
+    return Row{Value::Text(d), Value::Text(p), Value::Real(1)};
+  };
+  ASSERT_TRUE(
+      store_->ReplacePartition(*form, "2026-01-14", {row("2026-01-14", "a")}, WriteSpec{}).ok());
+  ASSERT_TRUE(store_
+                  ->ReplacePartition(*form, "2026-01-15",
+                                     {row("2026-01-15", "a"), row("2026-01-15", "b")}, WriteSpec{})
+                  .ok());
+  const TableDef& runs = tables::GradingRuns();
+  for (const auto& [id, status, at] :
+       std::vector<std::tuple<const char*, const char*, const char*>>{
+           {"r1", "success", "2026-01-15T09:00:00Z"},
+           {"r2", "lock_timeout", "2026-01-16T09:00:00Z"}}) {
+    ASSERT_TRUE(store_
+                    ->UpsertRun(Make(runs, {{"run_id", Value::Text(id)},
+                                            {"processor", Value::Text("player_form_daily")},
+                                            {"partition", Value::Text("2026-01-15")},
+                                            {"game_date", Value::Text("2026-01-15")},
+                                            {"status", Value::Text(status)},
+                                            {"started_at", Value::Text(at)},
+                                            {"finished_at", Value::Text(at)}}))
+                    .ok());
+  }
+  const TableDef& audit = tables::DuplicateAudit();
+  for (const char* at : {"2026-01-15T11:00:00Z", "2026-01-01T11:00:00Z"}) {  // the second: too old
+    Load(audit, {Make(audit, {{"detected_at", Value::Text(at)},
+                              {"table_name", Value::Text("player_form_daily")},
+                              {"partition", Value::Text("2026-01-15")},
+                              {"key_json", Value::Text("[\"a\"]")},
+                              {"occurrences", Value::Int(2)}})});
+  }
+  tables = Parse(TablesJson(store_.get(), &clock_))["tables"];
+  ASSERT_EQ(tables.size(), 1u);
+  const json& t = tables[0];
+  EXPECT_EQ(t["name"], "player_form_daily");
+  EXPECT_EQ(t["processor"], "player_form_daily");
+  EXPECT_EQ(t["partition_column"], "as_of_date");
+  EXPECT_EQ(t["partitions"], 2);
+  EXPECT_EQ(t["newest_partition"], "2026-01-15");
+  EXPECT_EQ(t["newest_rows"], 2);
+  EXPECT_EQ(t["last_written_at"], "2026-01-16T11:00:00.000000Z");  // the clock at the write
+  EXPECT_EQ(t["last_run"]["status"], "lock_timeout");
+  EXPECT_EQ(t["duplicate_rows_7d"], 1);
 }
 
 TEST_F(DashboardApiTest, LocksAndBreakers) {

@@ -174,9 +174,41 @@ const BREAKERS = {
   ],
 };
 
+const DECLARED = {
+  tables: [
+    {
+      name: 'bets_export',
+      processor: 'bets_export',
+      partition_column: 'batch',
+      partitions: 12,
+      newest_partition: 'batch-0117',
+      newest_rows: 311,
+      last_written_at: '2026-11-27T22:10:00.000000Z',
+      last_run:
+          {status: 'success', partition: 'batch-0117', finished_at: '2026-11-27T22:10:00.000000Z'},
+      duplicate_rows_7d: 0
+    },
+    {
+      name: 'player_form_daily',
+      processor: 'player_form',
+      partition_column: 'as_of_date',
+      partitions: 30,
+      newest_partition: '2026-11-27',
+      newest_rows: 480,
+      last_written_at: '2026-11-27T11:00:03.000000Z',
+      last_run: {
+        status: 'lock_timeout',
+        partition: '2026-11-27',
+        finished_at: '2026-11-27T11:05:03.000000Z'
+      },
+      duplicate_rows_7d: 2
+    },
+  ],
+};
+
 // Built once, so every refresh sees the same numbers.
 const FULL = {
-  '/api/summary': { generated_at: GENERATED_AT, latest_date: isoDay(LATEST), systems: SYSTEMS },
+  '/api/summary': {generated_at: GENERATED_AT, latest_date: isoDay(LATEST), systems: SYSTEMS},
   '/api/performance': performance(),
   '/api/calibration': calibration(),
   '/api/duplicates': duplicates(),
@@ -185,18 +217,20 @@ const FULL = {
   '/api/runs': runs(),
   '/api/alerts': ALERTS,
   '/api/breakers': BREAKERS,
+  '/api/tables': DECLARED,
 };
 
 const NONE = {
-  '/api/summary': { generated_at: GENERATED_AT, latest_date: null, systems: [] },
-  '/api/performance': { dates: [], systems: [] },
-  '/api/calibration': { systems: [] },
-  '/api/duplicates': { dates: [], duplicate_rows: [], audit_groups: [] },
-  '/api/lock_waits': { points: [] },
-  '/api/locks': { locks: [] },
-  '/api/runs': { runs: [] },
-  '/api/alerts': { alerts: [] },
-  '/api/breakers': { breakers: [] },
+  '/api/summary': {generated_at: GENERATED_AT, latest_date: null, systems: []},
+  '/api/performance': {dates: [], systems: []},
+  '/api/calibration': {systems: []},
+  '/api/duplicates': {dates: [], duplicate_rows: [], audit_groups: []},
+  '/api/lock_waits': {points: []},
+  '/api/locks': {locks: []},
+  '/api/runs': {runs: []},
+  '/api/alerts': {alerts: []},
+  '/api/breakers': {breakers: []},
+  '/api/tables': {tables: []},
 };
 
 // ---- server -------------------------------------------------------------------------------

@@ -30,6 +30,19 @@ echo "browser test: generating a demo season..."
 "$bin" --db "sqlite:$work/demo.db" --log-format json demo >"$work/demo.out" 2>"$work/demo.err" || {
   tail -20 "$work/demo.err" >&2; exit 1; }
 
+# A declared table with one partition loaded, for the "Declared tables" panel; both servers'
+# configs declare it (open.toml is only that).
+declare_table='[tables.bets_export]
+partition_column = "batch"
+key = ["bet_id"]
+columns = [{ name = "batch", type = "text" }, { name = "bet_id", type = "integer" }]
+'
+printf '%s' "$declare_table" >"$work/open.toml"
+printf 'batch,bet_id\nb-1,1\nb-1,2\n' >"$work/bets.csv"
+"$bin" --db "sqlite:$work/demo.db" --config "$work/open.toml" --log-format json \
+  load bets_export --partition b-1 "$work/bets.csv" >"$work/load.out" 2>"$work/load.err" || {
+  cat "$work/load.err" >&2; exit 1; }
+
 # Starts `propgrade serve` on a free loopback port with extra environment (NAME=VALUE ...)
 # and sets $url; the server's output goes to $work/serve-$1.*.
 start_server() {
@@ -53,7 +66,6 @@ stop_server() {
 }
 
 # The page on a server whose API is open (loopback, server.protect_reads = "auto").
-: >"$work/open.toml"
 start_server open PROPGRADE_TRIGGER_TOKEN=
 echo "browser test: $url"
 node "$here/dashboard_test.js" "$url" "$artifacts/dashboard.png"
@@ -62,7 +74,7 @@ stop_server
 
 # The page on a server that protects its API: it asks for the token, then draws everything.
 token="browser-test-$RANDOM$RANDOM"
-printf '[server]\nprotect_reads = "always"\n' >"$work/protected.toml"
+printf '%s[server]\nprotect_reads = "always"\n' "$declare_table" >"$work/protected.toml"
 start_server protected PROPGRADE_TRIGGER_TOKEN="$token"
 echo "browser test: $url (reads protected)"
 node "$here/dashboard_test.js" "$url" "$artifacts/dashboard-protected.png" "--token=$token"

@@ -2,6 +2,7 @@
 
 Run by ctest (python.client): PROPGRADE_BIN names the propgrade binary.
 """
+import json
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import propgrade  # noqa: E402
@@ -105,6 +107,27 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(e.exception.status, 400)
         self.assertIn("unknown table 'no_such_table'", e.exception.message)
         self.assertEqual(self.rows("2026-01-18"), [])
+
+    def get(self, path):
+        req = urllib.request.Request(self.client.url + path,
+                                     headers={"Authorization": "Bearer " + TOKEN})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.read().decode()
+
+    def test_metrics_and_the_dashboard_cover_the_declared_table(self):
+        rows = [{"as_of_date": "2026-02-01", "player_lookup": "a", "form": 1}]
+        self.assertEqual(self.client.load("player_form_daily", "2026-02-01", rows)["status"],
+                         "success")
+        metrics = self.get("/metrics")
+        self.assertIn('propgrade_rows_written_total{table="player_form_daily"}', metrics)
+        self.assertIn('propgrade_runs_total{processor="player_form_daily",status="success"}',
+                      metrics)
+        self.assertIn('propgrade_last_success_timestamp_seconds{processor="player_form_daily"}',
+                      metrics)
+        tables = json.loads(self.get("/api/tables"))["tables"]
+        self.assertEqual([t["name"] for t in tables], ["player_form_daily"])
+        self.assertGreaterEqual(tables[0]["partitions"], 1)
+        self.assertIsNotNone(tables[0]["last_written_at"])
 
     def test_an_idempotency_key_replays_the_first_answer(self):
         rows = [{"as_of_date": "2026-01-20", "player_lookup": "a", "form": 1}]
