@@ -262,13 +262,22 @@ int Load(const GlobalOptions& g, const LoadArgs& a) {
     return ctx->Fail(InvalidArgumentError("--output must be text or json"));
   }
   request.mode = a.mode == "merge" ? LoadMode::kMerge : LoadMode::kReplace;
-  const bool stdin_file = a.file == "-";
-  CLI_ASSIGN_OR_FAIL(request.format,
-                     stdin_file && a.format.empty() ? StatusOr<FileFormat>(FileFormat::kCsv)
-                                                    : ResolveFileFormat(a.format, a.file),
-                     ctx);
-  request.source = stdin_file ? "stdin" : a.file;
-  CLI_ASSIGN_OR_FAIL(request.text, ReadWholeFile(a.file), ctx);
+  if (a.sql.empty() == a.file.empty()) {
+    return ctx->Fail(
+        InvalidArgumentError("load takes a FILE (or - for stdin) or --sql 'SELECT ...'"));
+  }
+  if (!a.sql.empty()) {
+    request.sql = a.sql;
+    request.source = "query";
+  } else {
+    const bool stdin_file = a.file == "-";
+    CLI_ASSIGN_OR_FAIL(request.format,
+                       stdin_file && a.format.empty() ? StatusOr<FileFormat>(FileFormat::kCsv)
+                                                      : ResolveFileFormat(a.format, a.file),
+                       ctx);
+    request.source = stdin_file ? "stdin" : a.file;
+    CLI_ASSIGN_OR_FAIL(request.text, ReadWholeFile(a.file), ctx);
+  }
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
   RunOptions options;
   options.trigger_source = "cli";

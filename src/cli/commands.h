@@ -34,6 +34,7 @@ struct LoadArgs {
   std::string table;
   std::string partition;
   std::string file;              // "-": standard input
+  std::string sql;               // --sql: a SELECT instead of a file
   std::string format;            // csv, jsonl or "" (by extension; csv for standard input)
   std::string mode = "replace";  // replace or merge
   bool allow_empty = false;

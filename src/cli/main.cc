@@ -84,8 +84,12 @@ auto* load = app.add_subcommand(
     "write one partition of a table declared in propgrade.toml ([tables.NAME]) under "
     "its lease, in one fenced transaction, then check it for duplicate keys");
 load->add_option("table", ld.table, "the declared table")->required();
-load->add_option("file", ld.file, "CSV or JSONL file with column-name headers; - reads stdin")
-    ->required();
+auto* load_file =
+    load->add_option("file", ld.file, "CSV or JSONL file with column-name headers; - reads stdin");
+load->add_option("--sql", ld.sql,
+                 "instead of a file: a SELECT whose rows (columns named as the table's) become "
+                 "the partition, run inside the write transaction; $1 is the partition")
+    ->excludes(load_file);
 load->add_option("--partition", ld.partition, "the partition written (its column's value)")
     ->required();
 load->add_option("--mode", ld.mode,
@@ -100,6 +104,8 @@ load->footer(
     "  propgrade load player_form_daily form-2026-01-16.csv --partition 2026-01-16\n"
     "  export_job | propgrade load bets_export - --partition 2026-01-16 --format jsonl\n"
     "  propgrade load player_form_daily fixes.csv --partition 2026-01-16 --mode merge\n"
+    "  propgrade load bets_export --partition 2026-01-16 \\\n"
+    "    --sql 'SELECT game_date, bet_id, stake FROM bets WHERE game_date = $1'\n"
     "The whole file is checked first (types, required values, every row in --partition,\n"
     "no key twice); a bad file exits 2 naming FILE:LINE and column, and nothing is written.\n"
     "The same content twice: the second load ends `unchanged` and writes nothing.\n"

@@ -59,7 +59,7 @@ struct RunRow {
   RunStatusPolicy policy;
 };
 
-constexpr std::array<RunRow, 10> kRunTable = {{
+constexpr std::array<RunRow, 11> kRunTable = {{
     {RunStatus::kSuccess, "success", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoPredictions, "no_predictions", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoActuals, "no_actuals", {ExitCode::kSuccess, 200, ""}},
@@ -69,6 +69,7 @@ constexpr std::array<RunRow, 10> kRunTable = {{
     {RunStatus::kFencedOut, "fenced_out", {ExitCode::kRefused, 409, "lock_lost"}},
     {RunStatus::kCircuitOpen, "circuit_open", {ExitCode::kRefused, 503, "circuit_open"}},
     {RunStatus::kUnavailable, "unavailable", {ExitCode::kRefused, 503, "dependency_unavailable"}},
+    {RunStatus::kInvalidInput, "invalid_input", {ExitCode::kUsage, 400, ""}},
     {RunStatus::kFailed, "failed", {ExitCode::kProblems, 500, "run_failed"}},
 }};
 
@@ -121,6 +122,8 @@ RunStatus RunStatusForError(const Status& error) {
     case StatusReason::kLockLost: return RunStatus::kLockLost;
     case StatusReason::kLockTimeout: return RunStatus::kLockTimeout;
     case StatusReason::kCircuitOpen: return RunStatus::kCircuitOpen;
+    case StatusReason::kBadInput:
+      return RunStatus::kInvalidInput;
     case StatusReason::kNone: break;
   }
   switch (error.code()) {

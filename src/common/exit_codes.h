@@ -37,6 +37,7 @@ enum class RunStatus {
   kCircuitOpen,
   kUnavailable,
   kFailed,
+  kInvalidInput,  // a load's query gave rows that do not fit the table: nothing written
 };
 
 std::string_view RunStatusName(RunStatus s);  // "success", "no_actuals", ...

@@ -35,11 +35,12 @@ enum class StatusCode {
 // A finer reason for the safety refusals, which share abseil codes but end runs differently.
 enum class StatusReason {
   kNone = 0,
-  kFencedOut,    // a newer fence token was stored: the write was rejected
-  kLockLost,     // the lease expired or could not be renewed
-  kLockTimeout,  // the lock was not acquired within max_wait
-  kCircuitOpen,  // the circuit breaker refused the run
+  kFencedOut,      // a newer fence token was stored: the write was rejected
+  kLockLost,       // the lease expired or could not be renewed
+  kLockTimeout,    // the lock was not acquired within max_wait
+  kCircuitOpen,    // the circuit breaker refused the run
   kInputsChanged,  // inputs a write was computed from changed before it committed
+  kBadInput,       // the rows a write was to make do not fit the table (a load's query)
 };
 
 std::string_view StatusCodeName(StatusCode code);  // "INVALID_ARGUMENT"

@@ -19,6 +19,9 @@ class LoadProcessor final : public Processor {
   LoadProcessor(const TableDef& table, std::vector<Row> rows, std::vector<int> columns,
                 LoadMode mode)
       : table_(table), rows_(std::move(rows)), columns_(std::move(columns)), mode_(mode) {}
+  // The rows of `sql`, read inside the write transaction (replace).
+  LoadProcessor(const TableDef& table, std::string sql)
+      : table_(table), mode_(LoadMode::kReplace), sql_(std::move(sql)) {}
 
   const char* name() const override { return table_.writer.c_str(); }
   const TableDef& table() const override { return table_; }
@@ -26,6 +29,18 @@ class LoadProcessor final : public Processor {
   Prepared Prepare(const RunSummary& step, Store* store) override {
     Prepared out;
     const std::string partition = step.partition();
+    if (!sql_.empty()) {
+      out.select_sql = sql_;
+      out.parse_query = [this, partition](const std::string& jsonl) -> StatusOr<std::vector<Row>> {
+        ReadOptions read;
+        read.allow_empty = true;  // a query may empty the partition
+        ASSIGN_OR_RETURN(TableFile file,
+                         ParseTableText(table_, "query row", jsonl, FileFormat::kJsonl, read));
+        RETURN_IF_ERROR(CheckLoadRows(table_, file, "query row", partition));
+        return std::move(file.rows);
+      };
+      return out;
+    }
     if (mode_ == LoadMode::kMerge) {
       // The version first, then the rows it describes.
       StatusOr<VersionMap> versions = store->PartitionVersions(table_, partition, partition);
@@ -72,6 +87,7 @@ class LoadProcessor final : public Processor {
   const std::vector<Row> rows_;
   const std::vector<int> columns_;  // the columns the rows carry; empty: all
   const LoadMode mode_;
+  const std::string sql_;
 };
 
 std::string DeclaredNames(const Catalogue& catalogue) {
@@ -86,6 +102,11 @@ RunSummary Pipeline::Load(const TableDef& table, const std::string& partition,
                           std::vector<Row> rows, std::vector<int> columns, LoadMode mode,
                           const std::string& run_id, const RunOptions& options) {
   LoadProcessor load(table, std::move(rows), std::move(columns), mode);
+  return RunLoad(load, partition, run_id, options);
+}
+
+RunSummary Pipeline::RunLoad(Processor& load, const std::string& partition,
+                             const std::string& run_id, const RunOptions& options) {
   RunSummary step = StartStep(load.name(), CivilDay(), run_id, options);
   if (auto day = CivilDay::Parse(partition); day && day->ToString() == partition) {
     step.game_date = *day;
@@ -108,6 +129,13 @@ StatusOr<RunSummary> Pipeline::LoadText(const LoadRequest& request, const std::s
         DeclaredNames(catalogue) + ")");
   }
   if (request.partition.empty()) return InvalidArgumentError("a load needs the partition");
+  if (!request.sql.empty()) {
+    if (request.mode != LoadMode::kReplace) {
+      return InvalidArgumentError("a load from a query replaces the partition (--mode replace)");
+    }
+    LoadProcessor load(*table, request.sql);
+    return RunLoad(load, request.partition, run_id, options);
+  }
   ReadOptions read;
   read.allow_empty = request.allow_empty;
   ASSIGN_OR_RETURN(TableFile file,

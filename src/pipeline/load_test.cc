@@ -6,6 +6,7 @@
 #include "schema/schema.h"
 #include "testing/declared_tables.h"
 #include "testing/fake_clock.h"
+#include "testing/queries.h"
 #include "testing/temp_dir.h"
 
 namespace propgrade {
@@ -130,6 +131,57 @@ TEST_F(LoadTest, AMergeUpsertsByKeyAndKeepsTheColumnsTheFileLacks) {
   EXPECT_EQ(rows[2][1], Value::Text("c"));
   EXPECT_EQ(LoadCsv("as_of_date,player_lookup,form\n2026-01-16,c,6\n", LoadMode::kMerge)->status,
             RunStatus::kUnchanged);
+}
+
+// --sql: the rows of a SELECT, checked as a file's are (the file's parser, rows numbered from
+// 1), written by the step under its lease; again `unchanged`; merge is refused.
+TEST_F(LoadTest, AQueryLoadsThePartitionInsideTheFencedWrite) {
+  ASSERT_EQ(testing::DbExec(url_,
+                            "CREATE TABLE src (d TEXT, who TEXT, f REAL); INSERT INTO src VALUES "
+                            "('2026-01-16', 'a', 2), ('2026-01-16', 'b', 1.5), ('2026-01-17', 'x', "
+                            "'not a number')"),
+            "ok");
+  auto by_sql = [&](const std::string& sql, const std::string& partition = "2026-01-16",
+                    LoadMode mode = LoadMode::kReplace) {
+    LoadRequest r;
+    r.table = "player_form_daily";
+    r.partition = partition;
+    r.sql = sql;
+    r.source = "query";
+    r.mode = mode;
+    return pipeline_->LoadText(r, pipeline_->NewRunId(), RunOptions{});
+  };
+  const std::string select =
+      "SELECT d AS as_of_date, who AS player_lookup, f AS form FROM src WHERE d = $1";
+  auto s = by_sql(select);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->status, RunStatus::kSuccess) << s->error;
+  EXPECT_EQ(s->rows_written, 2);
+  EXPECT_TRUE(s->fence_token.has_value());
+  EXPECT_EQ(Partition().size(), 2u);
+  s = by_sql(select);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, RunStatus::kUnchanged) << s->error;
+
+  // A cell of the wrong type names its row of the result; nothing is written.
+  s = by_sql(select, "2026-01-17");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, RunStatus::kInvalidInput);  // exit 2, HTTP 400; not a breaker failure
+  EXPECT_EQ(s->exit_code(), ExitCode::kUsage);
+  EXPECT_NE(s->error.find("query row:1: column 'form'"), std::string::npos) << s->error;
+  EXPECT_TRUE(Partition("2026-01-17").empty());
+  // A column the table lacks, and merge.
+  s = by_sql("SELECT d AS as_of_date, who AS player, f AS form FROM src WHERE d = $1");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, RunStatus::kInvalidInput);
+  EXPECT_NE(s->error.find("player"), std::string::npos) << s->error;
+  s = by_sql("SELECT nonsense FROM nowhere");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->status, RunStatus::kInvalidInput) << s->error;
+  EXPECT_NE(s->error.find("the query: no such table: nowhere"), std::string::npos) << s->error;
+  EXPECT_EQ(Partition().size(), 2u);
+  EXPECT_EQ(by_sql(select, "2026-01-16", LoadMode::kMerge).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(LoadTest, BadInputIsRefusedWithItsLineAndNothingIsWritten) {

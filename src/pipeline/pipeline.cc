@@ -148,8 +148,8 @@ SafeWriterDeps Pipeline::WriterDeps(Store* store) {
   return deps;
 }
 
-bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
-                         std::vector<InputVersions> inputs, bool may_retry, RunSummary* step) {
+bool Pipeline::WriteStep(Store* store, const TableDef& table, Prepared prepared, bool may_retry,
+                         RunSummary* step) {
   if (Cancelled()) {
     reporter_.Finish(store, step, CancelledError("interrupted before writing"));
     return true;
@@ -159,9 +159,11 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   request.processor = step->processor;
   request.table = &table;
   request.partition = step->partition();
-  request.rows = std::move(rows);
+  request.rows = std::move(prepared.rows);
+  request.select_sql = std::move(prepared.select_sql);
+  request.parse_query = std::move(prepared.parse_query);
   request.run_id = step->run_id;
-  request.inputs = std::move(inputs);
+  request.inputs = std::move(prepared.inputs);
   step->status = RunStatus::kSuccess;
   step->rows_written = static_cast<int64_t>(request.rows.size());
   step->finished_at_micros = clock_->NowMicros();
@@ -192,6 +194,7 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, std::vector<Row> r
   step->lock_wait_seconds = outcome->lock_wait_seconds;
   step->holder_id = outcome->holder_id;
   step->rows_written = outcome->write.rows_written;
+  if (outcome->write.unchanged) step->status = RunStatus::kUnchanged;
   if (outcome->duplicate_check.ok()) {
     step->duplicate_groups = outcome->duplicates.groups;
     step->duplicate_rows = outcome->duplicates.surplus_rows;
@@ -254,8 +257,7 @@ RunSummary Pipeline::CommitStep(Processor& p, StepPrep prep, Store* store) {
       reporter_.Finish(store, &step, OkStatus());
       return step;
     }
-    if (WriteStep(store, p.table(), std::move(d.rows), std::move(d.inputs),
-                  attempt < kWriteAttempts, &step)) {
+    if (WriteStep(store, p.table(), std::move(d), attempt < kWriteAttempts, &step)) {
       return step;
     }
     // The inputs changed: read them again.

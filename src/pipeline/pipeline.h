@@ -72,6 +72,9 @@ struct LoadRequest {
   std::string table;
   std::string partition;
   std::string text;  // the file's content
+  // Instead of `text`: a query (one SELECT, $1 = the partition) whose rows become the partition,
+  // run inside the fenced write transaction. Replace mode only.
+  std::string sql;
   FileFormat format = FileFormat::kCsv;
   std::string source;  // names the file in errors ("form.csv", "stdin", "request body")
   LoadMode mode = LoadMode::kReplace;
@@ -176,11 +179,15 @@ class Pipeline {
   bool Ready(RunSummary* step, Store* store);
   // The SafeWriter dependencies of this pipeline, writing to `store`.
   SafeWriterDeps WriterDeps(Store* store);
-  // Writes `rows` (computed from `inputs`) as the partition through SafeWriter and completes
-  // `step`; except when the inputs changed since they were read and `may_retry`: then returns
-  // false and leaves `step` open, for the caller to read the inputs again.
-  bool WriteStep(Store* store, const TableDef& table, std::vector<Row> rows,
-                 std::vector<InputVersions> inputs, bool may_retry, RunSummary* step);
+  // Writes what Prepare computed (its rows or its query, from its inputs) as the partition
+  // through SafeWriter and completes `step`; except when the inputs changed since they were
+  // read and `may_retry`: then returns false and leaves `step` open, for the caller to read the
+  // inputs again.
+  bool WriteStep(Store* store, const TableDef& table, Prepared prepared, bool may_retry,
+                 RunSummary* step);
+  // The step of a load (LoadProcessor) of `partition`.
+  RunSummary RunLoad(Processor& load, const std::string& partition, const std::string& run_id,
+                     const RunOptions& options);
   void DoAggregations(DateRun* run, const RunOptions& options);
   // The processor of processors_ called `name` (one of this pipeline's).
   Processor& ByName(std::string_view name);

@@ -29,6 +29,9 @@ struct Prepared {
   Status read;                        // reading the inputs; not ok: the step ends with it
   std::vector<InputVersions> inputs;  // their versions, read before them (the input fence)
   std::vector<Row> rows;              // the partition's new rows
+  // Instead of `rows`: a query run inside the write transaction (WriteRequest::select_sql).
+  std::string select_sql;
+  QueryRowsParser parse_query;
   // Set when there is nothing to write: the step ends with this status (and `nothing_detail`
   // as its error text) and the partition is left as it is.
   std::optional<RunStatus> nothing_to_write;

@@ -141,7 +141,11 @@ StatusOr<WriteOutcome> SafeWriter::Replace(WriteRequest request) {
   std::vector<Row> rows = std::move(request.rows);
   const TableDef* table = request.table;
   std::string partition = request.partition;
+  std::string sql = std::move(request.select_sql);
+  QueryRowsParser parse = std::move(request.parse_query);
   return Write(std::move(request), [&](const WriteSpec& spec) {
+    if (!sql.empty())
+      return d_.store->ReplacePartitionFromQuery(*table, partition, sql, parse, spec);
     return d_.store->ReplacePartition(*table, partition, std::move(rows), spec);
   });
 }

@@ -42,6 +42,10 @@ struct WriteRequest {
   // The versions of the inputs `rows` were computed from (read before the inputs): the write is
   // refused with reason kInputsChanged when any changed (WriteSpec::inputs).
   std::vector<InputVersions> inputs;
+  // Set: the rows come from this query, run inside the write transaction and turned into rows
+  // by `parse_query` (Store::ReplacePartitionFromQuery); `rows` is unused.
+  std::string select_sql;
+  QueryRowsParser parse_query;
 };
 
 struct WriteOutcome {

@@ -116,6 +116,36 @@ StatusOr<WriteResult> FencedStore::ReplacePartition(const TableDef& t, std::stri
   return result;
 }
 
+StatusOr<WriteResult> FencedStore::ReplacePartitionFromQuery(const TableDef& t,
+                                                             std::string_view partition,
+                                                             const std::string& select_sql,
+                                                             const QueryRowsParser& parse,
+                                                             const WriteSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  WriteResult result;
+  Status s = FencedWrite(t, partition, spec, {}, [&]() -> Status {
+    ASSIGN_OR_RETURN(std::string jsonl, QueryAsJsonLines(select_sql, partition));
+    ASSIGN_OR_RETURN(std::vector<Row> rows, parse(jsonl));
+    RETURN_IF_ERROR(PrepareRows(t, partition, &rows));
+    ASSIGN_OR_RETURN(std::vector<Row> current, ReadRowsWhere(t, t.partition_column, partition));
+    SortRowsByKey(t, &current);
+    if (rows == current) {
+      result.unchanged = true;
+      return AbortedError("unchanged");  // rolls the transaction back
+    }
+    ASSIGN_OR_RETURN(result.rows_deleted, DeletePartitionRows(t, partition));
+    RETURN_IF_ERROR(InsertRows(t, rows));
+    result.rows_written = static_cast<int64_t>(rows.size());
+    return OkStatus();
+  });
+  if (result.unchanged) return WriteResult{0, 0, true};
+  if (s.code() == StatusCode::kInvalidArgument && s.reason() == StatusReason::kNone) {
+    return Status(s.code(), s.message(), StatusReason::kBadInput);  // the query or its rows
+  }
+  RETURN_IF_ERROR(s);
+  return result;
+}
+
 StatusOr<WriteResult> FencedStore::RestoreRows(const TableDef& t, std::string_view partition,
                                                std::vector<Row> rows,
                                                const std::vector<int64_t>& quarantine_ids,

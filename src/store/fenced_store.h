@@ -47,6 +47,10 @@ class FencedStore : public Store,
 
   StatusOr<WriteResult> ReplacePartition(const TableDef& table, std::string_view partition,
                                          std::vector<Row> rows, const WriteSpec& spec) final;
+  StatusOr<WriteResult> ReplacePartitionFromQuery(const TableDef& table, std::string_view partition,
+                                                  const std::string& select_sql,
+                                                  const QueryRowsParser& parse,
+                                                  const WriteSpec& spec) final;
   StatusOr<WriteResult> RestoreRows(const TableDef& table, std::string_view partition,
                                     std::vector<Row> rows,
                                     const std::vector<int64_t>& quarantine_ids,
@@ -100,6 +104,11 @@ class FencedStore : public Store,
   virtual StatusOr<int64_t> DeletePartitionRows(const TableDef& table,
                                                 std::string_view partition) = 0;
   virtual Status InsertRows(const TableDef& table, const std::vector<Row>& rows) = 0;
+  // Runs a user's read-only `sql` (one statement; $1 bound to `param`) and returns its rows as
+  // JSON lines (see QueryRowsParser); InvalidArgument for a statement that writes or is more
+  // than one.
+  virtual StatusOr<std::string> QueryAsJsonLines(const std::string& sql,
+                                                 std::string_view param) = 0;
   virtual StatusOr<int64_t> DeleteKeys(const TableDef& table, const std::vector<int>& columns,
                                        const std::vector<Row>& keys) = 0;
   // For each of `values` of `table`'s `column` stored in a partition other than `partition`:

@@ -128,7 +128,13 @@ struct WriteSpec {
 struct WriteResult {
   int64_t rows_deleted = 0;
   int64_t rows_written = 0;
+  bool unchanged = false;  // the partition already held the rows: nothing written
 };
+
+// Turns the rows a user's query returned, as JSON lines (one object per row, its keys the
+// result's column names; timestamps RFC 3339), into rows of the table (catalogue order), checking
+// them as a file's rows are checked. Called inside the write transaction.
+using QueryRowsParser = std::function<StatusOr<std::vector<Row>>(const std::string& jsonl)>;
 
 struct DuplicateCount {
   int64_t groups = 0;        // key groups with more than one row
@@ -201,6 +207,16 @@ class Store {
   virtual StatusOr<WriteResult> ReplacePartition(const TableDef& table,
                                                  std::string_view partition, std::vector<Row> rows,
                                                  const WriteSpec& spec) = 0;
+  // The same replace with the rows of `select_sql`, run inside the write transaction (so what
+  // it reads and what is written commit together): one read-only statement whose $1 is
+  // `partition`, its result turned into rows by `parse` (a non-ok status rolls back and is
+  // returned; InvalidArgument, the query's or its rows' fault, has reason kBadInput).
+  // `unchanged`, nothing written, when the partition already holds exactly them.
+  virtual StatusOr<WriteResult> ReplacePartitionFromQuery(const TableDef& table,
+                                                          std::string_view partition,
+                                                          const std::string& select_sql,
+                                                          const QueryRowsParser& parse,
+                                                          const WriteSpec& spec) = 0;
 
   // The post-write check (grading.md §6) for one partition, through the key index.
   virtual StatusOr<DuplicateCount> CountDuplicates(const TableDef& table,

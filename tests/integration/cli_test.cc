@@ -346,6 +346,23 @@ TEST_F(CliTest, ADeclaredTableIsLoadedRefusedCheckedAndDeduped) {
     EXPECT_EQ(rows(), loaded) << text;
   }
 
+  // --sql: the partition from a query, inside the write; a query that names a column the
+  // table lacks exits 2 and writes nothing.
+  ASSERT_EQ(testing::DbExec(db_,
+                            "CREATE TABLE bets (b TEXT, id INTEGER, stake REAL); INSERT INTO "
+                            "bets VALUES ('b-2', 7, 1.25), ('b-2', 8, 3)"),
+            "ok");
+  r = cli({"load", "bets_export", "--partition", "b-2", "--sql",
+           "SELECT b AS batch, id AS bet_id, stake FROM bets WHERE b = $1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("success"), std::string::npos) << r.out;
+  r = cli({"load", "bets_export", "--partition", "b-3", "--sql", "SELECT b AS lot FROM bets"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.out.find("invalid_input"), std::string::npos) << r.out;
+  EXPECT_EQ(testing::DbQuery(db_, "SELECT count(*) FROM bets_export WHERE batch <> 'b-1'"),
+            (std::multiset<std::string>{"2"}));
+  ASSERT_EQ(testing::DbExec(db_, "DELETE FROM bets_export WHERE batch = 'b-2'"), "ok");
+
   r = cli({"tables", "list"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("bets_export"), std::string::npos) << r.out;

@@ -1,6 +1,7 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <mutex>
 #include <set>
@@ -8,8 +9,8 @@
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "common/value_text.h"
-#include "store/fenced_store.h"
 #include "db/pg_conn.h"
+#include "store/fenced_store.h"
 #include "store/sql_text.h"
 
 namespace propgrade {
@@ -622,6 +623,32 @@ class PostgresStore final : public FencedStore {
   }
 
   // Every row of `t` whose `column` equals `value`, in catalogue order.
+  StatusOr<std::string> QueryAsJsonLines(const std::string& sql, std::string_view param) override {
+    // A subquery can only read (a data-modifying statement is refused there) and is one
+    // statement; to_jsonb gives each row with its column names, timestamps in RFC 3339.
+    std::string body(Trim(sql));
+    while (!body.empty() &&
+           (body.back() == ';' || std::isspace(static_cast<unsigned char>(body.back())))) {
+      body.pop_back();
+    }
+    if (body.empty()) return InvalidArgumentError("the query is empty");
+    PgParams params;
+    if (body.find("$1") != std::string::npos) params.push_back(std::string(param));
+    StatusOr<PgResult> r =
+        conn_->Exec("SELECT to_jsonb(q)::text FROM (" + body + "\n) AS q", params);
+    if (!r.ok()) {
+      const StatusCode code = r.status().code();
+      if (code == StatusCode::kUnavailable || code == StatusCode::kCancelled) return r.status();
+      return InvalidArgumentError("the query: " + r.status().message());
+    }
+    std::string out;
+    for (int i = 0; i < r->rows(); ++i) {
+      out += r->text(i, 0);
+      out += '\n';
+    }
+    return out;
+  }
+
   StatusOr<std::vector<Row>> ReadRowsWhere(const TableDef& t, const std::string& column,
                                            std::string_view value) override {
     std::vector<std::string> select;

@@ -769,6 +769,55 @@ class SqliteStore final : public FencedStore {
   }
 
   // Every row of `t` whose `column` equals `value`, in catalogue order.
+  StatusOr<std::string> QueryAsJsonLines(const std::string& sql, std::string_view param) override {
+    sqlite3_stmt* raw = nullptr;
+    const char* tail = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, &tail);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    if (rc != SQLITE_OK) {
+      return InvalidArgumentError(std::string("the query: ") + sqlite3_errmsg(db_));
+    }
+    if (!stmt) return InvalidArgumentError("the query is empty");
+    if (!Trim(tail).empty() && Trim(tail) != ";") {
+      return InvalidArgumentError("the query must be one statement");
+    }
+    if (!sqlite3_stmt_readonly(stmt.get())) {
+      return InvalidArgumentError("the query must only read (a SELECT); propgrade does the write");
+    }
+    // $1 (or ?1, ?) is the partition; no other parameter.
+    const int params = sqlite3_bind_parameter_count(stmt.get());
+    if (params > 1)
+      return InvalidArgumentError("the query takes one parameter, $1 (the partition)");
+    if (params == 1) BindText(stmt.get(), 1, param);
+    const int n = sqlite3_column_count(stmt.get());
+    std::string out;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+      out += '{';
+      for (int i = 0; i < n; ++i) {
+        if (i) out += ',';
+        AppendJsonString(&out, sqlite3_column_name(stmt.get(), i));
+        out += ':';
+        switch (sqlite3_column_type(stmt.get(), i)) {
+          case SQLITE_NULL:
+            out += "null";
+            break;
+          case SQLITE_INTEGER:
+            out += std::to_string(sqlite3_column_int64(stmt.get(), i));
+            break;
+          case SQLITE_FLOAT:
+            AppendJsonValue(&out, Value::Real(sqlite3_column_double(stmt.get(), i)));
+            break;
+          default:
+            AppendJsonString(&out, ColumnText(stmt.get(), i));
+        }
+      }
+      out += "}\n";
+    }
+    if (rc != SQLITE_DONE)
+      return InvalidArgumentError(std::string("the query: ") + sqlite3_errmsg(db_));
+    return out;
+  }
+
   StatusOr<std::vector<Row>> ReadRowsWhere(const TableDef& t, const std::string& column,
                                            std::string_view value) override {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare("SELECT " + ColumnList(t) + " FROM " +
