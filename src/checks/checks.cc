@@ -368,15 +368,7 @@ class Suite {
     double oldest = 0;
     std::vector<std::string> stale, never;
     for (const TableDef* t : store_->catalogue().declared()) {
-      ScanSpec spec;
-      spec.range_column = "table_name";
-      spec.partition = t->name;
-      spec.columns = {"changed_at"};
-      std::string newest;
-      RETURN_IF_ERROR(store_->Scan(tables::PartitionVersions(), spec, [&](Row&& row) {
-        newest = std::max(newest, FormatCell(row[0]));
-        return OkStatus();
-      }));
+      ASSIGN_OR_RETURN(const std::string newest, store_->LastChangedAt(*t));
       std::optional<int64_t> at = ParseTimestampMicros(newest);
       if (!at) {
         never.push_back(t->name);
@@ -414,14 +406,7 @@ class Suite {
       if (parts.empty()) continue;
       std::vector<int64_t> counts;
       for (const std::string& p : parts) {
-        ScanSpec spec;
-        spec.partition = p;
-        spec.columns = {t->partition_column};
-        int64_t n = 0;
-        RETURN_IF_ERROR(store_->Scan(*t, spec, [&](Row&&) {
-          ++n;
-          return OkStatus();
-        }));
+        ASSIGN_OR_RETURN(int64_t n, store_->CountPartitionRows(*t, p));
         counts.push_back(n);
       }
       const int64_t newest = counts.back();

@@ -265,26 +265,11 @@ StatusOr<std::string> TablesJson(Store* store, Clock* clock) {
               {"last_run", nullptr},
               {"duplicate_rows_7d", surplus[t->name]}};
     if (!parts.empty()) {
-      ScanSpec newest;
-      newest.partition = parts.back();
-      newest.columns = {t->partition_column};
-      int64_t rows = 0;
-      RETURN_IF_ERROR(store->Scan(*t, newest, [&](Row&&) {
-        ++rows;
-        return OkStatus();
-      }));
+      ASSIGN_OR_RETURN(int64_t rows, store->CountPartitionRows(*t, parts.back()));
       o["newest_partition"] = parts.back();
       o["newest_rows"] = rows;
     }
-    ScanSpec versions;
-    versions.range_column = "table_name";
-    versions.partition = t->name;
-    versions.columns = {"changed_at"};
-    std::string written;
-    RETURN_IF_ERROR(store->Scan(tables::PartitionVersions(), versions, [&](Row&& r) {
-      written = std::max(written, r[0].ToText().value_or(""));
-      return OkStatus();
-    }));
+    ASSIGN_OR_RETURN(const std::string written, store->LastChangedAt(*t));
     if (!written.empty()) o["last_written_at"] = written;
     if (auto it = last_run.find(t->writer); it != last_run.end()) {
       o["last_run"] = {{"status", ToJson(it->second[1])},

@@ -27,6 +27,31 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& url, const Store
       "unknown database URL scheme (expected sqlite:PATH or postgresql://user:pass@host/db)");
 }
 
+StatusOr<int64_t> Store::CountPartitionRows(const TableDef& table, std::string_view partition) {
+  ScanSpec spec;
+  spec.partition = std::string(partition);
+  spec.columns = {table.partition_column};
+  int64_t n = 0;
+  RETURN_IF_ERROR(Scan(table, spec, [&](Row&&) {
+    ++n;
+    return OkStatus();
+  }));
+  return n;
+}
+
+StatusOr<std::string> Store::LastChangedAt(const TableDef& table) {
+  ScanSpec spec;
+  spec.range_column = "table_name";
+  spec.partition = table.name;
+  spec.columns = {"changed_at"};
+  std::string newest;
+  RETURN_IF_ERROR(Scan(tables::PartitionVersions(), spec, [&](Row&& r) {
+    newest = std::max(newest, r[0].ToText().value_or(""));
+    return OkStatus();
+  }));
+  return newest;
+}
+
 StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table, std::string_view partition) {
   std::vector<Row> rows;
   ScanSpec spec;

@@ -242,6 +242,11 @@ class Store {
 
   // Convenience: every row of one partition.
   StatusOr<std::vector<Row>> ReadPartition(const TableDef& table, std::string_view partition);
+  // The number of rows of one partition.
+  StatusOr<int64_t> CountPartitionRows(const TableDef& table, std::string_view partition);
+  // When any partition of `table` last changed (partition_versions.changed_at, which every
+  // fenced write records, the SQL fence's too); "" when never.
+  StatusOr<std::string> LastChangedAt(const TableDef& table);
   // Convenience: inserts rows of an append-only table (events, alerts) in one transaction.
   Status Append(const TableDef& table, const std::vector<Row>& rows);
 

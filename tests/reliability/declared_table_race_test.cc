@@ -434,7 +434,9 @@ TEST_P(DeclaredTableRaceTest, R3_AWriterStoppedPastItsTtlWritesNothing) {
     // lock run: the script's own write is refused by the SQL fence, then `lock run` reports
     // the lease lost; load: its lease check (lock_lost) or the store's fence (fenced_out).
     const bool sql_fence = r.err.find("propgrade: fenced out") != std::string::npos;
-    if (door_ == "lockrun") EXPECT_TRUE(sql_fence) << r.err.substr(0, 3000);
+    if (door_ == "lockrun") {
+      EXPECT_TRUE(sql_fence) << r.err.substr(0, 3000);
+    }
     ++endings[sql_fence                                       ? "refused by the SQL fence"
               : r.out.find("fenced_out") != std::string::npos ? "fenced_out"
               : r.out.find("lock_lost") != std::string::npos  ? "lock_lost"
