@@ -317,6 +317,43 @@ TEST_F(ServerTest, MalformedTriggersAre400AndLargeBodies413) {
   EXPECT_EQ(Trigger(fits).first, 400);
 }
 
+// PUT /v1/tables/T/partitions/P: bad input is a 400 and a body over the load cap (64 MiB) a
+// 413, each writing nothing; a good body answers the run summary.
+TEST_F(ServerTest, ADeclaredTableRefusesBadBodiesWithNothingWritten) {
+  WriteConfig(
+      "[tables.bets_export]\npartition_column = \"batch\"\nkey = [\"bet_id\"]\ncolumns = [\n"
+      "  { name = \"batch\", type = \"text\" },\n"
+      "  { name = \"bet_id\", type = \"integer\", required = true },\n"
+      "  { name = \"stake\", type = \"real\" },\n]\n");
+  Start();
+  auto put = [&](const std::string& table, const std::string& body) {
+    auto r = Client().Put("/v1/tables/" + table + "/partitions/b-1", body, "text/csv");
+    return r ? std::make_pair(r->status, r->body)
+             : std::make_pair(-1, "client error: " + httplib::to_string(r.error()));
+  };
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"nope", "batch,bet_id\nb-1,1\n"},                   // unknown table
+      {"bets_export", "batch,bet_id,stake\nb-1,1,ten\n"},  // a type mismatch
+      {"bets_export", "batch,bet_id\nb-2,1\n"},            // another partition
+      {"bets_export", "batch,stake\nb-1,1\n"},             // the key column missing
+      {"bets_export", "batch,bet_id,stake\nb-1,,1\n"},     // a NULL key
+  };
+  for (const auto& [table, body] : bad) {
+    auto [status, text] = put(table, body);
+    EXPECT_EQ(status, 400) << body << " -> " << text;
+    EXPECT_EQ(json::parse(text)["error"]["code"], "INVALID_ARGUMENT") << text;
+  }
+  std::string big = "batch,bet_id,stake\n";
+  while (big.size() <= (size_t{64} << 20)) big += "b-1,1,1.0000000000000000000000000000000\n";
+  auto [status, text] = put("bets_export", big);
+  EXPECT_EQ(status, 413) << text.substr(0, 200);
+  EXPECT_EQ(testing::SqliteQuery(path_, "SELECT count(*) FROM bets_export"),
+            (std::multiset<std::string>{"0"}));
+  auto [ok, summary] = put("bets_export", "batch,bet_id,stake\nb-1,1,2.5\n");
+  EXPECT_EQ(ok, 200) << summary;
+  EXPECT_EQ(json::parse(summary)["status"], "success") << summary;
+}
+
 TEST_F(ServerTest, WaitReturnsTheSummaryAndRunsAreQueryable) {
   Start();
   std::string envelope = R"({"message": {"data": ")" +
