@@ -267,8 +267,7 @@ int Load(const GlobalOptions& g, const LoadArgs& a) {
         InvalidArgumentError("load takes a FILE (or - for stdin) or --sql 'SELECT ...'"));
   }
   if (!a.sql.empty()) {
-    request.sql = a.sql;
-    request.source = "query";
+    request.sql = a.sql;  // its rows are named "query row N" in errors
   } else {
     const bool stdin_file = a.file == "-";
     CLI_ASSIGN_OR_FAIL(request.format,

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -238,12 +237,16 @@ StatusOr<std::string> TablesJson(Store* store, Clock* clock) {
   std::sort(declared.begin(), declared.end(),
             [](const TableDef* a, const TableDef* b) { return a->name < b->name; });
   // The last run of each processor, and the surplus rows found in the last 7 days per table.
-  std::map<std::string, Row> last_run;
-  ASSIGN_OR_RETURN(std::vector<Row> runs,
-                   Newest(store, tables::GradingRuns(), "started_at",
-                          {"processor", "status", "partition", "finished_at", "started_at"},
-                          std::numeric_limits<size_t>::max()));
-  for (Row& r : runs) last_run.emplace(r[0].ToText().value_or(""), std::move(r));
+  std::map<std::string, Row> last_run;  // processor -> its newest run by started_at
+  ScanSpec runs;
+  runs.columns = {"processor", "status", "partition", "finished_at", "started_at"};
+  RETURN_IF_ERROR(store->Scan(tables::GradingRuns(), runs, [&](Row&& r) {
+    Row& newest = last_run[r[0].ToText().value_or("")];
+    if (newest.empty() || r[4].ToText().value_or("") > newest[4].ToText().value_or("")) {
+      newest = std::move(r);
+    }
+    return OkStatus();
+  }));
   std::map<std::string, int64_t> surplus;
   ScanSpec audit;
   audit.range_column = "detected_at";
