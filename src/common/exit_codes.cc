@@ -59,7 +59,7 @@ struct RunRow {
   RunStatusPolicy policy;
 };
 
-constexpr std::array<RunRow, 11> kRunTable = {{
+constexpr std::array<RunRow, 13> kRunTable = {{
     {RunStatus::kSuccess, "success", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoPredictions, "no_predictions", {ExitCode::kSuccess, 200, ""}},
     {RunStatus::kNoActuals, "no_actuals", {ExitCode::kSuccess, 200, ""}},
@@ -70,6 +70,10 @@ constexpr std::array<RunRow, 11> kRunTable = {{
     {RunStatus::kCircuitOpen, "circuit_open", {ExitCode::kRefused, 503, "circuit_open"}},
     {RunStatus::kUnavailable, "unavailable", {ExitCode::kRefused, 503, "dependency_unavailable"}},
     {RunStatus::kInvalidInput, "invalid_input", {ExitCode::kUsage, 400, ""}},
+    {RunStatus::kInsufficientActuals,
+     "insufficient_actuals",
+     {ExitCode::kRefused, 409, "insufficient_actuals"}},
+    {RunStatus::kShrinkRefused, "shrink_refused", {ExitCode::kRefused, 409, "partition_shrink"}},
     {RunStatus::kFailed, "failed", {ExitCode::kProblems, 500, "run_failed"}},
 }};
 
@@ -124,6 +128,8 @@ RunStatus RunStatusForError(const Status& error) {
     case StatusReason::kCircuitOpen: return RunStatus::kCircuitOpen;
     case StatusReason::kBadInput:
       return RunStatus::kInvalidInput;
+    case StatusReason::kShrinkRefused:
+      return RunStatus::kShrinkRefused;
     case StatusReason::kNone: break;
   }
   switch (error.code()) {

@@ -38,6 +38,12 @@ enum class RunStatus {
   kUnavailable,
   kFailed,
   kInvalidInput,  // a load's query gave rows that do not fit the table: nothing written
+  // The coverage gate: the date's box scores cover too few predictions or games (half
+  // loaded); nothing written.
+  kInsufficientActuals,
+  // The shrink guard: the write would have removed more of the stored partition's keys than
+  // max_shrink_ratio allows; nothing written.
+  kShrinkRefused,
 };
 
 std::string_view RunStatusName(RunStatus s);  // "success", "no_actuals", ...

@@ -41,6 +41,7 @@ enum class StatusReason {
   kCircuitOpen,    // the circuit breaker refused the run
   kInputsChanged,  // inputs a write was computed from changed before it committed
   kBadInput,       // the rows a write was to make do not fit the table (a load's query)
+  kShrinkRefused,  // the write would remove more of the partition's keys than allowed
 };
 
 std::string_view StatusCodeName(StatusCode code);  // "INVALID_ARGUMENT"

@@ -223,9 +223,13 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   }
   if (const toml::table* t = r.Section(root, "grading", &section_status)) {
     const std::string p = "grading.";
-    RETURN_IF_ERROR(r.Known(*t, p, {"real_line_sources", "enforce_unique_keys"}));
+    RETURN_IF_ERROR(r.Known(
+        *t, p,
+        {"real_line_sources", "enforce_unique_keys", "min_player_coverage", "min_game_coverage"}));
     RETURN_IF_ERROR(r.Get(*t, p, "real_line_sources", &c.grading.real_line_sources));
     RETURN_IF_ERROR(r.Get(*t, p, "enforce_unique_keys", &c.grading.enforce_unique_keys));
+    RETURN_IF_ERROR(r.Get(*t, p, "min_player_coverage", &c.grading.min_player_coverage));
+    RETURN_IF_ERROR(r.Get(*t, p, "min_game_coverage", &c.grading.min_game_coverage));
   }
   if (const toml::table* t = r.Section(root, "alerts", &section_status)) {
     const std::string p = "alerts.";
@@ -374,6 +378,13 @@ Status ValidateConfig(const Config& c) {
   if (c.grading.real_line_sources.empty()) {
     return InvalidArgumentError("grading.real_line_sources must not be empty");
   }
+  for (const auto& [share, key] :
+       {std::pair{c.grading.min_player_coverage, "grading.min_player_coverage"},
+        std::pair{c.grading.min_game_coverage, "grading.min_game_coverage"}}) {
+    if (!(share >= 0 && share <= 1)) {
+      return InvalidArgumentError(std::string(key) + " must be a share from 0 to 1");
+    }
+  }
   return OkStatus();
 }
 
@@ -382,6 +393,8 @@ PipelineOptions PipelineOptionsOf(const Config& config) {
   o.lock_policy = config.lock_policy;
   o.remediation = config.remediation;
   o.real_line_sources = config.grading.real_line_sources;
+  o.min_player_coverage = config.grading.min_player_coverage;
+  o.min_game_coverage = config.grading.min_game_coverage;
   return o;
 }
 

@@ -29,6 +29,11 @@ struct GradingConfig {
   // Default: ACTUAL_PROP, ODDS_API, BETTINGPROS (grading::DefaultRealLineSources)
   std::vector<std::string> real_line_sources = grading::DefaultRealLineSources();
   bool enforce_unique_keys = true;  // Default: true
+  // The coverage gate: a date whose box scores cover less than this share of its kept
+  // predictions (player) or of their games (game) ends insufficient_actuals, writing
+  // nothing; 0 turns it off. Default: 0.70 and 0.80
+  double min_player_coverage = 0.70;
+  double min_game_coverage = 0.80;
 };
 
 struct AlertsConfig {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "grading/rules.h"
 #include "schema/schema.h"
@@ -107,10 +108,12 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
   st.source_duplicate_samples = selection.duplicate_samples;
 
   std::unordered_map<ActualKey, const Row*, ActualKeyHash> actual_by_key;
+  std::unordered_set<std::string_view> games_with_actuals;
   for (const Row& a : actuals) {
     if (Str(a, act::game_date) != day) continue;
     ++st.actuals_found;
     actual_by_key[{Str(a, act::game_id), Str(a, act::player_lookup)}] = &a;
+    games_with_actuals.insert(Str(a, act::game_id));
   }
 
   // §7.4: the latest report of (D, player) reported before 00:00 UTC of D + 1.
@@ -231,10 +234,27 @@ GradeResult GradeDate(CivilDay date, const std::vector<Row>& predictions,
   }
 
   st.graded = static_cast<int64_t>(result.rows.size());
+  std::unordered_set<std::string_view> games, covered_games;
+  for (const Row* p : selection.kept) {
+    const std::string& game = Str(*p, pred::game_id);
+    games.insert(game);
+    if (games_with_actuals.count(game)) covered_games.insert(game);
+  }
+  const auto kept = static_cast<int64_t>(selection.kept.size());
+  st.player_coverage = RoundedRatio(kept - st.missing_actuals, kept, 4);
+  st.game_coverage = RoundedRatio(static_cast<int64_t>(covered_games.size()),
+                                  static_cast<int64_t>(games.size()), 4);
   st.mae = RoundedMean(abs_sum, err_count, 2, 2);
   st.bias = RoundedMean(signed_sum, err_count, 2, 2);
   st.recommendation_accuracy = RoundedRatio(correct * 100, correct + incorrect, 1);
-  result.outcome = result.rows.empty() ? GradeOutcome::kNoActuals : GradeOutcome::kGraded;
+  if (result.rows.empty()) {
+    result.outcome = GradeOutcome::kNoActuals;
+  } else if (*st.player_coverage < options.min_player_coverage ||
+             *st.game_coverage < options.min_game_coverage) {
+    result.outcome = GradeOutcome::kInsufficientActuals;
+  } else {
+    result.outcome = GradeOutcome::kGraded;
+  }
   return result;
 }
 

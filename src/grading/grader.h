@@ -17,6 +17,10 @@ struct GradeOptions {
   std::vector<std::string> real_line_sources;
   std::string graded_at;  // canonical UTC timestamp stamped on every row
   std::string run_id;     // stamped on every row
+  // The coverage gate: a date whose player or game coverage (GradeStats) is below these is
+  // not graded (kInsufficientActuals). 0 turns a gate off. Default: 0.70 and 0.80
+  double min_player_coverage = 0.70;
+  double min_game_coverage = 0.80;
   GradeOptions();
 };
 
@@ -37,6 +41,10 @@ struct GradeStats {
   std::optional<double> mae;                      // 2 places
   std::optional<double> bias;                     // 2 places
   std::optional<double> recommendation_accuracy;  // percent, 1 place
+  // Share of the kept predictions whose (game, player) has an actual row, and share of their
+  // games with any actual row, rounded to 4 places; unset when nothing was kept.
+  std::optional<double> player_coverage;
+  std::optional<double> game_coverage;
   // Up to 5 prediction ids per warning kind, for the input_warnings alert.
   std::vector<std::string> invalid_recommendation_samples;
   std::vector<std::string> invalid_confidence_samples;
@@ -47,6 +55,8 @@ enum class GradeOutcome {
   kGraded,         // rows to write
   kNoPredictions,  // nothing gradable on D: write nothing
   kNoActuals,      // no prediction found an actual row: write nothing
+  // Some did, but coverage is below GradeOptions' gate (box scores half loaded): write nothing.
+  kInsufficientActuals,
 };
 
 struct GradeResult {

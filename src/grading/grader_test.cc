@@ -237,6 +237,48 @@ TEST(GraderTest, NoActualsAndNoPredictionsWriteNothing) {
   EXPECT_TRUE(unmatched.rows.empty());
 }
 
+TEST(GraderTest, TheCoverageGateRefusesHalfLoadedBoxScores) {
+  // Ten players in two games; the box score of the second game is not loaded yet, and two
+  // players of the first are missing from it.
+  std::vector<Row> p, a;
+  for (int i = 0; i < 10; ++i) {
+    const std::string player = "p" + std::to_string(i);
+    Row row = Prediction("id" + std::to_string(i), player, 20, 20.5, "OVER");
+    if (i >= 6) row[pred::game_id] = Value::Text("20260116_MIA_NYK");
+    p.push_back(row);
+    if (i < 4) a.push_back(Actual(player, 25, 30.0));
+  }
+  GradeResult half = Grade(p, a);
+  EXPECT_EQ(half.outcome, GradeOutcome::kInsufficientActuals);
+  EXPECT_EQ(half.stats.player_coverage, 0.4);  // 4 of 10 predictions have an actual row
+  EXPECT_EQ(half.stats.game_coverage, 0.5);    // 1 of 2 games has any
+  EXPECT_EQ(half.stats.graded, 4);
+
+  // Both gates are thresholds: at them the date is graded; either one below refuses.
+  GradeOptions options;
+  options.min_player_coverage = 0.4;
+  options.min_game_coverage = 0.5;
+  EXPECT_EQ(GradeDate(*CivilDay::Parse(kDay), p, a, {}, options).outcome, GradeOutcome::kGraded);
+  options.min_game_coverage = 0.51;
+  EXPECT_EQ(GradeDate(*CivilDay::Parse(kDay), p, a, {}, options).outcome,
+            GradeOutcome::kInsufficientActuals);
+  options.min_game_coverage = 0;
+  options.min_player_coverage = 0.41;
+  EXPECT_EQ(GradeDate(*CivilDay::Parse(kDay), p, a, {}, options).outcome,
+            GradeOutcome::kInsufficientActuals);
+
+  // Loaded in full: coverage 1 and graded under the defaults.
+  for (int i = 4; i < 10; ++i) {
+    Row row = Actual("p" + std::to_string(i), 25, 30.0);
+    if (i >= 6) row[act::game_id] = Value::Text("20260116_MIA_NYK");
+    a.push_back(row);
+  }
+  GradeResult full = Grade(p, a);
+  EXPECT_EQ(full.outcome, GradeOutcome::kGraded);
+  EXPECT_EQ(full.stats.player_coverage, 1.0);
+  EXPECT_EQ(full.stats.game_coverage, 1.0);
+}
+
 TEST(GraderTest, JoinUsesGameIdNotPlayerAlone) {
   Row p = Prediction("p", "a", 20, 20.5, "OVER");
   Row other_game = Actual("a", 30, 30.0);

@@ -20,7 +20,8 @@ struct CatalogueEntry {
 // spec/operations.md §6.
 constexpr CatalogueEntry kCatalogue[] = {
     {"duplicates_detected", Severity::kCritical,
-     "See duplicate_audit for the keys; `propgrade dedupe --table T --date D` quarantines the surplus."},
+     "See duplicate_audit for the keys; `propgrade dedupe --table T --date D` quarantines the "
+     "surplus."},
     {"lock_acquisition_failed", Severity::kCritical,
      "`propgrade locks list` shows the holder; re-run the date once it finished."},
     {"lock_lost", Severity::kCritical,
@@ -29,14 +30,22 @@ constexpr CatalogueEntry kCatalogue[] = {
     {"stuck_lock", Severity::kWarning,
      "`propgrade locks list`; `propgrade locks release KEY --reason R` if the holder is gone."},
     {"circuit_open", Severity::kCritical,
-     "Runs are refused until the breaker half-opens; fix the dependency, `propgrade breaker status`."},
+     "Runs are refused until the breaker half-opens; fix the dependency, `propgrade breaker "
+     "status`."},
     {"source_duplicates", Severity::kWarning,
      "The predictions table holds duplicate business keys; graded once each (latest kept)."},
     {"check_failed", Severity::kCritical, "`propgrade check --format json` for the figures."},
-    {"duplicate_trend", Severity::kWarning, "Duplicate rate grew week over week: see `propgrade check`."},
+    {"duplicate_trend", Severity::kWarning,
+     "Duplicate rate grew week over week: see `propgrade check`."},
     {"run_failed", Severity::kCritical, "See the run's error in grading_runs and the logs."},
     {"dependency_unavailable", Severity::kCritical,
      "The store or the lock service could not be reached; runs exit 3 until it is back."},
+    {"insufficient_actuals", Severity::kWarning,
+     "The date's box scores look half loaded; nothing was written. Grade again once they are "
+     "complete (or lower [grading] min_player_coverage / min_game_coverage)."},
+    {"partition_shrink", Severity::kCritical,
+     "The write would have removed too many of the partition's keys; nothing was written. "
+     "`propgrade diff` shows what would change; re-run with --allow-shrink if it is right."},
     {"input_warnings", Severity::kWarning,
      "Some inputs were invalid (recommendations, confidences or game ids); see the samples."},
 };

@@ -1,5 +1,6 @@
 // grading: prediction_accuracy of one date (spec/grading.md §3).
 #include "common/civil_date.h"
+#include "common/strings.h"
 #include "grading/grader.h"
 #include "pipeline/processor.h"
 
@@ -8,8 +9,7 @@ namespace {
 
 class GradingProcessor final : public Processor {
  public:
-  explicit GradingProcessor(std::vector<std::string> real_line_sources)
-      : real_line_sources_(std::move(real_line_sources)) {}
+  explicit GradingProcessor(grading::GradeOptions rules) : rules_(std::move(rules)) {}
 
   const char* name() const override { return "grading"; }
   const TableDef& table() const override { return tables::Accuracy(); }
@@ -35,30 +35,43 @@ class GradingProcessor final : public Processor {
       out.read = injuries.status().WithContext("reading the inputs of " + day);
       return out;
     }
-    grading::GradeOptions options;
-    options.real_line_sources = real_line_sources_;
+    grading::GradeOptions options = rules_;
     options.graded_at = FormatTimestampMicros(step.started_at_micros);
     options.run_id = step.run_id;
     grading::GradeResult result =
         grading::GradeDate(step.game_date, *predictions, *actuals, *injuries, options);
     out.stats = result.stats;
-    if (result.outcome != grading::GradeOutcome::kGraded) {
-      out.nothing_to_write = result.outcome == grading::GradeOutcome::kNoActuals
-                                 ? RunStatus::kNoActuals
-                                 : RunStatus::kNoPredictions;
+    switch (result.outcome) {
+      case grading::GradeOutcome::kGraded:
+        break;
+      case grading::GradeOutcome::kNoPredictions:
+        out.nothing_to_write = RunStatus::kNoPredictions;
+        break;
+      case grading::GradeOutcome::kNoActuals:
+        out.nothing_to_write = RunStatus::kNoActuals;
+        break;
+      case grading::GradeOutcome::kInsufficientActuals:
+        out.nothing_to_write = RunStatus::kInsufficientActuals;
+        out.nothing_detail = "the box scores of " + day + " look incomplete: player coverage " +
+                             FormatDouble(*result.stats.player_coverage) + " (minimum " +
+                             FormatDouble(rules_.min_player_coverage) + "), game coverage " +
+                             FormatDouble(*result.stats.game_coverage) + " (minimum " +
+                             FormatDouble(rules_.min_game_coverage) +
+                             "); nothing was written. Grade again once the actuals are loaded";
+        break;
     }
     out.rows = std::move(result.rows);
     return out;
   }
 
  private:
-  const std::vector<std::string> real_line_sources_;
+  const grading::GradeOptions rules_;  // the rules every date is graded by
 };
 
 }  // namespace
 
-std::unique_ptr<Processor> NewGradingProcessor(std::vector<std::string> real_line_sources) {
-  return std::make_unique<GradingProcessor>(std::move(real_line_sources));
+std::unique_ptr<Processor> NewGradingProcessor(grading::GradeOptions rules) {
+  return std::make_unique<GradingProcessor>(std::move(rules));
 }
 
 }  // namespace propgrade

@@ -24,8 +24,9 @@ constexpr int kWriteAttempts = 10;
 }  // namespace
 
 // The processors, each defined in its own *_processor.cc; declared here, their one user.
-// grading: prediction_accuracy of a date from its predictions, box scores and injuries.
-std::unique_ptr<Processor> NewGradingProcessor(std::vector<std::string> real_line_sources);
+// grading: prediction_accuracy of a date from its predictions, box scores and injuries, by
+// `rules` (their graded_at and run_id are each step's).
+std::unique_ptr<Processor> NewGradingProcessor(grading::GradeOptions rules);
 // daily_performance: system_daily_performance of a date from its accuracy rows in `cache`.
 std::unique_ptr<Processor> NewDailyProcessor(FactCache* cache);
 // performance_summary: the summary as of a date from the accuracy rows of its window in
@@ -49,7 +50,11 @@ Pipeline::Pipeline(PipelineDeps deps)
       cancel_(d_.cancel),
       reporter_({d_.clock, d_.log, d_.metrics, d_.alerts, d_.breaker}) {
   // Grading first; each step after it runs once the date's grading succeeded, in this order.
-  processors_.push_back(NewGradingProcessor(d_.options.real_line_sources));
+  grading::GradeOptions rules;
+  rules.real_line_sources = d_.options.real_line_sources;
+  rules.min_player_coverage = d_.options.min_player_coverage;
+  rules.min_game_coverage = d_.options.min_game_coverage;
+  processors_.push_back(NewGradingProcessor(std::move(rules)));
   processors_.push_back(NewDailyProcessor(&cache_));
   processors_.push_back(NewSummaryProcessor(&cache_, &summaries_));
   grading_ = processors_.front().get();

@@ -47,6 +47,9 @@ struct PipelineOptions {
   RemediationPolicy remediation;
   // Line sources that count as real lines. Default: grading::DefaultRealLineSources()
   std::vector<std::string> real_line_sources = grading::DefaultRealLineSources();
+  // The coverage gate ([grading], grading::GradeOptions). Default: 0.70 and 0.80
+  double min_player_coverage = 0.70;
+  double min_game_coverage = 0.80;
 };
 
 // What a pipeline works with. Pointers must outlive the pipeline; optional ones may be null.

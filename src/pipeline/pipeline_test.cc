@@ -6,6 +6,7 @@
 
 #include "schema/schema.h"
 #include "testing/fake_clock.h"
+#include "testing/queries.h"
 #include "testing/temp_dir.h"
 
 namespace propgrade {
@@ -149,6 +150,53 @@ TEST_F(PipelineTest, NoActualsLeavesTheGradedPartitionUntouched) {
 
   DateRun empty = pipeline_->RunDate(*CivilDay::Parse("2026-01-20"), RunOptions{});
   EXPECT_EQ(empty.steps[0].status, RunStatus::kNoPredictions);
+}
+
+TEST_F(PipelineTest, AHalfLoadedBoxScoreIsRefusedAndTheGradedPartitionStays) {
+  std::vector<Row> predictions, actuals;
+  for (int i = 0; i < 10; ++i) {
+    const std::string player = "p" + std::to_string(i);
+    predictions.push_back(Prediction(std::to_string(i), "2026-01-16", player, "s1", 20.5));
+    actuals.push_back(Actual("2026-01-16", player, 25));
+  }
+  Load(tables::Predictions(), predictions);
+  Load(tables::Actuals(), actuals);
+  ASSERT_EQ(pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).exit_code(),
+            ExitCode::kSuccess);
+  auto graded = store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  ASSERT_EQ(graded->size(), 10u);
+
+  // The box scores are being re-loaded: 4 of the 10 players are in so far.
+  ASSERT_EQ(testing::DbExec(url_, "DELETE FROM player_game_summary WHERE player_lookup >= 'p4'"),
+            "ok");
+  Metrics metrics;
+  PipelineDeps deps = Deps(store_.get());
+  deps.metrics = &metrics;
+  Pipeline pipeline(deps);
+  DateRun run = pipeline.RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(run.steps.size(), 1u);  // no aggregation either
+  const RunSummary& step = run.steps[0];
+  EXPECT_EQ(step.status, RunStatus::kInsufficientActuals);
+  EXPECT_EQ(run.exit_code(), ExitCode::kRefused);
+  EXPECT_NE(step.error.find("player coverage 0.4 (minimum 0.7)"), std::string::npos) << step.error;
+  EXPECT_EQ(*store_->ReadPartition(tables::Accuracy(), "2026-01-16"), *graded);  // untouched
+  EXPECT_EQ(metrics.Value("actuals_coverage_ratio", {"player"}), 0.4);
+  EXPECT_EQ(metrics.Value("actuals_coverage_ratio", {"game"}), 1.0);
+  bool recorded = false;
+  for (const Row& r : *store_->ReadPartition(tables::GradingRuns(), "2026-01-16")) {
+    if (r[runs::run_id].as_text() != run.run_id) continue;
+    recorded = true;
+    EXPECT_EQ(r[runs::status].as_text(), "insufficient_actuals");
+    EXPECT_EQ(r[runs::player_coverage].as_real(), 0.4);
+    EXPECT_EQ(r[runs::game_coverage].as_real(), 1.0);
+  }
+  EXPECT_TRUE(recorded);
+
+  // With the gate lowered the same inputs are graded.
+  deps.options.min_player_coverage = 0.4;
+  Pipeline lowered(deps);
+  EXPECT_EQ(lowered.RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).steps[0].status,
+            RunStatus::kSuccess);
 }
 
 TEST_F(PipelineTest, ParallelGradingGivesTheSameRowsAsSerial) {

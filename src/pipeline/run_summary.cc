@@ -35,8 +35,15 @@ Row RunSummary::ToRow() const {
     r[runs::mae] = Value::OptReal(s.mae);
     r[runs::bias] = Value::OptReal(s.bias);
     r[runs::recommendation_accuracy] = Value::OptReal(s.recommendation_accuracy);
+    r[runs::player_coverage] = Value::OptReal(s.player_coverage);
+    r[runs::game_coverage] = Value::OptReal(s.game_coverage);
   }
   r[runs::rows_written] = Value::OptInt(rows_written);
+  r[runs::rows_before] = Value::OptInt(rows_before);
+  r[runs::rows_after] = Value::OptInt(rows_after);
+  r[runs::keys_added] = Value::OptInt(keys_added);
+  r[runs::keys_removed] = Value::OptInt(keys_removed);
+  r[runs::keys_changed] = Value::OptInt(keys_changed);
   r[runs::duplicate_groups] = Value::OptInt(duplicate_groups);
   r[runs::duplicate_rows] = Value::OptInt(duplicate_rows);
   r[runs::fence_token] = Value::OptInt(fence_token);
@@ -83,9 +90,16 @@ RunSummary RunSummary::FromRow(const Row& r) {
     st.mae = r[runs::mae].ToReal();
     st.bias = r[runs::bias].ToReal();
     st.recommendation_accuracy = r[runs::recommendation_accuracy].ToReal();
+    st.player_coverage = r[runs::player_coverage].ToReal();
+    st.game_coverage = r[runs::game_coverage].ToReal();
     s.stats = st;
   }
   s.rows_written = r[runs::rows_written].ToInt();
+  s.rows_before = r[runs::rows_before].ToInt();
+  s.rows_after = r[runs::rows_after].ToInt();
+  s.keys_added = r[runs::keys_added].ToInt();
+  s.keys_removed = r[runs::keys_removed].ToInt();
+  s.keys_changed = r[runs::keys_changed].ToInt();
   s.duplicate_groups = r[runs::duplicate_groups].ToInt();
   s.duplicate_rows = r[runs::duplicate_rows].ToInt();
   s.fence_token = r[runs::fence_token].ToInt();
@@ -117,9 +131,14 @@ std::string RunSummary::ToText() const {
     if (s.recommendation_accuracy) out += " hit=" + FormatDouble(*s.recommendation_accuracy) + "%";
     if (s.source_duplicates) out += " source_duplicates=" + std::to_string(s.source_duplicates);
     if (s.missing_actuals) out += " missing_actuals=" + std::to_string(s.missing_actuals);
+    if (status == RunStatus::kInsufficientActuals && s.player_coverage && s.game_coverage) {
+      out += " player_coverage=" + FormatDouble(*s.player_coverage) +
+             " game_coverage=" + FormatDouble(*s.game_coverage);
+    }
   } else if (rows_written) {
     out += " rows=" + std::to_string(*rows_written);
   }
+  if (keys_removed.value_or(0) > 0) out += " keys_removed=" + std::to_string(*keys_removed);
   if (duplicate_rows.value_or(0) > 0) {
     out += " DUPLICATES=" + std::to_string(*duplicate_rows);
   }

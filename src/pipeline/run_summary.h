@@ -26,6 +26,9 @@ struct RunSummary {
   // The grading counts (grading step only).
   std::optional<grading::GradeStats> stats;
   std::optional<int64_t> rows_written;
+  // The replace's effect on the partition (WriteResult): rows before and after, and keys
+  // added, removed and changed (rows of a key that differ beyond the table's stamp columns).
+  std::optional<int64_t> rows_before, rows_after, keys_added, keys_removed, keys_changed;
   std::optional<int64_t> duplicate_groups;
   std::optional<int64_t> duplicate_rows;
   std::optional<int64_t> fence_token;

@@ -19,6 +19,16 @@ std::vector<LogField> StepFields(const RunSummary& s) {
     f.push_back({"graded", Value::Int(s.stats->graded)});
     f.push_back({"voided", Value::Int(s.stats->voided)});
     f.push_back({"missing_actuals", Value::Int(s.stats->missing_actuals)});
+    if (s.stats->player_coverage) {
+      f.push_back({"player_coverage", Value::Real(*s.stats->player_coverage)});
+      f.push_back({"game_coverage", Value::Real(*s.stats->game_coverage)});
+    }
+  }
+  for (const auto& [name, v] : {std::pair{"rows_before", s.rows_before},
+                                {"keys_added", s.keys_added},
+                                {"keys_removed", s.keys_removed},
+                                {"keys_changed", s.keys_changed}}) {
+    if (v) f.push_back({name, Value::Int(*v)});
   }
   if (s.rows_written) f.push_back({"rows_written", Value::Int(*s.rows_written)});
   if (s.duplicate_rows) f.push_back({"duplicate_rows", Value::Int(*s.duplicate_rows)});
@@ -47,6 +57,19 @@ void StepReporter::RaiseStepAlerts(const RunSummary& step, const Store* store) {
     fields.push_back({"error", Value::Text(step.error)});
     Raise(MakeAlert("dependency_unavailable", table, partition,
                     step.processor + " could not reach a dependency: " + step.error, fields));
+  }
+  if (step.status == RunStatus::kInsufficientActuals && step.stats) {
+    auto f = fields;
+    f.push_back({"player_coverage", Value::OptReal(step.stats->player_coverage)});
+    f.push_back({"game_coverage", Value::OptReal(step.stats->game_coverage)});
+    f.push_back({"missing_actuals", Value::Int(step.stats->missing_actuals)});
+    Raise(MakeAlert("insufficient_actuals", "player_game_summary", partition, step.error, f));
+  } else if (step.status == RunStatus::kShrinkRefused) {
+    auto f = fields;
+    f.push_back({"rows_before", Value::OptInt(step.rows_before)});
+    f.push_back({"keys_removed", Value::OptInt(step.keys_removed)});
+    f.push_back({"error", Value::Text(step.error)});
+    Raise(MakeAlert("partition_shrink", table, partition, step.error, f));
   }
   if (step.stats && step.stats->source_duplicates > 0) {
     auto f = fields;
@@ -93,6 +116,10 @@ void StepReporter::Finish(Store* store, RunSummary* step, const Status& error) {
   if (d_.metrics) {
     d_.metrics->Inc("runs_total", {step->processor, status});
     d_.metrics->Observe("run_duration_seconds", {step->processor}, step->duration_seconds());
+    if (step->stats && step->stats->player_coverage) {
+      d_.metrics->Set("actuals_coverage_ratio", {"player"}, *step->stats->player_coverage);
+      d_.metrics->Set("actuals_coverage_ratio", {"game"}, *step->stats->game_coverage);
+    }
     if (step->status == RunStatus::kSuccess) {
       d_.metrics->Set("last_success_timestamp_seconds", {step->processor},
                       static_cast<double>(step->finished_at_micros / 1000000));
@@ -128,7 +155,8 @@ void StepReporter::Finish(Store* store, RunSummary* step, const Status& error) {
                          step->status == RunStatus::kUnchanged ||
                          step->status == RunStatus::kNoPredictions
                      ? (step->duplicates_detected() ? Severity::kCritical : Severity::kInfo)
-                     : Severity::kError;
+                 : step->status == RunStatus::kInsufficientActuals ? Severity::kWarning
+                                                                   : Severity::kError;
   d_.log->Log(sev, "step_finished", StepFields(*step));
 }
 

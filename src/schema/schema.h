@@ -85,6 +85,9 @@ struct TableDef {
   std::vector<std::vector<std::string>> extra_indexes;
   // Column aliases accepted in import headers: {alias, column}.
   std::vector<std::pair<std::string, std::string>> import_aliases;
+  // Columns every write stamps anew (run_id, graded_at, computed_at): a row that differs only
+  // in them is unchanged (keys_changed, `propgrade diff`).
+  std::vector<std::string> stamp_columns;
   // A table the configuration declares ([tables.NAME]) rather than a built-in one.
   bool declared = false;
   // Whether propgrade creates the table and adds the columns it lacks (built-in tables, and
@@ -311,7 +314,14 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(trigger_source, kText, false)             \
   X(correlation_id, kText, false)             \
   X(duration_seconds, kReal, false)           \
-  X(error, kText, false)
+  X(error, kText, false)                      \
+  X(player_coverage, kReal, false)            \
+  X(game_coverage, kReal, false)              \
+  X(rows_before, kInteger, false)             \
+  X(rows_after, kInteger, false)              \
+  X(keys_added, kInteger, false)              \
+  X(keys_removed, kInteger, false)            \
+  X(keys_changed, kInteger, false)
 
 #define PG_FENCE_COLUMNS(X)      \
   X(lock_namespace, kText, true) \

@@ -142,6 +142,19 @@ std::vector<std::string> TableDdl(const TableDef& table, Dialect d) {
   return out;
 }
 
+std::vector<std::string> AddedColumnsDdl(const TableDef& t, Dialect d,
+                                         const std::vector<ExistingColumn>& existing) {
+  std::vector<std::string> out;
+  for (const ColumnDef& c : t.columns) {
+    if (std::none_of(existing.begin(), existing.end(),
+                     [&](const ExistingColumn& e) { return e.name == c.name; })) {
+      out.push_back("ALTER TABLE " + Q(t.name) + " ADD COLUMN " + Q(c.name) + " " +
+                    SqlType(c.type, d));
+    }
+  }
+  return out;
+}
+
 StatusOr<std::vector<std::string>> DeclaredTableDdl(const TableDef& t, Dialect d,
                                                     const std::vector<ExistingColumn>& existing) {
   const std::string where = "table " + t.name + " ([tables." + t.name + "])";

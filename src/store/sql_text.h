@@ -38,6 +38,11 @@ std::string SqlType(ColumnType t, Dialect d);
 std::vector<std::string> CatalogueDdl(Dialect d);
 // The same for one table.
 std::vector<std::string> TableDdl(const TableDef& t, Dialect d);
+// An ALTER TABLE ADD COLUMN per column of `t` that `existing` (a table as the database has it)
+// lacks: how a migration brings a built-in table that gained columns up to the catalogue
+// (the rows it already holds get NULL in them).
+std::vector<std::string> AddedColumnsDdl(const TableDef& t, Dialect d,
+                                         const std::vector<ExistingColumn>& existing);
 // What a declared table needs in a database that has `existing` columns of it (none: no such
 // table): its CREATE TABLE, or an ALTER TABLE ADD COLUMN per declared column it lacks, when
 // propgrade manages its schema. FailedPrecondition naming the table and column for a table or

@@ -206,8 +206,8 @@ TEST(SqliteSchemaTest, VersionFourPartitionIndexIsReplaced) {
   ASSERT_TRUE(Store::Open("sqlite:" + path, StoreOptions{}).ok());
   query(
       "DROP INDEX ix_player_prop_predictions_partition_key; CREATE INDEX "
-      "ix_player_prop_predictions_partition ON player_prop_predictions (game_date); PRAGMA "
-      "user_version = 4");
+      "ix_player_prop_predictions_partition ON player_prop_predictions (game_date); ALTER TABLE "
+      "grading_runs DROP COLUMN keys_changed; PRAGMA user_version = 4");
   ASSERT_TRUE(Store::Open("sqlite:" + path, StoreOptions{}).ok());
   std::string indexes = query(
       "SELECT name FROM sqlite_master WHERE tbl_name = 'player_prop_predictions' AND type = "
@@ -217,8 +217,12 @@ TEST(SqliteSchemaTest, VersionFourPartitionIndexIsReplaced) {
       "EXPLAIN QUERY PLAN SELECT * FROM player_prop_predictions WHERE game_date = '2026-01-16' "
       "ORDER BY prediction_id");
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  EXPECT_EQ(query("PRAGMA user_version"), "6\n");
+  EXPECT_EQ(query("PRAGMA user_version"), "7\n");
   EXPECT_EQ(query("SELECT count(*) FROM partition_versions"), "0\n");  // version 6's table
+  // Version 7's column of a table that already existed.
+  EXPECT_EQ(query("SELECT count(*) FROM pragma_table_info('grading_runs') WHERE name = "
+                  "'keys_changed'"),
+            "1\n");
 }
 
 TEST_P(StoreTest, ReplacePartitionReplacesExactlyThatPartition) {
