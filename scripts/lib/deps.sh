@@ -4,7 +4,7 @@
 
 PROPGRADE_BUILD_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache
-  libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev
+  libsqlite3-dev libpq-dev libssl-dev libcurl4-openssl-dev libzstd-dev
   nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libtomlplusplus-dev libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev openssl
   etcd-server etcd-client postgresql-15 postgresql-client-15 prometheus

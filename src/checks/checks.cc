@@ -393,6 +393,43 @@ class Suite {
     return r;
   }
 
+  // Aggregates older than the graded rows they were computed from (a re-grade or rollback
+  // whose daily performance or later summaries were not recomputed): a date's daily
+  // partition is stale when its accuracy partition changed after it; a summary as of S when
+  // any accuracy partition up to S changed after it. Warns when any is.
+  StatusOr<CheckResult> StaleAggregates() {
+    CheckResult r = Named("stale_aggregates");
+    r.threshold = "warn > 0";
+    const std::string from = Window().front().ToString(), to = yesterday_.ToString();
+    ASSIGN_OR_RETURN(VersionMap accuracy, store_->PartitionVersions(tables::Accuracy(), "", to));
+    ASSIGN_OR_RETURN(VersionMap daily,
+                     store_->PartitionVersions(tables::DailyPerformance(), from, to));
+    ASSIGN_OR_RETURN(VersionMap summary, store_->PartitionVersions(tables::Summary(), from, to));
+    std::vector<std::string> stale_daily, stale_summary;
+    int64_t newest_so_far = 0;
+    for (const auto& [date, version] : accuracy) {
+      newest_so_far = std::max(newest_so_far, version);
+      if (date < from) continue;
+      auto d = daily.find(date);
+      if (d == daily.end() || d->second < version) stale_daily.push_back(date);
+      // Summaries as of `date` count every accuracy partition up to it.
+      if (auto s = summary.find(date); s != summary.end() && s->second < newest_so_far) {
+        stale_summary.push_back(date);
+      }
+    }
+    r.value = static_cast<double>(stale_daily.size() + stale_summary.size());
+    r.status = *r.value > 0 ? CheckStatus::kWarn : CheckStatus::kPass;
+    r.summary = *r.value == 0
+                    ? "every daily and summary partition of " + LastDays() +
+                          " is newer than the graded rows it counts"
+                    : std::to_string(stale_daily.size()) + " daily and " +
+                          std::to_string(stale_summary.size()) +
+                          " summary partitions predate a change of the graded rows (`propgrade "
+                          "aggregate` / `summarize` recompute them)";
+    r.details_json = Dump({{"daily", stale_daily}, {"summary", stale_summary}});
+    return r;
+  }
+
   // Declared tables: the newest partition's row count against the median of the partitions
   // before it in the window; below half or above twice warns (a load that lost or doubled
   // rows). A table with one partition has nothing to compare with and passes.
@@ -531,8 +568,9 @@ StatusOr<CheckReport> RunChecks(Store* store, Clock* clock, const CheckOptions& 
       {"lock_health", [&] { return suite.LockHealth(); }},
       {"orphaned_staging", [&] { return suite.OrphanedStaging(); }},
       {"breaker", [&] { return suite.Breakers(); }},
+      {"stale_aggregates", [&] { return suite.StaleAggregates(); }},
   };
-  // Declared tables add three checks (none without them, so the suite stays twelve).
+  // Declared tables add three checks (none without them, so the suite stays thirteen).
   StatusOr<Suite::Partitions> declared = Suite::Partitions{};
   if (!store->catalogue().declared().empty()) {
     declared = suite.Declared();

@@ -29,34 +29,6 @@ namespace propgrade::cli {
 
 namespace {
 
-// For Context::Create, before a context exists to report through.
-#define CLI_ASSIGN_OR_EXIT(lhs, expr)                                      \
-  do {                                                                     \
-    auto pg_ctx_ = (expr);                                                 \
-    if (!pg_ctx_.ok()) {                                                   \
-      std::cerr << "propgrade: error: "                                    \
-                << RedactUrlCredentials(pg_ctx_.status().message()) << "\n";  \
-      return static_cast<int>(ExitCodeFor(pg_ctx_.status()));              \
-    }                                                                      \
-    lhs = std::move(pg_ctx_).value();                                      \
-  } while (0)
-
-#define CLI_ASSIGN_OR_FAIL(lhs, expr, ctx) \
-  CLI_ASSIGN_OR_FAIL_IMPL_(PG_CONCAT_(cli_statusor_, __LINE__), lhs, expr, ctx)
-#define CLI_ASSIGN_OR_FAIL_IMPL_(tmp, lhs, expr, ctx) \
-  auto tmp = (expr);                                  \
-  if (!tmp.ok()) return (ctx)->Fail(tmp.status());    \
-  lhs = std::move(tmp).value()
-
-StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value) {
-  auto d = CivilDay::Parse(value);
-  if (!d) {
-    return InvalidArgumentError(std::string(flag) + " '" + value +
-                                "' is not a valid date (YYYY-MM-DD)");
-  }
-  return *d;
-}
-
 // --from A --to B: every date from A to B inclusive (at most ten years).
 StatusOr<std::vector<CivilDay>> ParseDateRange(const std::string& from_flag,
                                                const std::string& to_flag) {
@@ -280,6 +252,7 @@ int Load(const GlobalOptions& g, const LoadArgs& a) {
   CLI_ASSIGN_OR_FAIL(Pipeline * pipeline, ctx->pipeline(), ctx);
   RunOptions options;
   options.trigger_source = "cli";
+  options.allow_shrink = a.allow_shrink;
   CLI_ASSIGN_OR_FAIL(RunSummary s, pipeline->LoadText(request, pipeline->NewRunId(), options), ctx);
   std::cout << (a.output == "json" ? s.ToJson() : s.ToText()) << "\n";
   return static_cast<int>(s.exit_code());
@@ -312,6 +285,7 @@ int Grade(const GlobalOptions& g, const GradeArgs& a) {
   RunOptions options;
   options.aggregate = !a.no_aggregate;
   options.trigger_source = "cli";
+  options.allow_shrink = a.allow_shrink;
   return RunAndReport(ctx, pipeline, dates, options, a.jobs, a.format);
 }
 

@@ -38,6 +38,7 @@ struct LoadArgs {
   std::string format;            // csv, jsonl or "" (by extension; csv for standard input)
   std::string mode = "replace";  // replace or merge
   bool allow_empty = false;
+  bool allow_shrink = false;    // past [writes] max_shrink_ratio
   std::string output = "text";  // text or json
 };
 
@@ -46,6 +47,7 @@ struct GradeArgs {
   bool yesterday = false;
   int jobs = 1;
   bool no_aggregate = false;
+  bool allow_shrink = false;    // past [writes] max_shrink_ratio
   std::string format = "text";  // text or json
 };
 
@@ -140,5 +142,27 @@ int Serve(const GlobalOptions& g, const ServeArgs& a);
 
 // `propgrade breaker status | reset NAME`
 int Breaker(const GlobalOptions& g, const std::string& action, const std::string& name);
+
+// `propgrade history | diff | rollback` (history_commands.cc).
+struct HistoryArgs {
+  std::string table, partition;
+  std::string format = "text";  // text or json
+};
+int History(const GlobalOptions& g, const HistoryArgs& a);
+
+struct DiffArgs {
+  std::string table, partition;
+  std::vector<std::string> runs;  // none: the last write; two: run A against run B
+  bool dry_run = false;           // what a step would write now against what is stored
+  int limit = 20;                 // keys printed per kind (text); 0 = all
+  std::string format = "text";    // text or json
+};
+int Diff(const GlobalOptions& g, const DiffArgs& a);
+
+struct RollbackArgs {
+  std::string table, partition, to;
+  std::string format = "text";  // text or json (run summaries)
+};
+int Rollback(const GlobalOptions& g, const RollbackArgs& a);
 
 }  // namespace propgrade::cli

@@ -11,6 +11,15 @@
 
 namespace propgrade::cli {
 
+StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value) {
+  auto d = CivilDay::Parse(value);
+  if (!d) {
+    return InvalidArgumentError(std::string(flag) + " '" + value +
+                                "' is not a valid date (YYYY-MM-DD)");
+  }
+  return *d;
+}
+
 bool IsTty(int fd) { return isatty(fd) == 1; }
 
 std::string ReadSecret(const std::string& env_name, const std::string& file) {

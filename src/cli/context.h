@@ -10,17 +10,41 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "common/civil_date.h"
 #include "common/status.h"
+#include "common/strings.h"
+#include "config/config.h"
 #include "lock/lock_service.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
-#include "config/config.h"
 #include "pipeline/pipeline.h"
 #include "safety/alerter.h"
 #include "safety/circuit_breaker.h"
 #include "store/store.h"
 
 namespace propgrade::cli {
+
+// For Context::Create, before a context exists to report through.
+#define CLI_ASSIGN_OR_EXIT(lhs, expr)                                                       \
+  do {                                                                                      \
+    auto pg_ctx_ = (expr);                                                                  \
+    if (!pg_ctx_.ok()) {                                                                    \
+      std::cerr << "propgrade: error: " << RedactUrlCredentials(pg_ctx_.status().message()) \
+                << "\n";                                                                    \
+      return static_cast<int>(ExitCodeFor(pg_ctx_.status()));                               \
+    }                                                                                       \
+    lhs = std::move(pg_ctx_).value();                                                       \
+  } while (0)
+
+#define CLI_ASSIGN_OR_FAIL(lhs, expr, ctx) \
+  CLI_ASSIGN_OR_FAIL_IMPL_(PG_CONCAT_(cli_statusor_, __LINE__), lhs, expr, ctx)
+#define CLI_ASSIGN_OR_FAIL_IMPL_(tmp, lhs, expr, ctx) \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return (ctx)->Fail(tmp.status());    \
+  lhs = std::move(tmp).value()
+
+// InvalidArgument "FLAG 'VALUE' is not a valid date (YYYY-MM-DD)" unless `value` is one.
+StatusOr<CivilDay> ParseDateFlag(std::string_view flag, const std::string& value);
 
 // How a command uses the database (docs/operations.md, "Which commands create a database").
 enum class DbUse {

@@ -98,6 +98,9 @@ load->add_option("--mode", ld.mode,
 load->add_option("--format", ld.format, "csv or jsonl (default: from the extension; csv for -)");
 load->add_flag("--allow-empty", ld.allow_empty,
                "accept a file without data rows (replace then empties the partition)");
+load->add_flag("--allow-shrink", ld.allow_shrink,
+               "write even when the partition would lose more of its keys than [writes] "
+               "max_shrink_ratio allows (default 0.2)");
 load->add_option("--output", ld.output, "text (default) or json: the run summary");
 load->footer(
     "Examples:\n"
@@ -110,7 +113,8 @@ load->footer(
     "no key twice); a bad file exits 2 naming FILE:LINE and column, and nothing is written.\n"
     "The same content twice: the second load ends `unchanged` and writes nothing.\n"
     "Exit codes: 0 written or unchanged, 1 duplicates found after the write or failed,\n"
-    "2 bad input, 3 lock timeout, lease lost, fenced out, breaker open or database down.");
+    "2 bad input, 3 lock timeout, lease lost, fenced out, breaker open, database down, or\n"
+    "shrink_refused (more than max_shrink_ratio of the keys would go; --allow-shrink).");
 load->callback([&] { code = Load(g, ld); });
 
 GradeArgs gr;
@@ -124,11 +128,18 @@ grade->add_option("--jobs", gr.jobs,
                   "grade this many dates at once (aggregations follow in date order)");
 grade->add_flag("--no-aggregate", gr.no_aggregate,
                 "grade only; skip daily performance and the summary");
+grade->add_flag("--allow-shrink", gr.allow_shrink,
+                "write even when a partition would lose more of its keys than [writes] "
+                "max_shrink_ratio allows (default 0.2)");
 grade->add_option("--format", gr.format, "text or json (run summaries)");
 grade->footer(
     "Examples:\n  propgrade grade --date 2026-01-16\n"
     "  propgrade grade --from 2025-10-21 --to 2026-04-12 --jobs 2\n"
-    "  propgrade grade --yesterday --format json");
+    "  propgrade grade --yesterday --format json\n"
+    "A date is refused (insufficient_actuals, exit 3, nothing written) while its box scores\n"
+    "cover under [grading] min_player_coverage (0.70) of its predictions or min_game_coverage\n"
+    "(0.80) of its games; a write that would drop more than [writes] max_shrink_ratio (0.2)\n"
+    "of a partition's keys is refused (shrink_refused, exit 3) unless --allow-shrink.");
 grade->callback([&] { code = Grade(g, gr); });
 
 std::string agg_date, agg_from, agg_to;
@@ -327,6 +338,57 @@ dedupe->footer(
     "  propgrade dedupe --restore 20260116T110002Z-4f3a9c   # undo that run's dedupe");
 dedupe->callback([&] { code = Dedupe(g, dd); });
 
+HistoryArgs hs;
+auto* history = app.add_subcommand(
+    "history", "the kept writes of one partition: when, by which run and token, rows and keys");
+history->add_option("table", hs.table, "a table processors write, e.g. prediction_accuracy")
+    ->required();
+history->add_option("--partition", hs.partition, "the partition (a date for grading's tables)")
+    ->required();
+history->add_option("--format", hs.format, "text or json");
+history->footer(
+    "Examples:\n  propgrade history prediction_accuracy --partition 2026-01-16\n"
+    "  propgrade history bets_export --partition 2026-01-16 --format json\n"
+    "Each replace keeps the rows it replaced ([writes] history_keep_runs, default 5 per\n"
+    "partition); runs the coverage gate or the shrink guard refused are listed too.");
+history->callback([&] { code = History(g, hs); });
+
+DiffArgs df;
+auto* diff = app.add_subcommand(
+    "diff", "keys added, removed and changed (per column) between two versions of a partition");
+diff->add_option("table", df.table, "a table processors write")->required();
+diff->add_option("--partition", df.partition, "the partition")->required();
+auto* diff_runs =
+    diff->add_option("--run", df.runs, "a kept run; twice: the rows of run A against run B")
+        -> expected(1) -> multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+diff->add_flag("--dry-run", df.dry_run,
+               "grade (or aggregate) now without writing and compare with what is stored")
+    ->excludes(diff_runs);
+diff->add_option("--limit", df.limit, "keys printed per kind (default 20; 0 = all)")
+    ->check(CLI::NonNegativeNumber);
+diff->add_option("--format", df.format, "text or json (json lists every key)");
+diff->footer(
+    "Examples:\n  propgrade diff prediction_accuracy --partition 2026-01-16   # the last write\n"
+    "  propgrade diff prediction_accuracy --partition 2026-01-16 --dry-run\n"
+    "  propgrade diff prediction_accuracy --partition 2026-01-16 --run RUN_A --run RUN_B\n"
+    "Columns every write stamps (run_id, graded_at, computed_at) are not changes.");
+diff->callback([&] { code = Diff(g, df); });
+
+RollbackArgs rb;
+auto* rollback = app.add_subcommand(
+    "rollback", "write back the rows a kept run left in a partition (a fenced run of its own)");
+rollback->add_option("table", rb.table, "a table processors write")->required();
+rollback->add_option("--partition", rb.partition, "the partition")->required();
+rollback->add_option("--to", rb.to, "the run whose rows come back (see `propgrade history`)")
+    ->required();
+rollback->add_option("--format", rb.format, "text or json (run summaries)");
+rollback->footer(
+    "Example:\n  propgrade rollback prediction_accuracy --partition 2026-01-16 --to RUN\n"
+    "The write goes through the table writer's lease and fence like any run, is kept in the\n"
+    "history itself (kind rollback), and for prediction_accuracy recomputes the date's daily\n"
+    "performance and summary. Exit codes as for grade.");
+rollback->callback([&] { code = Rollback(g, rb); });
+
 std::string breaker_name;
 auto* breaker = app.add_subcommand("breaker", "circuit breaker state (per processor)");
 breaker->require_subcommand(1);
@@ -365,7 +427,7 @@ serve->callback([&] { code = Serve(g, sv); });
 
 CheckArgs ck;
 auto* check = app.add_subcommand(
-    "check", "the data-quality suite (12 checks; results stored in check_results)");
+    "check", "the data-quality suite (13 checks; results stored in check_results)");
 check
     ->add_option("--days", ck.days,
                  "the window: the last N dates up to yesterday, 1 to 36600 (default 7)")

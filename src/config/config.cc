@@ -280,6 +280,29 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
     RETURN_IF_ERROR(r.Get(*t, p, "protect_reads", &c.server.protect_reads));
     RETURN_IF_ERROR(r.Get(*t, p, "wait_timeout_seconds", &c.server.wait_timeout_seconds));
   }
+  if (const toml::table* t = r.Section(root, "writes", &section_status)) {
+    const std::string p = "writes.";
+    RETURN_IF_ERROR(r.Known(*t, p,
+                            {"max_shrink_ratio", "max_shrink_ratio_by_table", "history_keep_runs",
+                             "history_keep_days"}));
+    RETURN_IF_ERROR(r.Get(*t, p, "max_shrink_ratio", &c.writes.max_shrink_ratio));
+    RETURN_IF_ERROR(r.Get(*t, p, "history_keep_runs", &c.writes.history_keep_runs));
+    RETURN_IF_ERROR(r.Get(*t, p, "history_keep_days", &c.writes.history_keep_days));
+    if (const toml::node* by = t->get("max_shrink_ratio_by_table")) {
+      const toml::table* tables = by->as_table();
+      if (!tables) {
+        return InvalidArgumentError(std::string(source) +
+                                    ": 'writes.max_shrink_ratio_by_table' is a table of "
+                                    "TABLE = ratio");
+      }
+      for (const auto& [name, node] : *tables) {
+        double ratio = 0;
+        RETURN_IF_ERROR(r.Get(*tables, p + "max_shrink_ratio_by_table.",
+                              std::string(name.str()).c_str(), &ratio));
+        c.writes.max_shrink_ratio_by_table[std::string(name.str())] = ratio;
+      }
+    }
+  }
   if (const toml::table* t = r.Section(root, "tables", &section_status)) {
     for (const auto& [name, node] : *t) {
       ASSIGN_OR_RETURN(TableDeclaration d, r.Table(std::string(name.str()), node));
@@ -378,13 +401,22 @@ Status ValidateConfig(const Config& c) {
   if (c.grading.real_line_sources.empty()) {
     return InvalidArgumentError("grading.real_line_sources must not be empty");
   }
-  for (const auto& [share, key] :
-       {std::pair{c.grading.min_player_coverage, "grading.min_player_coverage"},
-        std::pair{c.grading.min_game_coverage, "grading.min_game_coverage"}}) {
+  std::vector<std::pair<double, std::string>> shares = {
+      {c.grading.min_player_coverage, "grading.min_player_coverage"},
+      {c.grading.min_game_coverage, "grading.min_game_coverage"},
+      {c.writes.max_shrink_ratio, "writes.max_shrink_ratio"}};
+  for (const auto& [table, ratio] : c.writes.max_shrink_ratio_by_table) {
+    shares.push_back({ratio, "writes.max_shrink_ratio_by_table." + table});
+  }
+  for (const auto& [share, key] : shares) {
     if (!(share >= 0 && share <= 1)) {
-      return InvalidArgumentError(std::string(key) + " must be a share from 0 to 1");
+      return InvalidArgumentError(key + " must be a share from 0 to 1");
     }
   }
+  if (c.writes.history_keep_runs < 0) {
+    return InvalidArgumentError("writes.history_keep_runs must be 0 (no history) or more");
+  }
+  RETURN_IF_ERROR(CheckSeconds(c.writes.history_keep_days * 86400, "writes.history_keep_days"));
   return OkStatus();
 }
 
@@ -395,6 +427,7 @@ PipelineOptions PipelineOptionsOf(const Config& config) {
   o.real_line_sources = config.grading.real_line_sources;
   o.min_player_coverage = config.grading.min_player_coverage;
   o.min_game_coverage = config.grading.min_game_coverage;
+  o.writes = config.writes;
   return o;
 }
 

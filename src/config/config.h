@@ -93,6 +93,8 @@ struct Config {
   SqliteConfig sqlite;
   DatabaseConfig database;
   ServerConfig server;
+  // [writes]: the shrink guard and partition history of every replace.
+  WritePolicy writes;
   // [tables.NAME]: the user's own tables, written through propgrade (docs/own-tables.md), in
   // name order. The store checks them when it opens the database.
   std::vector<TableDeclaration> tables;

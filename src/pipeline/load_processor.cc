@@ -141,8 +141,11 @@ StatusOr<RunSummary> Pipeline::LoadText(const LoadRequest& request, const std::s
   ASSIGN_OR_RETURN(TableFile file,
                    ParseTableText(*table, request.source, request.text, request.format, read));
   RETURN_IF_ERROR(CheckLoadRows(*table, file, request.source, request.partition));
+  RunOptions run = options;
+  // --allow-empty with an empty file asks for the partition to be emptied: past the guard.
+  if (file.rows.empty()) run.allow_shrink = true;
   return Load(*table, request.partition, std::move(file.rows), std::move(file.columns),
-              request.mode, run_id, options);
+              request.mode, run_id, run);
 }
 
 }  // namespace propgrade

@@ -41,14 +41,17 @@ class LoadTest : public ::testing::Test {
 
   StatusOr<RunSummary> LoadCsv(const std::string& text, LoadMode mode = LoadMode::kReplace,
                                const std::string& table = "player_form_daily",
-                               const std::string& partition = "2026-01-16") {
+                               const std::string& partition = "2026-01-16",
+                               bool allow_shrink = false) {
     LoadRequest r;
     r.table = table;
     r.partition = partition;
     r.text = text;
     r.source = "form.csv";
     r.mode = mode;
-    return pipeline_->LoadText(r, pipeline_->NewRunId(), RunOptions{});
+    RunOptions options;
+    options.allow_shrink = allow_shrink;
+    return pipeline_->LoadText(r, pipeline_->NewRunId(), options);
   }
 
   std::vector<Row> Partition(const std::string& p = "2026-01-16") {
@@ -90,8 +93,16 @@ TEST_F(LoadTest, AReplaceWritesThePartitionUnderItsLeaseAndRecordsTheRun) {
                   .ok());
   EXPECT_TRUE(found);
 
-  // Replace: the partition becomes exactly the file.
-  auto again = LoadCsv("as_of_date,player_lookup,form\n2026-01-16,c,4\n");
+  // Replace: the partition becomes exactly the file; here every stored key would go, which
+  // the shrink guard refuses unless the run allows it.
+  const std::string other = "as_of_date,player_lookup,form\n2026-01-16,c,4\n";
+  auto refused = LoadCsv(other);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->status, RunStatus::kShrinkRefused) << refused->error;
+  EXPECT_EQ(refused->keys_removed, 2);
+  EXPECT_EQ(Partition().size(), 2u);
+  auto again = LoadCsv(other, LoadMode::kReplace, "player_form_daily", "2026-01-16",
+                       /*allow_shrink=*/true);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->status, RunStatus::kSuccess);
   ASSERT_EQ(Partition().size(), 1u);

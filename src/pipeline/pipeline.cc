@@ -136,6 +136,7 @@ RunSummary Pipeline::StartStep(const char* processor, CivilDay date, const std::
   s.started_at_micros = clock_->NowMicros();
   s.trigger_source = options.trigger_source;
   s.correlation_id = options.correlation_id;
+  s.allow_shrink = options.allow_shrink;
   return s;
 }
 
@@ -145,6 +146,7 @@ SafeWriterDeps Pipeline::WriterDeps(Store* store) {
   deps.locks = locks_;
   deps.policy = &d_.options.lock_policy;
   deps.remediation = d_.options.remediation;
+  deps.writes = d_.options.writes;
   deps.log = log_;
   deps.metrics = d_.metrics;
   deps.alerts = d_.alerts;
@@ -169,11 +171,24 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, Prepared prepared,
   request.parse_query = std::move(prepared.parse_query);
   request.run_id = step->run_id;
   request.inputs = std::move(prepared.inputs);
+  request.allow_shrink = step->allow_shrink;
+  request.history_kind = std::move(prepared.history_kind);
+  WriteResult counts;
+  request.counts = &counts;
   step->status = RunStatus::kSuccess;
   step->rows_written = static_cast<int64_t>(request.rows.size());
   step->finished_at_micros = clock_->NowMicros();
   request.run_record = step->ToRow();
   auto outcome = writer.Replace(std::move(request));
+  // The replace's counts: of the write, or of the one the shrink guard refused.
+  const WriteResult& effect = outcome.ok() ? outcome->write : counts;
+  if (outcome.ok() || outcome.status().reason() == StatusReason::kShrinkRefused) {
+    step->rows_before = effect.rows_before;
+    step->rows_after = outcome.ok() && !effect.unchanged ? effect.rows_written : effect.rows_before;
+    step->keys_added = effect.keys_added;
+    step->keys_removed = effect.keys_removed;
+    step->keys_changed = effect.keys_changed;
+  }
   if (!outcome.ok()) {
     const bool inputs_changed = outcome.status().reason() == StatusReason::kInputsChanged;
     if (inputs_changed && may_retry) return false;

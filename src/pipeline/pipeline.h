@@ -50,6 +50,8 @@ struct PipelineOptions {
   // The coverage gate ([grading], grading::GradeOptions). Default: 0.70 and 0.80
   double min_player_coverage = 0.70;
   double min_game_coverage = 0.80;
+  // The shrink guard and partition history of every write ([writes]).
+  WritePolicy writes;
 };
 
 // What a pipeline works with. Pointers must outlive the pipeline; optional ones may be null.
@@ -88,6 +90,9 @@ struct RunOptions {
   bool aggregate = true;       // daily performance and summary after a successful grading
   std::string trigger_source;  // cli, http, pubsub, demo, ...
   std::string correlation_id;
+  // Writes of this run may remove more of a partition's keys than max_shrink_ratio allows
+  // (--allow-shrink).
+  bool allow_shrink = false;
 };
 
 // One date of a run: its run id and the steps that ran.
@@ -162,6 +167,27 @@ class Pipeline {
   // ("FILE:LINE: column 'C': ..."); otherwise the step's summary.
   StatusOr<RunSummary> LoadText(const LoadRequest& request, const std::string& run_id,
                                 const RunOptions& options);
+
+  // Partition history (store.h ReadHistory, RowsWrittenBy).
+  // The rows `run_id` left in `partition` of `table` written back, as a fenced write of their
+  // own (run `new_run_id`, partition_history kind "rollback", past the shrink guard) under
+  // the lease of the table's writer; for prediction_accuracy, the date's daily performance and
+  // summary are then recomputed (summaries of later dates are left, and `check` reports them
+  // stale). NotFound when the run's rows are not kept; InvalidArgument for a table no
+  // processor writes.
+  StatusOr<DateRun> Rollback(const TableDef& table, const std::string& partition,
+                             const std::string& to_run, const std::string& new_run_id,
+                             const RunOptions& options);
+  // The rows a step of the processor writing `table` (grading, daily_performance,
+  // performance_summary) would write into `partition` now, computed from the stored inputs and
+  // written nowhere (`propgrade diff --dry-run`); the step's status when it would write
+  // nothing (its error says why). InvalidArgument for other tables.
+  struct Preview {
+    RunStatus status = RunStatus::kSuccess;
+    std::string detail;
+    std::vector<Row> rows;
+  };
+  StatusOr<Preview> PreviewStep(const TableDef& table, const std::string& partition);
 
   // The pipeline's lock service (opened if need be). Leases a caller keeps across calls (the
   // HTTP lease routes) are taken from it, so a load of the same key waits for them instead of

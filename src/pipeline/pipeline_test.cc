@@ -192,11 +192,119 @@ TEST_F(PipelineTest, AHalfLoadedBoxScoreIsRefusedAndTheGradedPartitionStays) {
   }
   EXPECT_TRUE(recorded);
 
-  // With the gate lowered the same inputs are graded.
+  // With the gate lowered the grade would drop 6 of the 10 graded keys: the shrink guard,
+  // the second line of defence, refuses that too unless the run allows it.
   deps.options.min_player_coverage = 0.4;
   Pipeline lowered(deps);
   EXPECT_EQ(lowered.RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).steps[0].status,
+            RunStatus::kShrinkRefused);
+  RunOptions allow;
+  allow.allow_shrink = true;
+  EXPECT_EQ(lowered.RunDate(*CivilDay::Parse("2026-01-16"), allow).steps[0].status,
             RunStatus::kSuccess);
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 4u);
+}
+
+TEST_F(PipelineTest, AReGradeThatWouldDropMostKeysIsRefusedUnlessAllowed) {
+  std::vector<Row> predictions, actuals;
+  for (int i = 0; i < 10; ++i) {
+    const std::string player = "p" + std::to_string(i);
+    predictions.push_back(Prediction(std::to_string(i), "2026-01-16", player, "s1", 20.5));
+    actuals.push_back(Actual("2026-01-16", player, 25));
+  }
+  Load(tables::Predictions(), predictions);
+  Load(tables::Actuals(), actuals);
+  ASSERT_EQ(pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).exit_code(),
+            ExitCode::kSuccess);
+  const std::vector<Row> graded = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+
+  // 7 of the 10 predictions are invalidated upstream: the re-grade would remove 7 keys.
+  ASSERT_EQ(testing::DbExec(url_,
+                            "UPDATE player_prop_predictions SET is_active = 0 WHERE "
+                            "player_lookup >= 'p3'"),
+            "ok");
+  DateRun refused = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(refused.steps.size(), 1u);
+  const RunSummary& step = refused.steps[0];
+  EXPECT_EQ(step.status, RunStatus::kShrinkRefused) << step.error;
+  EXPECT_EQ(refused.exit_code(), ExitCode::kRefused);
+  EXPECT_EQ(step.rows_before, 10);
+  EXPECT_EQ(step.rows_after, 10);
+  EXPECT_EQ(step.keys_removed, 7);
+  EXPECT_EQ(*store_->ReadPartition(tables::Accuracy(), "2026-01-16"), graded);
+
+  RunOptions allow;
+  allow.allow_shrink = true;
+  DateRun written = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), allow);
+  EXPECT_EQ(written.steps[0].status, RunStatus::kSuccess) << written.steps[0].error;
+  EXPECT_EQ(written.steps[0].keys_removed, 7);
+  EXPECT_EQ(written.steps[0].rows_after, 3);
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 3u);
+  // The run records keep the counts.
+  for (const Row& r : *store_->ReadPartition(tables::GradingRuns(), "2026-01-16")) {
+    if (r[runs::processor].as_text() != "grading" || r[runs::run_id].as_text() == written.run_id ||
+        r[runs::status].as_text() != "shrink_refused") {
+      continue;
+    }
+    EXPECT_EQ(r[runs::keys_removed].as_int(), 7);
+    EXPECT_EQ(r[runs::rows_before].as_int(), 10);
+  }
+}
+
+TEST_F(PipelineTest, ARollbackRestoresTheRowsOfARunAndTheAggregatesFollow) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5),
+                               Prediction("2", "2026-01-16", "b", "s1", 10.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25), Actual("2026-01-16", "b", 3)});
+  DateRun first = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(first.exit_code(), ExitCode::kSuccess);
+  const std::vector<Row> accuracy = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  const std::vector<Row> daily = *store_->ReadPartition(tables::DailyPerformance(), "2026-01-16");
+  // The box score is corrected and the date re-graded: b's OVER now wins.
+  clock_.AdvanceSeconds(60);
+  Load(tables::Actuals(), {Actual("2026-01-16", "b", 30)});
+  DateRun second = pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{});
+  ASSERT_EQ(second.exit_code(), ExitCode::kSuccess);
+  EXPECT_EQ(second.steps[0].keys_changed, 1);
+  ASSERT_NE(*store_->ReadPartition(tables::Accuracy(), "2026-01-16"), accuracy);
+
+  auto history = store_->ReadHistory(tables::Accuracy(), "2026-01-16");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].run_id, first.run_id);
+  EXPECT_EQ((*history)[1].run_id, second.run_id);
+
+  clock_.AdvanceSeconds(60);
+  auto back = pipeline_->Rollback(tables::Accuracy(), "2026-01-16", first.run_id,
+                                  pipeline_->NewRunId(), RunOptions{});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->steps.size(), 3u);  // the rollback, then daily performance and the summary
+  for (const RunSummary& s : back->steps) EXPECT_EQ(s.status, RunStatus::kSuccess) << s.error;
+  EXPECT_EQ(*store_->ReadPartition(tables::Accuracy(), "2026-01-16"), accuracy);  // exactly
+  std::vector<Row> daily_now = *store_->ReadPartition(tables::DailyPerformance(), "2026-01-16");
+  ASSERT_EQ(daily_now.size(), daily.size());
+  EXPECT_EQ(daily_now[0][daily::win_rate], daily[0][daily::win_rate]);
+  EXPECT_EQ(daily_now[0][daily::correct_count], daily[0][daily::correct_count]);
+  EXPECT_EQ(store_->ReadHistory(tables::Accuracy(), "2026-01-16")->back().kind, "rollback");
+
+  // A run whose rows are not kept is NotFound, and nothing runs.
+  EXPECT_EQ(pipeline_
+                ->Rollback(tables::Accuracy(), "2026-01-16", "no-such-run", pipeline_->NewRunId(),
+                           RunOptions{})
+                .status()
+                .code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(PipelineTest, APreviewComputesTheStepWithoutWriting) {
+  Load(tables::Predictions(), {Prediction("1", "2026-01-16", "a", "s1", 20.5)});
+  Load(tables::Actuals(), {Actual("2026-01-16", "a", 25)});
+  auto preview = pipeline_->PreviewStep(tables::Accuracy(), "2026-01-16");
+  ASSERT_TRUE(preview.ok()) << preview.status().ToString();
+  EXPECT_EQ(preview->status, RunStatus::kSuccess);
+  ASSERT_EQ(preview->rows.size(), 1u);
+  EXPECT_EQ(Rows(tables::Accuracy(), "2026-01-16"), 0u);
+  EXPECT_EQ(pipeline_->PreviewStep(tables::Predictions(), "2026-01-16").status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(PipelineTest, ParallelGradingGivesTheSameRowsAsSerial) {

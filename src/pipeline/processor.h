@@ -37,6 +37,8 @@ struct Prepared {
   std::optional<RunStatus> nothing_to_write;
   std::string nothing_detail;
   std::optional<grading::GradeStats> stats;  // recorded with the step (grading)
+  // partition_history.kind of the write ("rollback" for a rollback's).
+  std::string history_kind = "replace";
   // Logged as `input_warnings` (after the partition) before the write; empty for none.
   std::vector<LogField> input_warnings;
 };

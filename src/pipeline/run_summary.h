@@ -40,6 +40,7 @@ struct RunSummary {
   std::string error;  // empty when none
   bool breaker_allowed = false;          // the breaker let this step run (its outcome counts)
   double retry_after_seconds = 0;        // circuit_open: when to try again (not stored)
+  bool allow_shrink = false;             // RunOptions::allow_shrink (not stored)
 
   // The partition written, as text (grading_runs.partition).
   std::string partition() const {

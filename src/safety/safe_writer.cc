@@ -290,6 +290,11 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   spec.run_id = request.run_id;
   spec.inputs = request.inputs;
   spec.run_record = has_run ? &run : nullptr;
+  if (!request.allow_shrink) spec.max_shrink_ratio = d_.writes.MaxShrinkRatio(table);
+  spec.history_keep_runs = d_.writes.history_keep_runs;
+  spec.history_keep_days = d_.writes.history_keep_days;
+  spec.history_kind = request.history_kind;
+  spec.counts = request.counts;
   const int64_t pause_in_transaction = d_.hooks ? d_.hooks->TEST_pause_in_transaction_micros : 0;
   if (keeper || pause_in_transaction > 0) {
     spec.before_commit = [this, &keeper, pause_in_transaction] {
@@ -349,6 +354,11 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
     if (r == StatusReason::kInputsChanged) {
       Count("input_changes_total", {table});
       log->Info("inputs_changed", {{"key", Value::Text(key)},
+                                   {"run_id", Value::Text(request.run_id)},
+                                   {"error", Value::Text(written.status().message())}});
+    } else if (r == StatusReason::kShrinkRefused) {
+      Count("shrink_refused_total", {table});
+      log->Warn("shrink_refused", {{"key", Value::Text(key)},
                                    {"run_id", Value::Text(request.run_id)},
                                    {"error", Value::Text(written.status().message())}});
     } else if (r == StatusReason::kLockLost || r == StatusReason::kFencedOut) {

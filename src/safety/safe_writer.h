@@ -12,13 +12,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "schema/schema.h"
 #include "common/value.h"
 #include "lock/lock_policy.h"
 #include "lock/lock_service.h"
@@ -26,9 +26,29 @@
 #include "observe/metrics.h"
 #include "safety/alerter.h"
 #include "safety/remediation.h"
+#include "schema/schema.h"
 #include "store/store.h"
 
 namespace propgrade {
+
+// How every replace guards and keeps a partition ([writes], operations.md §3).
+struct WritePolicy {
+  // The shrink guard: a replace that would remove more than this share of the stored
+  // partition's keys is refused (shrink_refused); 1 turns it off. Default: 0.2
+  double max_shrink_ratio = 0.2;
+  // The same per table, over max_shrink_ratio ([writes.max_shrink_ratio_by_table]).
+  std::map<std::string, double> max_shrink_ratio_by_table;
+  // Partition history: each replace keeps the rows it replaced, the newest this many entries
+  // per partition (0 = no history), none older than history_keep_days (0 = any age).
+  // Default: 5 and 0
+  int history_keep_runs = 5;
+  double history_keep_days = 0;
+
+  double MaxShrinkRatio(const std::string& table) const {
+    auto it = max_shrink_ratio_by_table.find(table);
+    return it == max_shrink_ratio_by_table.end() ? max_shrink_ratio : it->second;
+  }
+};
 
 struct WriteRequest {
   std::string processor;  // grading, daily_performance, performance_summary, consolidation
@@ -46,6 +66,11 @@ struct WriteRequest {
   // by `parse_query` (Store::ReplacePartitionFromQuery); `rows` is unused.
   std::string select_sql;
   QueryRowsParser parse_query;
+  // This write may shrink the partition past the guard (--allow-shrink, a rollback).
+  bool allow_shrink = false;
+  std::string history_kind = "replace";  // partition_history.kind
+  // Receives the replace's counts even when the shrink guard refused it. May be null.
+  WriteResult* counts = nullptr;
 };
 
 struct WriteOutcome {
@@ -85,6 +110,7 @@ struct SafeWriterDeps {
   LockService* locks = nullptr;
   const LockPolicy* policy = nullptr;
   RemediationPolicy remediation;
+  WritePolicy writes;
   Logger* log = nullptr;
   Metrics* metrics = nullptr;  // optional
   Alerter* alerts = nullptr;   // optional

@@ -114,7 +114,10 @@ TEST_F(SafeWriterTest, WritesUnderALeaseAndRecordsItsToken) {
   EXPECT_TRUE(locks_->List()->empty());  // released
   EXPECT_NE(log_text_.str().find("\"phase\":\"enter\""), std::string::npos);
   EXPECT_NE(log_text_.str().find("\"phase\":\"exit\""), std::string::npos);
-  auto again = writer.Replace(Request("b"));
+  WriteRequest other = Request("b");
+  other.allow_shrink = true;  // a's key goes
+  auto again = writer.Replace(std::move(other));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->fence_token, 2);
 }
 
@@ -138,7 +141,9 @@ TEST_F(SafeWriterTest, ProceedWritesUnderADrawnTokenAndAdvancesTheFence) {
   ASSERT_TRUE(held.ok());
   policy_.on_lock_timeout = "proceed";
   SafeWriter writer(Deps(locks_.get()));
-  auto out = writer.Replace(Request("b"));
+  WriteRequest other = Request("b");
+  other.allow_shrink = true;  // a's key goes
+  auto out = writer.Replace(std::move(other));
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_TRUE(out->proceeded_without_lock);
   ASSERT_TRUE(out->fence_token.has_value());

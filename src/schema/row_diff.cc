@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "common/value_text.h"
+
 namespace propgrade {
 
 namespace {
@@ -20,7 +22,7 @@ KeyedRows ByKey(const std::vector<int>& key, const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     k.clear();
     for (int i : key) {
-      k += r[i].is_null() ? std::string("\x1e") : r[i].ToText().value_or("");
+      k += r[i].is_null() ? std::string("\x1e") : FormatCell(r[i]);
       k += '\x1f';
     }
     auto [it, inserted] = out.by_key.try_emplace(k);
@@ -72,7 +74,7 @@ PartitionDiff DiffRows(const TableDef& t, const std::vector<Row>& before,
     std::string out;
     for (size_t n = 0; n < key.size(); ++n) {
       if (n) out += '|';
-      out += r[key[n]].is_null() ? "NULL" : r[key[n]].ToText().value_or("");
+      out += r[key[n]].is_null() ? "NULL" : FormatCell(r[key[n]]);
     }
     return out;
   };

@@ -42,6 +42,26 @@ TEST(RowDiffTest, CountsAddedRemovedAndChangedKeysIgnoringStamps) {
   EXPECT_TRUE(counts.changed.empty());
 }
 
+TEST(RowDiffTest, NumericKeyCellsKeepKeysApart) {
+  // prediction_accuracy's key ends in the line: two lines of one pick are two keys.
+  const TableDef& t = tables::Accuracy();
+  auto row = [&](double line) {
+    Row r(acc::kNumColumns);
+    r[acc::game_date] = Value::Text("2026-01-16");
+    r[acc::player_lookup] = Value::Text("a");
+    r[acc::game_id] = Value::Text("g");
+    r[acc::system_id] = Value::Text("s");
+    r[acc::line_value] = Value::Real(line);
+    return r;
+  };
+  PartitionDiff d = DiffRows(t, {row(20.5), row(21.5)}, {row(21.5), row(22.5)}, true);
+  EXPECT_EQ(d.keys_before, 2);
+  EXPECT_EQ(d.keys_added, 1);
+  EXPECT_EQ(d.keys_removed, 1);
+  ASSERT_EQ(d.added.size(), 1u);
+  EXPECT_EQ(d.added[0].key, "2026-01-16|a|g|s|22.5");
+}
+
 TEST(RowDiffTest, TheShrinkRatioIsOfTheStoredKeys) {
   const TableDef& t = tables::DailyPerformance();
   std::vector<Row> five;

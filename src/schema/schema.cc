@@ -275,6 +275,24 @@ const TableDef& Quarantine() {
   return *t;
 }
 
+const TableDef& History() {
+  static const TableDef* t = [] {
+    TableDef* def = EventTable("partition_history", {PG_HISTORY_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
+    def->partition_column = "subject";
+    return def;
+  }();
+  return *t;
+}
+
+const TableDef& HistoryEntries() {
+  static const TableDef* t = [] {
+    auto* def = new TableDef(History());
+    def->columns.pop_back();  // replaced_rows
+    return def;
+  }();
+  return *t;
+}
+
 const TableDef& Alerts() {
   static const TableDef* t = [] {
     TableDef* def = EventTable("alerts", {PG_ALERT_COLUMNS(PG_COLUMN_DEF_ENTRY_)});
@@ -315,13 +333,17 @@ const TableDef& Staging() {
 }  // namespace tables
 
 const std::vector<const TableDef*>& AllTables() {
-  static const auto* all = new std::vector<const TableDef*>{
-      &tables::Predictions(),       &tables::Actuals(),      &tables::Injuries(),
-      &tables::Archetypes(),        &tables::Accuracy(),     &tables::DailyPerformance(),
-      &tables::Summary(),           &tables::GradingRuns(),  &tables::PartitionFence(),
-      &tables::PartitionVersions(), &tables::Locks(),        &tables::LockEvents(),
-      &tables::DuplicateAudit(),    &tables::Quarantine(),   &tables::Alerts(),
-      &tables::CircuitBreakers(),   &tables::CheckResults(), &tables::Staging()};
+  static const auto* all =
+      new std::vector<const TableDef*>{&tables::Predictions(),    &tables::Actuals(),
+                                       &tables::Injuries(),       &tables::Archetypes(),
+                                       &tables::Accuracy(),       &tables::DailyPerformance(),
+                                       &tables::Summary(),        &tables::GradingRuns(),
+                                       &tables::PartitionFence(), &tables::PartitionVersions(),
+                                       &tables::Locks(),          &tables::LockEvents(),
+                                       &tables::DuplicateAudit(), &tables::Quarantine(),
+                                       &tables::Alerts(),         &tables::CircuitBreakers(),
+                                       &tables::CheckResults(),   &tables::Staging(),
+                                       &tables::History()};
   return *all;
 }
 

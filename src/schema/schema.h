@@ -383,6 +383,27 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(run_id, kText, false)             \
   X(row_json, kText, true)
 
+// Partition history: one row per replace of a partition (the run, its token and counts), holding
+// the rows it replaced (RowCodec text), so the versions a partition had can be listed, diffed
+// and rolled back to. `subject` is "<table>/<partition>".
+#define PG_HISTORY_COLUMNS(X)      \
+  X(id, kInteger, false)           \
+  X(subject, kText, true)          \
+  X(table_name, kText, true)       \
+  X(partition, kText, true)        \
+  X(run_id, kText, true)           \
+  X(kind, kText, true)             \
+  X(fence_token, kInteger, false)  \
+  X(lock_namespace, kText, false)  \
+  X(written_at, kTimestamp, true)  \
+  X(rows_before, kInteger, false)  \
+  X(rows_after, kInteger, false)   \
+  X(keys_added, kInteger, false)   \
+  X(keys_removed, kInteger, false) \
+  X(keys_changed, kInteger, false) \
+  X(codec, kText, false)           \
+  X(replaced_rows, kText, false)
+
 #define PG_ALERT_COLUMNS(X)        \
   X(id, kInteger, false)           \
   X(at, kTimestamp, true)          \
@@ -462,6 +483,9 @@ enum Column : int { PG_AUDIT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
 namespace quar {
 enum Column : int { PG_QUARANTINE_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
 }
+namespace hist {
+enum Column : int { PG_HISTORY_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
+}
 namespace alertcol {
 enum Column : int { PG_ALERT_COLUMNS(PG_COLUMN_ENUM_ENTRY_) kNumColumns };
 }
@@ -496,6 +520,9 @@ const TableDef& Alerts();             // alerts
 const TableDef& CircuitBreakers();    // circuit_breakers
 const TableDef& CheckResults();       // check_results
 const TableDef& Staging();            // prediction_staging
+const TableDef& History();            // partition_history
+// partition_history without its replaced_rows column (the last): listings read only this.
+const TableDef& HistoryEntries();
 }  // namespace tables
 
 // Every table above, in dependency order (inputs, outputs, system tables).

@@ -69,6 +69,7 @@ void Server::RouteRuns() {
     if (!date.ok()) return SetStatusError(res, date.status());
     RunOptions options;
     options.aggregate = trigger->run_aggregation;
+    options.allow_shrink = trigger->allow_shrink;
     options.trigger_source = trigger->trigger_source;
     options.correlation_id = trigger->correlation_id;
     auto sub = runs_->Submit(*date, options);

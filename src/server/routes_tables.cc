@@ -104,6 +104,7 @@ void Server::RouteTables() {
           RunOptions options;
           options.trigger_source = "http";
           options.correlation_id = key;
+          options.allow_shrink = req.get_param_value("allow_shrink") == "true";
           StatusOr<RunSummary> s = d_.pipeline->LoadText(load, d_.pipeline->NewRunId(), options);
           if (!s.ok()) {
             if (!key.empty()) idempotent_.Forget(key);  // nothing happened: a retry may run

@@ -74,6 +74,10 @@ StatusOr<TriggerRequest> ParseTrigger(std::string_view body) {
     if (!agg->is_boolean()) return InvalidArgumentError("run_aggregation must be true or false");
     req.run_aggregation = agg->get<bool>();
   }
+  if (auto shrink = j.find("allow_shrink"); shrink != j.end() && !shrink->is_null()) {
+    if (!shrink->is_boolean()) return InvalidArgumentError("allow_shrink must be true or false");
+    req.allow_shrink = shrink->get<bool>();
+  }
   RETURN_IF_ERROR(OptionalText(j, "correlation_id", &req.correlation_id));
   RETURN_IF_ERROR(OptionalText(j, "trigger_source", &req.trigger_source));
   return req;

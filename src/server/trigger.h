@@ -15,6 +15,7 @@ namespace propgrade::server {
 struct TriggerRequest {
   std::string target_date;  // YYYY-MM-DD, "yesterday" or "today" (as sent)
   bool run_aggregation = true;
+  bool allow_shrink = false;   // past [writes] max_shrink_ratio
   std::string correlation_id;  // envelope: defaults to message.messageId
   std::string trigger_source;  // default "http", or "pubsub" for an envelope
   bool envelope = false;       // came as a Pub/Sub push

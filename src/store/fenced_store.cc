@@ -1,6 +1,13 @@
 #include "store/fenced_store.h"
 
+#include <algorithm>
+
+#include "common/civil_date.h"
+#include "common/decimal.h"
+#include "common/strings.h"
 #include "common/value_text.h"
+#include "schema/row_diff.h"
+#include "store/row_codec.h"
 
 namespace propgrade {
 
@@ -83,6 +90,76 @@ Status FencedStore::FencedWrite(const TableDef& t, std::string_view partition,
   return s;
 }
 
+Status FencedStore::Replace(const TableDef& t, std::string_view partition,
+                            const std::vector<Row>& before, const std::vector<Row>& rows,
+                            const WriteSpec& spec, WriteResult* result) {
+  const PartitionDiff diff = DiffRows(t, before, rows, /*detail=*/false);
+  result->rows_before = diff.rows_before;
+  result->keys_added = diff.keys_added;
+  result->keys_removed = diff.keys_removed;
+  result->keys_changed = diff.keys_changed;
+  if (spec.counts) *spec.counts = *result;
+  if (spec.max_shrink_ratio && ShrinksBeyond(diff, *spec.max_shrink_ratio)) {
+    return AbortedError(
+        "shrink refused: " + t.name + " partition " + std::string(partition) + " would lose " +
+            std::to_string(diff.keys_removed) + " of its " + std::to_string(diff.keys_before) +
+            " keys (" +
+            FormatDouble(RoundHalfAway(100.0 * diff.keys_removed / diff.keys_before, 1)) +
+            "%; max_shrink_ratio " + FormatDouble(*spec.max_shrink_ratio) +
+            "); nothing was written. `propgrade diff` shows the keys; --allow-shrink writes anyway",
+        StatusReason::kShrinkRefused);
+  }
+  ASSIGN_OR_RETURN(result->rows_deleted, DeletePartitionRows(t, partition));
+  RETURN_IF_ERROR(InsertRows(t, rows));
+  result->rows_written = static_cast<int64_t>(rows.size());
+  if (spec.counts) *spec.counts = *result;
+  return RecordHistory(t, partition, before, spec, *result);
+}
+
+Status FencedStore::RecordHistory(const TableDef& t, std::string_view partition,
+                                  const std::vector<Row>& before, const WriteSpec& spec,
+                                  const WriteResult& result) {
+  if (spec.history_keep_runs <= 0) return OkStatus();
+  const std::string subject = t.name + "/" + std::string(partition);
+  const int64_t now = options_.clock->NowMicros();
+  Row h(hist::kNumColumns);
+  h[hist::subject] = Value::Text(subject);
+  h[hist::table_name] = Value::Text(t.name);
+  h[hist::partition] = Value::Text(std::string(partition));
+  h[hist::run_id] = Value::Text(spec.run_id);
+  h[hist::kind] = Value::Text(spec.history_kind);
+  h[hist::fence_token] = Value::OptInt(spec.fence_token);
+  h[hist::lock_namespace] = Value::Text(spec.lock_namespace);
+  h[hist::written_at] = Value::Text(FormatTimestampMicros(now));
+  h[hist::rows_before] = Value::Int(result.rows_before);
+  h[hist::rows_after] = Value::Int(result.rows_written);
+  h[hist::keys_added] = Value::Int(result.keys_added);
+  h[hist::keys_removed] = Value::Int(result.keys_removed);
+  h[hist::keys_changed] = Value::Int(result.keys_changed);
+  h[hist::codec] = Value::Text(kRowCodecName);
+  h[hist::replaced_rows] = Value::Text(EncodeRows(before));
+  RETURN_IF_ERROR(InsertRows(tables::History(), {h}));
+  // Retention: the newest history_keep_runs entries of the partition, none older than
+  // history_keep_days.
+  ASSIGN_OR_RETURN(std::vector<Row> entries,
+                   ReadRowsWhere(tables::HistoryEntries(), "subject", subject));
+  std::sort(entries.begin(), entries.end(),
+            [](const Row& a, const Row& b) { return a[hist::id].as_int() > b[hist::id].as_int(); });
+  const std::string oldest =
+      spec.history_keep_days > 0
+          ? FormatTimestampMicros(now - static_cast<int64_t>(spec.history_keep_days * 86400e6))
+          : std::string();
+  std::vector<Row> drop;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i >= static_cast<size_t>(spec.history_keep_runs) ||
+        (!oldest.empty() && FormatCell(entries[i][hist::written_at]) < oldest)) {
+      drop.push_back({entries[i][hist::id]});
+    }
+  }
+  if (drop.empty()) return OkStatus();
+  return DeleteKeys(tables::History(), {hist::id}, drop).status();
+}
+
 StatusOr<WriteResult> FencedStore::ReplacePartition(const TableDef& t, std::string_view partition,
                                                     std::vector<Row> rows,
                                                     const WriteSpec& spec) {
@@ -101,8 +178,8 @@ StatusOr<WriteResult> FencedStore::ReplacePartition(const TableDef& t, std::stri
   };
   if (!options_.TEST_non_atomic_replace) {
     RETURN_IF_ERROR(FencedWrite(t, partition, spec, {}, [&]() -> Status {
-      RETURN_IF_ERROR(remove());
-      return insert();
+      ASSIGN_OR_RETURN(std::vector<Row> before, ReadRowsWhere(t, t.partition_column, partition));
+      return Replace(t, partition, before, rows, spec, &result);
     }));
     return result;
   }
@@ -131,14 +208,17 @@ StatusOr<WriteResult> FencedStore::ReplacePartitionFromQuery(const TableDef& t,
     SortRowsByKey(t, &current);
     if (rows == current) {
       result.unchanged = true;
+      result.rows_before = static_cast<int64_t>(current.size());
       return AbortedError("unchanged");  // rolls the transaction back
     }
-    ASSIGN_OR_RETURN(result.rows_deleted, DeletePartitionRows(t, partition));
-    RETURN_IF_ERROR(InsertRows(t, rows));
-    result.rows_written = static_cast<int64_t>(rows.size());
-    return OkStatus();
+    return Replace(t, partition, current, rows, spec, &result);
   });
-  if (result.unchanged) return WriteResult{0, 0, true};
+  if (result.unchanged) {
+    WriteResult unchanged;
+    unchanged.unchanged = true;
+    unchanged.rows_before = result.rows_before;
+    return unchanged;
+  }
   if (s.code() == StatusCode::kInvalidArgument && s.reason() == StatusReason::kNone) {
     return Status(s.code(), s.message(), StatusReason::kBadInput);  // the query or its rows
   }

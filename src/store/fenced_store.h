@@ -136,6 +136,14 @@ class FencedStore : public Store,
   // FencedOut when the partition's stored token is greater than the writer's.
   Status CheckFence(const TableDef& table, std::string_view partition, const WriteSpec& spec);
   Status CheckInputs(const WriteSpec& spec);
+  // The replace of `partition`, now holding `before`, by `rows` (sorted by key) inside the
+  // write transaction: the counts into `result` (and spec.counts), the shrink guard, the
+  // delete and insert, and the history entry that keeps `before`.
+  Status Replace(const TableDef& table, std::string_view partition, const std::vector<Row>& before,
+                 const std::vector<Row>& rows, const WriteSpec& spec, WriteResult* result);
+  Status RecordHistory(const TableDef& table, std::string_view partition,
+                       const std::vector<Row>& before, const WriteSpec& spec,
+                       const WriteResult& result);
 };
 
 }  // namespace propgrade

@@ -6,6 +6,7 @@
 #include "common/value_text.h"
 #include "db/sqlite_conn.h"
 #include "store/postgres/postgres_store.h"
+#include "store/row_codec.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace propgrade {
@@ -50,6 +51,69 @@ StatusOr<std::string> Store::LastChangedAt(const TableDef& table) {
     return OkStatus();
   }));
   return newest;
+}
+
+StatusOr<std::vector<HistoryEntry>> Store::ReadHistory(const TableDef& table,
+                                                       std::string_view partition) {
+  ScanSpec spec;
+  spec.partition = table.name + "/" + std::string(partition);
+  std::vector<HistoryEntry> out;
+  RETURN_IF_ERROR(Scan(tables::HistoryEntries(), spec, [&](Row&& r) {
+    HistoryEntry e;
+    e.id = r[hist::id].ToInt().value_or(0);
+    e.run_id = FormatCell(r[hist::run_id]);
+    e.kind = FormatCell(r[hist::kind]);
+    e.written_at = FormatCell(r[hist::written_at]);
+    e.lock_namespace = FormatCell(r[hist::lock_namespace]);
+    e.fence_token = r[hist::fence_token].ToInt();
+    e.rows_before = r[hist::rows_before].ToInt().value_or(0);
+    e.rows_after = r[hist::rows_after].ToInt().value_or(0);
+    e.keys_added = r[hist::keys_added].ToInt().value_or(0);
+    e.keys_removed = r[hist::keys_removed].ToInt().value_or(0);
+    e.keys_changed = r[hist::keys_changed].ToInt().value_or(0);
+    out.push_back(std::move(e));
+    return OkStatus();
+  }));
+  std::sort(out.begin(), out.end(),
+            [](const HistoryEntry& a, const HistoryEntry& b) { return a.id < b.id; });
+  return out;
+}
+
+StatusOr<std::vector<Row>> Store::ReadReplacedRows(const TableDef& table, int64_t entry_id) {
+  ScanSpec spec;
+  spec.range_column = "id";
+  spec.partition = std::to_string(entry_id);
+  std::optional<std::string> text;
+  RETURN_IF_ERROR(Scan(tables::History(), spec, [&](Row&& r) {
+    if (FormatCell(r[hist::table_name]) != table.name) {
+      return InvalidArgumentError("history entry " + std::to_string(entry_id) + " is of " +
+                                  FormatCell(r[hist::table_name]) + ", not " + table.name);
+    }
+    text = FormatCell(r[hist::replaced_rows]);
+    return OkStatus();
+  }));
+  if (!text) return NotFoundError("no history entry " + std::to_string(entry_id));
+  ASSIGN_OR_RETURN(std::vector<Row> rows, DecodeRows(table, *text));
+  SortRowsByKey(table, &rows);
+  return rows;
+}
+
+StatusOr<std::vector<Row>> Store::RowsWrittenBy(const TableDef& table, std::string_view partition,
+                                                const std::string& run_id) {
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, ReadHistory(table, partition));
+  for (size_t i = entries.size(); i-- > 0;) {
+    if (entries[i].run_id != run_id) continue;
+    std::vector<Row> rows;
+    if (i + 1 == entries.size()) {
+      ASSIGN_OR_RETURN(rows, ReadPartition(table, partition));
+      SortRowsByKey(table, &rows);
+      return rows;
+    }
+    return ReadReplacedRows(table, entries[i + 1].id);  // the next write replaced them
+  }
+  return NotFoundError("no kept write of run " + run_id + " in " + table.name + " partition " +
+                       std::string(partition) + " (`propgrade history " + table.name +
+                       " --partition " + std::string(partition) + "` lists the kept runs)");
 }
 
 StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table, std::string_view partition) {

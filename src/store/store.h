@@ -106,6 +106,8 @@ struct InputVersions {
   VersionMap versions;  // partitions never written are absent
 };
 
+struct WriteResult;
+
 // How ReplacePartition fences and records a write.
 struct WriteSpec {
   // The writer's fencing token. A stored token greater than this rejects the write
@@ -123,12 +125,29 @@ struct WriteSpec {
   // Called inside the transaction just before COMMIT; a non-ok status rolls the write back and
   // is returned (the lease check of the write path). May be empty.
   std::function<Status()> before_commit;
+  // The shrink guard of a replace: refused (Aborted with reason kShrinkRefused, nothing
+  // written) when it would remove more than this share of the stored partition's keys
+  // (RowDiff). nullopt = no guard.
+  std::optional<double> max_shrink_ratio;
+  // Partition history: a replace keeps the rows it replaced in partition_history, and of that
+  // partition's entries the newest `history_keep_runs` (0 = no history) not older than
+  // `history_keep_days` (0 = any age). `history_kind` names the write there.
+  int history_keep_runs = 0;
+  double history_keep_days = 0;
+  std::string history_kind = "replace";
+  // Receives a replace's counts (WriteResult) even when the shrink guard refused it. May be
+  // null.
+  WriteResult* counts = nullptr;
 };
 
 struct WriteResult {
   int64_t rows_deleted = 0;
   int64_t rows_written = 0;
   bool unchanged = false;  // the partition already held the rows: nothing written
+  // A replace's effect (RowDiff): rows the partition held before, and its keys added, removed
+  // and changed (beyond the table's stamp columns).
+  int64_t rows_before = 0;
+  int64_t keys_added = 0, keys_removed = 0, keys_changed = 0;
 };
 
 // Turns the rows a user's query returned, as JSON lines (one object per row, its keys the
@@ -140,6 +159,15 @@ struct DuplicateCount {
   int64_t groups = 0;        // key groups with more than one row
   int64_t surplus_rows = 0;  // rows − distinct keys
   std::vector<std::string> sample_keys;  // up to 5 keys, parts joined by '|'
+};
+
+// One write of a partition as partition_history keeps it (WriteSpec::history_keep_runs).
+struct HistoryEntry {
+  int64_t id = 0;  // ascending in write order
+  std::string run_id, kind, written_at, lock_namespace;
+  std::optional<int64_t> fence_token;
+  int64_t rows_before = 0, rows_after = 0;
+  int64_t keys_added = 0, keys_removed = 0, keys_changed = 0;
 };
 
 enum class ImportMode {
@@ -247,6 +275,18 @@ class Store {
   // When any partition of `table` last changed (partition_versions.changed_at, which every
   // fenced write records, the SQL fence's too); "" when never.
   StatusOr<std::string> LastChangedAt(const TableDef& table);
+  // The partition's kept history, oldest write first.
+  StatusOr<std::vector<HistoryEntry>> ReadHistory(const TableDef& table,
+                                                  std::string_view partition);
+  // The rows the history entry `entry_id` of `table` keeps: those its write replaced (catalogue
+  // order, sorted by key). NotFound when the entry is gone.
+  StatusOr<std::vector<Row>> ReadReplacedRows(const TableDef& table, int64_t entry_id);
+  // The rows the write of `run_id` left in the partition (its latest write there, when it wrote
+  // it more than once): the partition's rows when that write is the newest, otherwise the rows
+  // the next write replaced, as its history entry keeps them (catalogue order, sorted by key).
+  // NotFound when no kept entry is of that run.
+  StatusOr<std::vector<Row>> RowsWrittenBy(const TableDef& table, std::string_view partition,
+                                           const std::string& run_id);
   // Convenience: inserts rows of an append-only table (events, alerts) in one transaction.
   Status Append(const TableDef& table, const std::vector<Row>& rows);
 

@@ -448,6 +448,75 @@ TEST_F(CliTest, ImportingTwiceAndRegradingNeverDuplicates) {
   EXPECT_EQ(CountLines(runs.out), 9);  // three runs of three steps
 }
 
+// A re-grade on a half-loaded box score: the coverage gate refuses it; with the gate lowered
+// the shrink guard does, until --allow-shrink; history lists every write and refusal, diff
+// names the keys, and rollback brings back the rows of the first grade byte for byte.
+TEST_F(CliTest, HistoryDiffAndRollbackOfAPartitionThatShrank) {
+  LoadSmallDate();
+  ASSERT_EQ(Cli({"grade", "--date", "2026-01-16"}).exit_code, 0);
+  const std::string graded = Cli({"export", "prediction_accuracy", "--date", "2026-01-16"}).out;
+  ASSERT_EQ(CountLines(graded), 3);
+  CommandResult first =
+      Cli({"history", "prediction_accuracy", "--partition", "2026-01-16", "--format", "json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string first_run =
+      nlohmann::json::parse(first.out)["writes"][0]["run_id"].get<std::string>();
+
+  // b's box score is gone (being re-loaded): coverage 0.5 < 0.7, exit 3, nothing written.
+  ASSERT_EQ(testing::DbExec(db_, "DELETE FROM player_game_summary WHERE player_lookup = 'b'"),
+            "ok");
+  CommandResult gate = Cli({"grade", "--date", "2026-01-16"});
+  EXPECT_EQ(gate.exit_code, 3);
+  EXPECT_NE(gate.out.find("insufficient_actuals"), std::string::npos) << gate.out;
+  const std::string loose = Write("loose.toml", "[grading]\nmin_player_coverage = 0.5\n");
+  CommandResult shrink = Cli({"--config", loose, "grade", "--date", "2026-01-16"});
+  EXPECT_EQ(shrink.exit_code, 3);
+  EXPECT_NE(shrink.out.find("shrink_refused"), std::string::npos) << shrink.out;
+  EXPECT_EQ(Cli({"export", "prediction_accuracy", "--date", "2026-01-16"}).out, graded);
+
+  CommandResult dry = Cli(
+      {"--config", loose, "diff", "prediction_accuracy", "--partition", "2026-01-16", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("0 keys added, 1 removed, 0 changed"), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("  - 2026-01-16|b|20260116_LAL_BOS|ensemble_v1|10.5"), std::string::npos)
+      << dry.out;
+
+  CommandResult allowed =
+      Cli({"--config", loose, "grade", "--date", "2026-01-16", "--allow-shrink"});
+  ASSERT_EQ(allowed.exit_code, 0) << allowed.out << allowed.err;
+  EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy", "--date", "2026-01-16"}).out), 2);
+
+  CommandResult history =
+      Cli({"history", "prediction_accuracy", "--partition", "2026-01-16", "--format", "json"});
+  auto h = nlohmann::json::parse(history.out);
+  ASSERT_EQ(h["writes"].size(), 2u);
+  EXPECT_EQ(h["writes"][0]["rows_before"], 2);
+  EXPECT_EQ(h["writes"][0]["rows_after"], 1);
+  EXPECT_EQ(h["writes"][0]["keys_removed"], 1);
+  ASSERT_EQ(h["refused"].size(), 2u);
+  EXPECT_EQ(h["refused"][0]["status"], "shrink_refused");  // newest first
+  EXPECT_EQ(h["refused"][0]["keys_removed"], 1);
+  EXPECT_EQ(h["refused"][1]["status"], "insufficient_actuals");
+
+  CommandResult last =
+      Cli({"diff", "prediction_accuracy", "--partition", "2026-01-16", "--format", "json"});
+  auto d = nlohmann::json::parse(last.out);
+  EXPECT_EQ(d["removed"],
+            nlohmann::json::array({"2026-01-16|b|20260116_LAL_BOS|ensemble_v1|10.5"}));
+
+  CommandResult back =
+      Cli({"rollback", "prediction_accuracy", "--partition", "2026-01-16", "--to", first_run});
+  ASSERT_EQ(back.exit_code, 0) << back.out << back.err;
+  EXPECT_EQ(Cli({"export", "prediction_accuracy", "--date", "2026-01-16"}).out, graded);
+  EXPECT_NE(Cli({"export", "system_daily_performance", "--date", "2026-01-16", "--format", "jsonl"})
+                .out.find("\"predictions_count\":2"),
+            std::string::npos);
+  EXPECT_EQ(
+      Cli({"rollback", "prediction_accuracy", "--partition", "2026-01-16", "--to", "no-such-run"})
+          .exit_code,
+      2);
+}
+
 // An import upserts the columns its file has: a file without predicted_points leaves the
 // stored forecasts alone (a CSV header or JSONL keys without it), while a file with the
 // column and an empty cell sets NULL, since the file mentions it.
@@ -637,7 +706,7 @@ TEST_F(CliTest, DemoGradesAGeneratedSeasonThatPassesTheChecks) {
   CommandResult check = Cli({"check"});
   EXPECT_EQ(check.exit_code, 0) << check.out;
   EXPECT_NE(check.out.find("source_duplicates     warn"), std::string::npos) << check.out;
-  EXPECT_NE(check.out.find("12 checks: 11 pass, 1 warn, 0 fail"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("13 checks: 12 pass, 1 warn, 0 fail"), std::string::npos) << check.out;
   CommandResult before = Cli({"check", "--format", "json"});
   auto report = nlohmann::json::parse(before.out);
   int64_t duplicates_before = 0;
