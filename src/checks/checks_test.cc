@@ -99,11 +99,15 @@ class ChecksTest : public ::testing::Test {
     EXPECT_EQ(by_name.size(), 13u);
     return by_name;
   }
-  void ExpectOnly(const std::string& name, CheckStatus status) {
+  // `name` ends `status`, and every other check passes; a test that rewrites graded rows
+  // behind the pipeline's back also leaves that date's aggregates stale (`stale`).
+  void ExpectOnly(const std::string& name, CheckStatus status, bool stale = false) {
     auto results = Run();
     for (const auto& [n, c] : results) {
-      EXPECT_EQ(c.status, n == name ? status : CheckStatus::kPass)
-          << n << ": " << c.summary << " " << c.details_json;
+      const CheckStatus expected = n == name                          ? status
+                                   : stale && n == "stale_aggregates" ? CheckStatus::kWarn
+                                                                      : CheckStatus::kPass;
+      EXPECT_EQ(c.status, expected) << n << ": " << c.summary << " " << c.details_json;
     }
   }
 
@@ -129,7 +133,17 @@ TEST_F(ChecksTest, AccuracyDuplicatesFail) {
   auto rows = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
   rows.push_back(rows[0]);
   ASSERT_TRUE(store_->ReplacePartition(tables::Accuracy(), "2026-01-16", rows, WriteSpec{}).ok());
-  ExpectOnly("accuracy_duplicates", CheckStatus::kFail);
+  ExpectOnly("accuracy_duplicates", CheckStatus::kFail, /*stale=*/true);
+}
+
+TEST_F(ChecksTest, AggregatesOlderThanTheirGradedRowsAreStale) {
+  // The graded rows of 2026-01-16 are written again after its daily row and summary.
+  auto rows = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
+  ASSERT_TRUE(store_->ReplacePartition(tables::Accuracy(), "2026-01-16", rows, WriteSpec{}).ok());
+  CheckResult stale = Run()["stale_aggregates"];
+  EXPECT_EQ(stale.status, CheckStatus::kWarn);
+  EXPECT_EQ(stale.value, 2);
+  EXPECT_EQ(stale.details_json, R"({"daily":["2026-01-16"],"summary":["2026-01-16"]})");
 }
 
 TEST_F(ChecksTest, SourceDuplicatesWarn) {
@@ -175,7 +189,7 @@ TEST_F(ChecksTest, ConfidenceOutsideTheUnitIntervalFails) {
   auto rows = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
   rows[0][acc::confidence_score] = Value::Real(72);
   ASSERT_TRUE(store_->ReplacePartition(tables::Accuracy(), "2026-01-16", rows, WriteSpec{}).ok());
-  ExpectOnly("confidence_scale", CheckStatus::kFail);
+  ExpectOnly("confidence_scale", CheckStatus::kFail, /*stale=*/true);
 }
 
 TEST_F(ChecksTest, FreshnessWarnsThenFails) {

@@ -189,7 +189,7 @@ StatusOr<Config> ParseConfig(std::string_view text, std::string_view source) {
   RETURN_IF_ERROR(
       r.Known(root, "",
               {"db", "lock", "timezone", "lock_policy", "breaker", "remediation", "grading",
-               "alerts", "checks", "sqlite", "database", "server", "tables"}));
+               "alerts", "checks", "sqlite", "database", "server", "writes", "tables"}));
   RETURN_IF_ERROR(r.Get(root, "", "db", &c.db));
   RETURN_IF_ERROR(r.Get(root, "", "lock", &c.lock));
   RETURN_IF_ERROR(r.Get(root, "", "timezone", &c.timezone));

@@ -28,7 +28,10 @@ After every round the checkers look at the store:
   same log lines; a killed run's section counts as the instant it entered);
 - **inputs at commit** (R9): every partition written after the last change to its inputs holds
   exactly the rows those inputs imply (recomputed by the test from the stored inputs); the
-  order of changes comes from `partition_versions`, one database-wide counter.
+  order of changes comes from `partition_versions`, one database-wide counter;
+- **never smaller** (R10): sampled every 2 ms while re-grades run against box scores being
+  deleted and re-imported, the graded partition never holds fewer rows than its last complete
+  grade (lost rows = the shortfall of the smallest sample).
 
 With lock `none` only the first two apply. In R3 the stopped holder's section stays open past
 its lease by design, so exclusion is not judged there: the fence decides, and the resumed
@@ -85,7 +88,7 @@ def cell(value, applies=True):
 
 
 def scenario_rows(records):
-    order = {"R%d" % i: i for i in range(1, 10)}
+    order = {"R%d" % i: i for i in range(1, 11)}
     records.sort(key=lambda r: (order.get(r["scenario"], 99), r["title"], r["combination"]))
     out = []
     for r in records:
