@@ -32,6 +32,7 @@
     alerts: '/api/alerts?limit=50',
     breakers: '/api/breakers',
     tables: '/api/tables',
+    history: '/api/history?dates=14',
   };
 
   // ---- colours ------------------------------------------------------------------------------
@@ -444,7 +445,10 @@
     const s = String(status);
     if (s === 'success' || s === 'no_actuals' || s === 'no_predictions') return 'ok';
     if (s === 'failed' || s === 'unavailable') return 'bad';
-    if (s.startsWith('lock_') || s === 'fenced_out' || s === 'circuit_open') return 'warn';
+    if (s.startsWith('lock_') || s === 'fenced_out' || s === 'circuit_open' ||
+        s === 'insufficient_actuals' || s === 'shrink_refused')
+      return 'warn';
+    if (s === 'unchanged') return 'ok';
     return 'neutral'; // e.g. queued, running
   }
 
@@ -525,6 +529,33 @@
     ]));
   }
 
+  function renderHistory(h) {
+    fillTable('history-table', h.partitions.slice().reverse().map((p) => {
+      const last = p.writes.length ? p.writes[p.writes.length - 1] : null;
+      const removed = last ? last.keys_removed : 0;
+      return [
+        td(p.partition, 'nowrap'),
+        td(fmtInt(p.rows_now), 'num'),
+        td(p.writes.map((w) => (w.kind === 'rollback' ? '↺' : '') + fmtInt(w.rows_after))
+               .join(' → ') ||
+           '—'),
+        td(fmtInt(removed), removed > 0 ? 'num nonzero' : 'num'),
+      ];
+    }));
+    fillTable(
+        'refused-table',
+        h.refused.map(
+            (r) =>
+                [td(r.partition, 'nowrap'),
+                 pillTd(r.status, statusKind(r.status)),
+                 td(fmtTimestamp(r.started_at), 'nowrap'),
+                 td(r.rows_before == null ? '—' : fmtInt(r.rows_before), 'num'),
+                 td(r.keys_removed == null ? '—' : fmtInt(r.keys_removed), 'num'),
+                 td(r.player_coverage == null ? '—' : String(r.player_coverage), 'num'),
+                 td(r.run_id),
+    ]));
+  }
+
   function renderSummary(sum) {
     (sum.systems || []).forEach(systemColour); // fix colour order before any chart is drawn
     document.getElementById('latest-date').textContent = sum.latest_date == null ? 'none yet' : sum.latest_date;
@@ -548,6 +579,7 @@
     ['alerts', 'alerts table', renderAlerts],
     ['breakers', 'breakers table', renderBreakers],
     ['tables', 'declared tables table', renderTables],
+    ['history', 'partition history table', renderHistory],
   ];
 
   function showErrors(errors) {

@@ -284,6 +284,59 @@ StatusOr<std::string> TablesJson(Store* store, Clock* clock) {
   return Dump(out);
 }
 
+StatusOr<std::string> HistoryJson(Store* store, int dates) {
+  const TableDef& t = tables::Accuracy();
+  ASSIGN_OR_RETURN(std::vector<std::string> parts, store->ListPartitions(t));
+  if (parts.size() > static_cast<size_t>(std::max(dates, 0))) {
+    parts.erase(parts.begin(), parts.end() - std::max(dates, 0));
+  }
+  json out = {{"table", t.name}, {"partitions", json::array()}, {"refused", json::array()}};
+  std::vector<json> refused;
+  for (const std::string& p : parts) {
+    ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, store->ReadHistory(t, p));
+    ASSIGN_OR_RETURN(int64_t rows, store->CountPartitionRows(t, p));
+    json writes = json::array();
+    for (const HistoryEntry& e : entries) {
+      writes.push_back({{"run_id", e.run_id},
+                        {"kind", e.kind},
+                        {"written_at", e.written_at},
+                        {"rows_before", e.rows_before},
+                        {"rows_after", e.rows_after},
+                        {"keys_added", e.keys_added},
+                        {"keys_removed", e.keys_removed},
+                        {"keys_changed", e.keys_changed}});
+    }
+    out["partitions"].push_back({{"partition", p}, {"rows_now", rows}, {"writes", writes}});
+    ScanSpec runs;
+    runs.range_column = "partition";
+    runs.partition = p;
+    runs.columns = {"run_id",      "processor",    "status",          "started_at",   "error",
+                    "rows_before", "keys_removed", "player_coverage", "game_coverage"};
+    RETURN_IF_ERROR(store->Scan(tables::GradingRuns(), runs, [&](Row&& r) {
+      const std::string status = r[2].ToText().value_or("");
+      if (r[1].ToText().value_or("") != t.writer ||
+          (status != "shrink_refused" && status != "insufficient_actuals")) {
+        return OkStatus();
+      }
+      refused.push_back({{"run_id", ToJson(r[0])},
+                         {"partition", p},
+                         {"status", status},
+                         {"started_at", ToJson(r[3])},
+                         {"error", ToJson(r[4])},
+                         {"rows_before", ToJson(r[5])},
+                         {"keys_removed", ToJson(r[6])},
+                         {"player_coverage", ToJson(r[7])},
+                         {"game_coverage", ToJson(r[8])}});
+      return OkStatus();
+    }));
+  }
+  std::sort(refused.begin(), refused.end(), [](const json& a, const json& b) {
+    return a["started_at"].dump() > b["started_at"].dump();
+  });
+  for (json& r : refused) out["refused"].push_back(std::move(r));
+  return Dump(out);
+}
+
 StatusOr<std::string> AlertsJson(Store* store, int limit) {
   std::vector<std::string> columns = {"at",      "type",      "severity",    "subject",
                                       "summary", "delivered", "folded_count", "table_name",

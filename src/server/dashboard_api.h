@@ -34,6 +34,13 @@ StatusOr<std::string> AlertsJson(Store* store, int limit);
 // "newest_rows", "last_written_at", "last_run": {"status", "partition", "finished_at"} | null,
 // "duplicate_rows_7d"}]}: the declared tables ([tables.NAME]), by name
 StatusOr<std::string> TablesJson(Store* store, Clock* clock);
+// {"table": "prediction_accuracy", "partitions": [{"partition", "rows_now", "writes": [{"run_id",
+// "kind", "written_at", "rows_before", "rows_after", "keys_added", "keys_removed",
+// "keys_changed"}] (oldest first)}], "refused": [{"run_id", "partition", "status",
+// "started_at", "error", "rows_before", "keys_removed", "player_coverage", "game_coverage"}]}:
+// the kept writes of the newest `dates` graded partitions, and the runs a guard refused on
+// them (newest first)
+StatusOr<std::string> HistoryJson(Store* store, int dates);
 // {"breakers": [{"name", "state", "consecutive_failures", "opened_at"}]}
 StatusOr<std::string> BreakersJson(CircuitBreaker* breaker);
 

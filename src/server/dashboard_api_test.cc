@@ -226,6 +226,54 @@ TEST_F(DashboardApiTest, DeclaredTablesWithTheirNewestPartitionLastWriteRunAndDu
   EXPECT_EQ(t["duplicate_rows_7d"], 1);
 }
 
+TEST_F(DashboardApiTest, HistoryHasTheRowsOfEachKeptWriteAndTheRefusedRuns) {
+  const TableDef& acc = tables::Accuracy();
+  auto graded = [&](int players, const std::string& run) {
+    std::vector<Row> rows;
+    for (int i = 0; i < players; ++i) {
+      rows.push_back(Make(acc, {{"game_date", Value::Text("2026-01-15")},
+                                {"prediction_id", Value::Text("id" + std::to_string(i))},
+                                {"player_lookup", Value::Text("p" + std::to_string(i))},
+                                {"game_id", Value::Text("g")},
+                                {"system_id", Value::Text("s")},
+                                {"run_id", Value::Text(run)}}));
+    }
+    WriteSpec spec;
+    spec.run_id = run;
+    spec.history_keep_runs = 5;
+    auto written = store_->ReplacePartition(acc, "2026-01-15", rows, spec);
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+  };
+  graded(10, "r1");
+  graded(8, "r2");
+  Load(tables::GradingRuns(),
+       {Make(tables::GradingRuns(), {{"run_id", Value::Text("r3")},
+                                     {"processor", Value::Text("grading")},
+                                     {"partition", Value::Text("2026-01-15")},
+                                     {"status", Value::Text("shrink_refused")},
+                                     {"started_at", Value::Text("2026-01-16T07:00:00Z")},
+                                     {"rows_before", Value::Int(8)},
+                                     {"keys_removed", Value::Int(6)}}),
+        Make(tables::GradingRuns(), {{"run_id", Value::Text("r0")},
+                                     {"processor", Value::Text("grading")},
+                                     {"partition", Value::Text("2026-01-15")},
+                                     {"status", Value::Text("success")}})});
+  json h = Parse(HistoryJson(store_.get(), 14));
+  ASSERT_EQ(h["partitions"].size(), 1u);
+  const json& p = h["partitions"][0];
+  EXPECT_EQ(p["partition"], "2026-01-15");
+  EXPECT_EQ(p["rows_now"], 8);
+  ASSERT_EQ(p["writes"].size(), 2u);
+  EXPECT_EQ(p["writes"][0]["run_id"], "r1");
+  EXPECT_EQ(p["writes"][0]["rows_after"], 10);
+  EXPECT_EQ(p["writes"][1]["rows_after"], 8);
+  EXPECT_EQ(p["writes"][1]["keys_removed"], 2);
+  ASSERT_EQ(h["refused"].size(), 1u);  // the successful run is not a refusal
+  EXPECT_EQ(h["refused"][0]["run_id"], "r3");
+  EXPECT_EQ(h["refused"][0]["keys_removed"], 6);
+  EXPECT_TRUE(Parse(HistoryJson(store_.get(), 0))["partitions"].empty());
+}
+
 TEST_F(DashboardApiTest, LocksAndBreakers) {
   LockOptions lo;
   lo.clock = &clock_;

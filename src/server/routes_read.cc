@@ -87,6 +87,9 @@ void Server::RouteApi() {
     return with_int(r, "limit", 50, 1000, [s](int n) { return AlertsJson(s, n); });
   });
   api("/api/tables", [this](const httplib::Request&, Store* s) { return TablesJson(s, d_.clock); });
+  api("/api/history", [with_int](const httplib::Request& r, Store* s) {
+    return with_int(r, "dates", 14, 366, [s](int n) { return HistoryJson(s, n); });
+  });
   h.Get("/api/locks", [this](const httplib::Request&, httplib::Response& res) {
     auto locks = Locks();
     if (!locks.ok()) return SetStatusError(res, locks.status());

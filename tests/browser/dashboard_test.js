@@ -23,9 +23,11 @@ const TABLES = {
   locks: 'locks-table',
   alerts: 'alerts-table',
   breakers: 'breakers-table',
-  declared: 'tables-table'
+  declared: 'tables-table',
+  history: 'history-table',
+  refused: 'refused-table'
 };
-const API_CALLS = 10;  // the page's /api calls per refresh (app.js API)
+const API_CALLS = 11;  // the page's /api calls per refresh (app.js API)
 
 /** Waits for body[data-loaded] to be one of `states`; returns it, or null after 30 s. */
 async function waitLoaded(page, states) {
@@ -81,6 +83,9 @@ async function checkLoadedPage(page, failures) {
   if (tables.runs < 1) failures.push('runs table: no rows');
   // run.sh declares a table and loads a partition of it; the mock has two.
   if (tables.declared < 1) failures.push('declared tables table: no rows');
+  // run.sh grades a half-loaded date once (refused); the mock has one refusal too.
+  if (tables.history < 1) failures.push('partition history table: no rows');
+  if (tables.refused < 1) failures.push('refused writes table: no rows');
   return { charts, tables };
 }
 

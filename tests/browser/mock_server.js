@@ -206,6 +206,51 @@ const DECLARED = {
   ],
 };
 
+const HISTORY = {
+  table: 'prediction_accuracy',
+  partitions: [
+    {
+      partition: '2026-11-26',
+      rows_now: 1339,
+      writes: [{
+        run_id: 'r1',
+        kind: 'replace',
+        written_at: '2026-11-27T11:00:00.000000Z',
+        rows_before: 0,
+        rows_after: 1339,
+        keys_added: 1339,
+        keys_removed: 0,
+        keys_changed: 0
+      }]
+    },
+    {
+      partition: '2026-11-27',
+      rows_now: 1301,
+      writes: [{
+        run_id: 'r2',
+        kind: 'replace',
+        written_at: '2026-11-28T11:00:00.000000Z',
+        rows_before: 0,
+        rows_after: 1301,
+        keys_added: 1301,
+        keys_removed: 0,
+        keys_changed: 0
+      }]
+    },
+  ],
+  refused: [{
+    run_id: 'r3',
+    partition: '2026-11-27',
+    status: 'insufficient_actuals',
+    started_at: '2026-11-28T07:00:00.000000Z',
+    error: 'the box scores look incomplete',
+    rows_before: null,
+    keys_removed: null,
+    player_coverage: 0.31,
+    game_coverage: 0.5
+  }],
+};
+
 // Built once, so every refresh sees the same numbers.
 const FULL = {
   '/api/summary': {generated_at: GENERATED_AT, latest_date: isoDay(LATEST), systems: SYSTEMS},
@@ -218,6 +263,7 @@ const FULL = {
   '/api/alerts': ALERTS,
   '/api/breakers': BREAKERS,
   '/api/tables': DECLARED,
+  '/api/history': HISTORY,
 };
 
 const NONE = {
@@ -231,6 +277,7 @@ const NONE = {
   '/api/alerts': {alerts: []},
   '/api/breakers': {breakers: []},
   '/api/tables': {tables: []},
+  '/api/history': {table: 'prediction_accuracy', partitions: [], refused: []},
 };
 
 // ---- server -------------------------------------------------------------------------------

@@ -30,6 +30,15 @@ echo "browser test: generating a demo season..."
 "$bin" --db "sqlite:$work/demo.db" --log-format json demo >"$work/demo.out" 2>"$work/demo.err" || {
   tail -20 "$work/demo.err" >&2; exit 1; }
 
+# A re-grade the coverage gate refuses, for the "Partition history" panel's refused writes: the
+# last date's box scores lose two thirds of their rows (a half-finished reload).
+last=$(sqlite3 "$work/demo.db" "SELECT max(game_date) FROM prediction_accuracy")
+sqlite3 "$work/demo.db" "DELETE FROM player_game_summary WHERE game_date = '$last' AND rowid % 3 <> 0"
+rc=0
+"$bin" --db "sqlite:$work/demo.db" --log-format json grade --date "$last" >"$work/refused.out" \
+  2>"$work/refused.err" || rc=$?
+[ "$rc" = 3 ] || { echo "browser test: the half-loaded re-grade was not refused ($rc)" >&2; exit 1; }
+
 # A declared table with one partition loaded, for the "Declared tables" panel; both servers'
 # configs declare it (open.toml is only that).
 declare_table='[tables.bets_export]
