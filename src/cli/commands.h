@@ -165,4 +165,8 @@ struct RollbackArgs {
 };
 int Rollback(const GlobalOptions& g, const RollbackArgs& a);
 
+// `propgrade impact --from D1 --to D2`: what duplicate graded rows did to the figures.
+int Impact(const GlobalOptions& g, const std::string& from, const std::string& to,
+           const std::string& format);
+
 }  // namespace propgrade::cli

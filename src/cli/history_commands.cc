@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/context.h"
 #include "common/value_text.h"
+#include "reports/reports.h"
 #include "schema/row_diff.h"
 
 namespace propgrade::cli {
@@ -248,6 +249,35 @@ int Rollback(const GlobalOptions& g, const RollbackArgs& a) {
     std::cout << "\n";
   }
   return static_cast<int>(run.exit_code());
+}
+
+int Impact(const GlobalOptions& g, const std::string& from, const std::string& to,
+           const std::string& format) {
+  std::unique_ptr<Context> owned;
+  CLI_ASSIGN_OR_EXIT(owned, Context::Create(g, DbUse::kRead));
+  Context* ctx = owned.get();
+  CLI_ASSIGN_OR_FAIL(ReportFormat fmt, ParseReportFormat(format), ctx);
+  CLI_ASSIGN_OR_FAIL(CivilDay first, ParseDateFlag("--from", from), ctx);
+  CLI_ASSIGN_OR_FAIL(CivilDay last, ParseDateFlag("--to", to), ctx);
+  CLI_ASSIGN_OR_FAIL(Store * store, ctx->store(), ctx);
+  CLI_ASSIGN_OR_FAIL(ImpactReport impact, BuildImpact(store, first, last), ctx);
+  if (fmt != ReportFormat::kTable) {
+    std::cout << RenderReport(impact.table, fmt);
+    return 0;
+  }
+  std::cout << RenderReport(impact.table, fmt) << "\n";
+  if (impact.headlines.empty()) {
+    std::cout << "No surplus rows from " << from << " to " << to
+              << ": every figure stands as it is.\n";
+    return 0;
+  }
+  std::cout << "Distortion from duplicate rows (with them against one row per key"
+            << (impact.quarantined_rows > 0 ? "; " + std::to_string(impact.quarantined_rows) +
+                                                  " of them taken back from remediation_quarantine"
+                                            : std::string())
+            << "):\n";
+  for (const std::string& line : impact.headlines) std::cout << "  " << line << "\n";
+  return 0;
 }
 
 }  // namespace propgrade::cli

@@ -389,6 +389,20 @@ rollback->footer(
     "performance and summary. Exit codes as for grade.");
 rollback->callback([&] { code = Rollback(g, rb); });
 
+std::string impact_from, impact_to, impact_format = "table";
+auto* impact = app.add_subcommand(
+    "impact", "how much duplicate graded rows distort each system's win rate, MAE and bias");
+impact->add_option("--from", impact_from, "first game date")->required();
+impact->add_option("--to", impact_to, "last game date (inclusive)")->required();
+impact->add_option("--format", impact_format, "table, json or csv");
+impact->footer(
+    "Example:\n  propgrade impact --from 2026-01-01 --to 2026-01-31\n"
+    "Per system and period (the last 7 and 30 days of the range, and the range), the figures\n"
+    "with every graded row, the rows remediation quarantined included, against one row per\n"
+    "key (the earliest graded), and the difference: \"catboost_v8 rolling_7d win rate +2.1\n"
+    "points ... from 312 surplus rows\".");
+impact->callback([&] { code = Impact(g, impact_from, impact_to, impact_format); });
+
 std::string breaker_name;
 auto* breaker = app.add_subcommand("breaker", "circuit breaker state (per processor)");
 breaker->require_subcommand(1);

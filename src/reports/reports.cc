@@ -6,10 +6,11 @@
 
 #include "common/civil_date.h"
 #include "common/strings.h"
-#include "schema/schema.h"
 #include "common/value_text.h"
+#include "grading/impact.h"
 #include "grading/rules.h"
 #include "io/csv.h"
+#include "schema/schema.h"
 
 namespace propgrade {
 
@@ -167,6 +168,67 @@ StatusOr<ReportTable> BuildReport(Store* store, std::string_view kind, std::opti
   if (kind == "calibration") return Calibration(store, std::move(r));
   if (kind == "players") return Players(store, std::move(r));
   return Systems(store, std::move(r));
+}
+
+StatusOr<ImpactReport> BuildImpact(Store* store, CivilDay from, CivilDay to) {
+  if (to < from) return InvalidArgumentError("--to is before --from");
+  const TableDef& t = tables::Accuracy();
+  ImpactReport out;
+  out.table.kind = "impact";
+  out.table.from = from.ToString();
+  out.table.to = to.ToString();
+  std::vector<Row> rows;
+  RETURN_IF_ERROR(ScanWindow(store, out.table, t, {}, [&](Row&& r) {
+    rows.push_back(std::move(r));
+    return OkStatus();
+  }));
+  // The surplus rows remediation removed are part of what the figures were before it.
+  RETURN_IF_ERROR(store->Scan(tables::Quarantine(), ScanSpec{}, [&](Row&& q) {
+    const std::string partition = FormatCell(q[quar::partition]);
+    if (FormatCell(q[quar::table_name]) != t.name || partition < out.table.from ||
+        partition > out.table.to) {
+      return OkStatus();
+    }
+    ASSIGN_OR_RETURN(Row row, RowFromJsonObject(t, FormatCell(q[quar::row_json])));
+    rows.push_back(std::move(row));
+    ++out.quarantined_rows;
+    return OkStatus();
+  }));
+  out.table.columns = {"system_id",
+                       "period",
+                       "rows",
+                       "surplus_rows",
+                       "win_rate",
+                       "win_rate_without",
+                       "win_rate_delta_points",
+                       "mae",
+                       "mae_without",
+                       "mae_delta",
+                       "bias",
+                       "bias_without",
+                       "bias_delta"};
+  std::vector<grading::ImpactLine> lines = grading::DuplicateImpact(rows, from, to);
+  auto opt = [](std::optional<double> v, int places) {
+    return v ? Value::Real(grading::RoundHalfAway(*v, places)) : Value();
+  };
+  for (const grading::ImpactLine& l : lines) {
+    out.table.rows.push_back(
+        {Value::Text(l.system_id), Value::Text(l.period), Value::Int(l.with.rows),
+         Value::Int(l.surplus_rows()), opt(l.with.win_rate(), 3), opt(l.without.win_rate(), 3),
+         Value::OptReal(l.win_rate_delta_points()), opt(l.with.mae(), 2), opt(l.without.mae(), 2),
+         Value::OptReal(l.mae_delta()), opt(l.with.bias(), 2), opt(l.without.bias(), 2),
+         Value::OptReal(l.bias_delta())});
+  }
+  std::vector<const grading::ImpactLine*> distorted;
+  for (const grading::ImpactLine& l : lines) {
+    if (l.surplus_rows() > 0) distorted.push_back(&l);
+  }
+  std::stable_sort(distorted.begin(), distorted.end(), [](const auto* a, const auto* b) {
+    return std::abs(a->win_rate_delta_points().value_or(0)) >
+           std::abs(b->win_rate_delta_points().value_or(0));
+  });
+  for (const grading::ImpactLine* l : distorted) out.headlines.push_back(DistortionText(*l));
+  return out;
 }
 
 StatusOr<ReportFormat> ParseReportFormat(std::string_view name) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/civil_date.h"
 #include "common/status.h"
 #include "common/value.h"
 #include "store/store.h"
@@ -23,6 +24,18 @@ struct ReportTable {
 
 // `days` counts back from the latest graded date; nullopt = every graded date.
 StatusOr<ReportTable> BuildReport(Store* store, std::string_view kind, std::optional<int> days);
+
+// The distortion duplicate graded rows bring to each system's figures in [from, to]
+// (grading::DuplicateImpact): over the rows of prediction_accuracy and those of it that
+// remediation moved into remediation_quarantine, with every row against one per key. One
+// report row per system (then ALL) and period; `headlines` are the lines with surplus rows,
+// the largest win-rate distortion first.
+struct ImpactReport {
+  ReportTable table;  // kind "impact"
+  std::vector<std::string> headlines;
+  int64_t quarantined_rows = 0;  // of them, taken back from remediation_quarantine
+};
+StatusOr<ImpactReport> BuildImpact(Store* store, CivilDay from, CivilDay to);
 
 enum class ReportFormat { kTable, kJson, kCsv };
 StatusOr<ReportFormat> ParseReportFormat(std::string_view name);

@@ -5,6 +5,7 @@
 #include "common/civil_date.h"
 #include "common/strings.h"
 #include "common/value_text.h"
+#include "grading/impact.h"
 #include "lock/lease_keeper.h"
 #include "safety/lock_events.h"
 
@@ -125,11 +126,21 @@ void SafeWriter::RespondToDuplicates(const WriteRequest& request, WriteOutcome* 
                {"duplicate_groups", Value::Int(found.groups)},
                {"duplicate_rows", Value::Int(found.surplus_rows)},
                {"remediation", Value::Text(remediation)}});
+  // What the surplus rows do to the figures (graded rows: the date's win rate, MAE, bias).
+  std::string distortion;
+  if (scanned.ok() && t.name == tables::Accuracy().name) {
+    if (auto day = CivilDay::Parse(request.partition)) {
+      for (const grading::ImpactLine& l : grading::DuplicateImpact(rows, *day, *day)) {
+        if (l.system_id == "ALL" && l.period == "window") distortion = DistortionText(l);
+      }
+    }
+  }
   Raise(MakeAlert("duplicates_detected", t.name, request.partition,
                   std::to_string(found.surplus_rows) + " surplus rows in " +
                       std::to_string(found.groups) + " duplicate key groups after run " +
-                      request.run_id,
+                      request.run_id + (distortion.empty() ? "" : "; " + distortion),
                   {{"duplicate_groups", Value::Int(found.groups)},
+                   {"distortion", Value::Text(distortion)},
                    {"duplicate_rows", Value::Int(found.surplus_rows)},
                    {"sample_keys", Value::Text(Join(found.sample_keys, "; "))},
                    {"remediation_ran", Value::Bool(ran)},

@@ -641,6 +641,65 @@ TEST_F(CliTest, LegacyAccuracyWithDuplicateKeysIsRejected) {
   EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 1);
 }
 
+// A legacy table with 3 surplus copies among 8 rows (37.5 %, as the legacy table's 38 %):
+// impact gives the figures with and without them, the same before and after dedupe (which
+// moves the copies into quarantine). By hand, system A: without the copies k1..k4 decide 2 of
+// 4 (0.5), errors 2, -4, 1, -3 (MAE 2.5, bias -1); with them 4 of 7 (0.571), errors
+// 2, 2, 2, -4, -4, 1, -3 (MAE 2.571, bias -0.571): +7.1 points, MAE +0.07, bias +0.43.
+TEST_F(CliTest, ImpactOfALegacyTableWithDuplicatesIsWhatAHandCountGives) {
+  const std::string loose = Write("loose.toml", "[grading]\nenforce_unique_keys = false\n");
+  ASSERT_EQ(Cli({"--config", loose, "init"}).exit_code, 0);
+  std::string csv =
+      "prediction_id,player_lookup,game_id,game_date,system_id,line_value,prediction_correct,"
+      "absolute_error,signed_error,is_voided,graded_at\n";
+  auto row = [&](const std::string& id, const std::string& player, const std::string& system,
+                 bool correct, int error, int hour) {
+    csv += id + "," + player + ",g," + "2026-01-16," + system + ",20.5," +
+           (correct ? "true" : "false") + "," + std::to_string(std::abs(error)) + "," +
+           std::to_string(error) + ",false,2026-01-17T0" + std::to_string(hour) + ":00:00Z\n";
+  };
+  row("a1", "k1", "A", true, 2, 1);
+  row("a1-copy", "k1", "A", true, 2, 2);
+  row("a1-copy2", "k1", "A", true, 2, 3);
+  row("a2", "k2", "A", false, -4, 1);
+  row("a2-copy", "k2", "A", false, -4, 2);
+  row("a3", "k3", "A", true, 1, 1);
+  row("a4", "k4", "A", false, -3, 1);
+  row("b1", "k1", "B", true, 1, 1);
+  ASSERT_EQ(Cli({"--config", loose, "import", "accuracy", Write("legacy.csv", csv)}).exit_code, 0);
+
+  const std::string headline =
+      "A rolling_7d win rate +7.1 points, MAE +0.07, bias +0.43 from 3 surplus rows";
+  CommandResult before =
+      Cli({"impact", "--from", "2026-01-10", "--to", "2026-01-16", "--format", "json"});
+  ASSERT_EQ(before.exit_code, 0) << before.err;
+  auto json = nlohmann::json::parse(before.out);
+  bool found = false;
+  for (const auto& r : json["rows"]) {
+    if (r["system_id"] != "A" || r["period"] != "rolling_7d") continue;
+    found = true;
+    EXPECT_EQ(r["rows"], 7);
+    EXPECT_EQ(r["surplus_rows"], 3);
+    EXPECT_EQ(r["win_rate"], 0.571);
+    EXPECT_EQ(r["win_rate_without"], 0.5);
+    EXPECT_EQ(r["win_rate_delta_points"], 7.1);
+    EXPECT_EQ(r["mae"], 2.57);
+    EXPECT_EQ(r["mae_without"], 2.5);
+    EXPECT_EQ(r["bias_without"], -1);
+    EXPECT_EQ(r["bias_delta"], 0.43);
+  }
+  EXPECT_TRUE(found) << before.out;
+  CommandResult text = Cli({"impact", "--from", "2026-01-10", "--to", "2026-01-16"});
+  EXPECT_NE(text.out.find(headline), std::string::npos) << text.out;
+
+  ASSERT_EQ(Cli({"--config", loose, "dedupe", "--table", "prediction_accuracy"}).exit_code, 0);
+  EXPECT_EQ(CountLines(Cli({"export", "prediction_accuracy"}).out), 6);  // header + 5 keys
+  CommandResult after = Cli({"impact", "--from", "2026-01-10", "--to", "2026-01-16"});
+  EXPECT_NE(after.out.find(headline), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("3 of them taken back from remediation_quarantine"), std::string::npos)
+      << after.out;
+}
+
 TEST_F(CliTest, FencesAreNamespacedByLockServiceAndCanBeReset) {
   LoadSmallDate();
   // Lock db: one token counter for the file; a grade takes three locks (grading, daily
