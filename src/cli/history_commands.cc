@@ -164,7 +164,7 @@ int Diff(const GlobalOptions& g, const DiffArgs& a) {
     if (entries.empty()) {
       return ctx->Fail(NotFoundError("no kept write of " + t->name + " partition " + partition));
     }
-    CLI_ASSIGN_OR_FAIL(before, store->ReadReplacedRows(*t, entries.back().id), ctx);
+    CLI_ASSIGN_OR_FAIL(before, store->RowsFoundBy(*t, partition, entries.back().run_id), ctx);
     CLI_ASSIGN_OR_FAIL(after, store->ReadPartition(*t, partition), ctx);
     from = "before run " + entries.back().run_id;
     to = "now";

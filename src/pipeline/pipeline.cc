@@ -184,7 +184,7 @@ bool Pipeline::WriteStep(Store* store, const TableDef& table, Prepared prepared,
   const WriteResult& effect = outcome.ok() ? outcome->write : counts;
   if (outcome.ok() || outcome.status().reason() == StatusReason::kShrinkRefused) {
     step->rows_before = effect.rows_before;
-    step->rows_after = outcome.ok() && !effect.unchanged ? effect.rows_written : effect.rows_before;
+    step->rows_after = outcome.ok() && !effect.unchanged ? effect.rows_after : effect.rows_before;
     step->keys_added = effect.keys_added;
     step->keys_removed = effect.keys_removed;
     step->keys_changed = effect.keys_changed;

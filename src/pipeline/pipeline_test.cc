@@ -402,8 +402,14 @@ TEST_F(PipelineTest, ARunWhoseInputsWentStaleBeforeItsLockReadsThemAgain) {
   ASSERT_EQ(graded->size(), 1u);
   EXPECT_EQ((*graded)[0][acc::actual_points].as_int(), 12) << "stale rows overwrote fresh ones";
   EXPECT_EQ((*graded)[0][acc::prediction_correct].as_bool(), false);
-  // A's write went through after reading again (its rows carry its run id).
-  EXPECT_EQ((*graded)[0][acc::run_id].as_text(), "run-a");
+  // A's write went through after reading again: it found B's rows to be what it computed, so
+  // they stand as B wrote them, and A's write is in the history as one that kept them.
+  EXPECT_EQ((*graded)[0][acc::run_id].as_text(), "run-b");
+  auto history = store_->ReadHistory(tables::Accuracy(), "2026-01-16");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ(history->back().run_id, "run-a");
+  EXPECT_TRUE(history->back().rows_kept);
 }
 
 // Inputs that keep changing under a step end it fenced_out after a few tries, nothing written.

@@ -326,7 +326,9 @@ StatusOr<WriteOutcome> SafeWriter::Write(WriteRequest request, const FencedWrite
   // Layer 2: the post-write duplicate check, still under the lock; layer 3 responds.
   if (written.ok()) {
     outcome.write = *written;
-    Count("rows_written_total", {table}, static_cast<double>(written->rows_written));
+    if (!written->rows_kept) {
+      Count("rows_written_total", {table}, static_cast<double>(written->rows_written));
+    }
     auto dups = CheckDuplicates(request);
     if (dups.ok()) {
       outcome.duplicates = std::move(dups).value();

@@ -1,7 +1,6 @@
 #include "schema/row_diff.h"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "common/value_text.h"
 
@@ -9,26 +8,44 @@ namespace propgrade {
 
 namespace {
 
-// The rows of each key, keyed by the stored key's cells.
-struct KeyedRows {
-  std::unordered_map<std::string, std::vector<const Row*>> by_key;
-  std::vector<std::pair<std::string, const Row*>> order;  // first row of each key
-};
-
-KeyedRows ByKey(const std::vector<int>& key, const std::vector<Row>& rows) {
-  KeyedRows out;
-  out.by_key.reserve(rows.size());
-  std::string k;
-  for (const Row& r : rows) {
-    k.clear();
-    for (int i : key) {
-      k += r[i].is_null() ? std::string("\x1e") : FormatCell(r[i]);
-      k += '\x1f';
+// -1, 0, 1: NULL first, then numbers (integers and reals by value), booleans, texts.
+int Compare(const Value& a, const Value& b) {
+  auto rank = [](const Value& v) {
+    return v.is_null() ? 0 : v.is_bool() ? 2 : v.is_text() ? 3 : 1;
+  };
+  const int ra = rank(a), rb = rank(b);
+  if (ra != rb) return ra < rb ? -1 : 1;
+  switch (ra) {
+    case 0:
+      return 0;
+    case 1: {
+      if (a.is_int() && b.is_int()) {
+        return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
+      }
+      const double x = a.is_int() ? static_cast<double>(a.as_int()) : a.as_real();
+      const double y = b.is_int() ? static_cast<double>(b.as_int()) : b.as_real();
+      return x < y ? -1 : x > y ? 1 : 0;
     }
-    auto [it, inserted] = out.by_key.try_emplace(k);
-    if (inserted) out.order.emplace_back(k, &r);
-    it->second.push_back(&r);
+    case 2:
+      return a.as_bool() == b.as_bool() ? 0 : a.as_bool() ? 1 : -1;
+    default:
+      return a.as_text().compare(b.as_text()) < 0 ? -1 : a.as_text() == b.as_text() ? 0 : 1;
   }
+}
+
+int CompareKeys(const std::vector<int>& key, const Row& a, const Row& b) {
+  for (int k : key) {
+    if (int c = Compare(a[k], b[k])) return c;
+  }
+  return 0;
+}
+
+std::vector<const Row*> SortedByKey(const std::vector<int>& key, const std::vector<Row>& rows) {
+  std::vector<const Row*> out;
+  out.reserve(rows.size());
+  for (const Row& r : rows) out.push_back(&r);
+  auto less = [&](const Row* a, const Row* b) { return CompareKeys(key, *a, *b) < 0; };
+  if (!std::is_sorted(out.begin(), out.end(), less)) std::stable_sort(out.begin(), out.end(), less);
   return out;
 }
 
@@ -39,19 +56,29 @@ bool SameBeyondStamps(const std::vector<bool>& stamp, const Row& a, const Row& b
   return true;
 }
 
-bool SameRows(const std::vector<bool>& stamp, const std::vector<const Row*>& a,
-              const std::vector<const Row*>& b) {
-  if (a.size() != b.size()) return false;
-  if (a.size() == 1) return SameBeyondStamps(stamp, *a[0], *b[0]);
-  std::vector<bool> used(b.size(), false);
-  for (const Row* x : a) {
+// Whether two groups of rows of one key hold the same rows beyond stamps (in any order).
+bool SameRows(const std::vector<bool>& stamp, const Row* const* a, size_t na, const Row* const* b,
+              size_t nb) {
+  if (na != nb) return false;
+  if (na == 1) return SameBeyondStamps(stamp, *a[0], *b[0]);
+  std::vector<bool> used(nb, false);
+  for (size_t i = 0; i < na; ++i) {
     bool found = false;
-    for (size_t j = 0; j < b.size() && !found; ++j) {
-      if (!used[j] && SameBeyondStamps(stamp, *x, *b[j])) used[j] = found = true;
+    for (size_t j = 0; j < nb && !found; ++j) {
+      if (!used[j] && SameBeyondStamps(stamp, *a[i], *b[j])) used[j] = found = true;
     }
     if (!found) return false;
   }
   return true;
+}
+
+std::string KeyText(const std::vector<int>& key, const Row& r) {
+  std::string out;
+  for (size_t n = 0; n < key.size(); ++n) {
+    if (n) out += '|';
+    out += r[key[n]].is_null() ? "NULL" : FormatCell(r[key[n]]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -63,49 +90,54 @@ PartitionDiff DiffRows(const TableDef& t, const std::vector<Row>& before,
   for (const std::string& c : t.stamp_columns) {
     if (int i = t.ColumnIndex(c); i >= 0) stamp[i] = true;
   }
-  KeyedRows old_rows = ByKey(key, before);
-  KeyedRows new_rows = ByKey(key, after);
+  // A merge of the two sides in key order, a group of equal keys at a time.
+  const std::vector<const Row*> old_rows = SortedByKey(key, before);
+  const std::vector<const Row*> new_rows = SortedByKey(key, after);
   PartitionDiff d;
   d.rows_before = static_cast<int64_t>(before.size());
   d.rows_after = static_cast<int64_t>(after.size());
-  d.keys_before = static_cast<int64_t>(old_rows.order.size());
-  d.keys_after = static_cast<int64_t>(new_rows.order.size());
-  auto key_text = [&](const Row& r) {
-    std::string out;
-    for (size_t n = 0; n < key.size(); ++n) {
-      if (n) out += '|';
-      out += r[key[n]].is_null() ? "NULL" : FormatCell(r[key[n]]);
-    }
-    return out;
+  size_t i = 0, j = 0;
+  auto group_end = [&](const std::vector<const Row*>& rows, size_t from) {
+    size_t to = from + 1;
+    while (to < rows.size() && CompareKeys(key, *rows[from], *rows[to]) == 0) ++to;
+    return to;
   };
-  for (const auto& [k, first] : new_rows.order) {
-    auto it = old_rows.by_key.find(k);
-    if (it == old_rows.by_key.end()) {
+  while (i < old_rows.size() || j < new_rows.size()) {
+    const int c = i == old_rows.size()   ? 1
+                  : j == new_rows.size() ? -1
+                                         : CompareKeys(key, *old_rows[i], *new_rows[j]);
+    if (c < 0) {  // only before: removed
+      const size_t end = group_end(old_rows, i);
+      ++d.keys_before;
+      ++d.keys_removed;
+      if (detail) d.removed.push_back({KeyText(key, *old_rows[i]), {}});
+      i = end;
+    } else if (c > 0) {  // only after: added
+      const size_t end = group_end(new_rows, j);
+      ++d.keys_after;
       ++d.keys_added;
-      if (detail) d.added.push_back({key_text(*first), {}});
-      continue;
-    }
-    const std::vector<const Row*>& now = new_rows.by_key[k];
-    if (SameRows(stamp, it->second, now)) continue;
-    ++d.keys_changed;
-    if (!detail) continue;
-    KeyChange change{key_text(*first), {}};
-    const Row& a = *it->second.front();
-    const Row& b = *now.front();
-    for (size_t i = 0; i < t.columns.size(); ++i) {
-      if (!stamp[i] && !(a[i] == b[i])) change.cells.push_back({t.columns[i].name, a[i], b[i]});
-    }
-    d.changed.push_back(std::move(change));
-  }
-  for (const auto& [k, first] : old_rows.order) {
-    if (new_rows.by_key.count(k)) continue;
-    ++d.keys_removed;
-    if (detail) d.removed.push_back({key_text(*first), {}});
-  }
-  if (detail) {
-    for (auto* list : {&d.added, &d.removed, &d.changed}) {
-      std::sort(list->begin(), list->end(),
-                [](const KeyChange& a, const KeyChange& b) { return a.key < b.key; });
+      if (detail) d.added.push_back({KeyText(key, *new_rows[j]), {}});
+      j = end;
+    } else {
+      const size_t old_end = group_end(old_rows, i), new_end = group_end(new_rows, j);
+      ++d.keys_before;
+      ++d.keys_after;
+      if (!SameRows(stamp, &old_rows[i], old_end - i, &new_rows[j], new_end - j)) {
+        ++d.keys_changed;
+        if (detail) {
+          KeyChange change{KeyText(key, *new_rows[j]), {}};
+          const Row& a = *old_rows[i];
+          const Row& b = *new_rows[j];
+          for (size_t col = 0; col < t.columns.size(); ++col) {
+            if (!stamp[col] && !(a[col] == b[col])) {
+              change.cells.push_back({t.columns[col].name, a[col], b[col]});
+            }
+          }
+          d.changed.push_back(std::move(change));
+        }
+      }
+      i = old_end;
+      j = new_end;
     }
   }
   return d;

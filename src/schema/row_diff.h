@@ -27,7 +27,7 @@ struct PartitionDiff {
   int64_t rows_before = 0, rows_after = 0;
   int64_t keys_before = 0, keys_after = 0;  // distinct keys
   int64_t keys_added = 0, keys_removed = 0, keys_changed = 0;
-  // With `detail` only, each in key order.
+  // With `detail` only, each in key order (NULL first, numbers by value, then texts).
   std::vector<KeyChange> added, removed, changed;
 };
 

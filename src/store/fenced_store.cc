@@ -95,6 +95,7 @@ Status FencedStore::Replace(const TableDef& t, std::string_view partition,
                             const WriteSpec& spec, WriteResult* result) {
   const PartitionDiff diff = DiffRows(t, before, rows, /*detail=*/false);
   result->rows_before = diff.rows_before;
+  result->rows_after = diff.rows_before;
   result->keys_added = diff.keys_added;
   result->keys_removed = diff.keys_removed;
   result->keys_changed = diff.keys_changed;
@@ -109,9 +110,14 @@ Status FencedStore::Replace(const TableDef& t, std::string_view partition,
             "); nothing was written. `propgrade diff` shows the keys; --allow-shrink writes anyway",
         StatusReason::kShrinkRefused);
   }
-  ASSIGN_OR_RETURN(result->rows_deleted, DeletePartitionRows(t, partition));
-  RETURN_IF_ERROR(InsertRows(t, rows));
-  result->rows_written = static_cast<int64_t>(rows.size());
+  result->rows_written = result->rows_after = static_cast<int64_t>(rows.size());
+  // Nothing but stamps would change (a re-grade of unchanged inputs): the rows stay.
+  result->rows_kept = diff.keys_added == 0 && diff.keys_removed == 0 && diff.keys_changed == 0 &&
+                      diff.rows_before == diff.rows_after;
+  if (!result->rows_kept) {
+    ASSIGN_OR_RETURN(result->rows_deleted, DeletePartitionRows(t, partition));
+    RETURN_IF_ERROR(InsertRows(t, rows));
+  }
   if (spec.counts) *spec.counts = *result;
   return RecordHistory(t, partition, before, spec, *result);
 }
@@ -136,8 +142,12 @@ Status FencedStore::RecordHistory(const TableDef& t, std::string_view partition,
   h[hist::keys_added] = Value::Int(result.keys_added);
   h[hist::keys_removed] = Value::Int(result.keys_removed);
   h[hist::keys_changed] = Value::Int(result.keys_changed);
-  h[hist::codec] = Value::Text(kRowCodecName);
-  h[hist::replaced_rows] = Value::Text(EncodeRows(before));
+  if (result.rows_kept) {
+    h[hist::codec] = Value::Text(kSameRowsCodec);  // the rows it left are those it found
+  } else {
+    h[hist::codec] = Value::Text(kRowCodecName);
+    h[hist::replaced_rows] = Value::Text(EncodeRows(before));
+  }
   RETURN_IF_ERROR(InsertRows(tables::History(), {h}));
   // Retention: the newest history_keep_runs entries of the partition, none older than
   // history_keep_days.

@@ -145,6 +145,36 @@ TEST_P(HistoryTest, EachReplaceKeepsTheRowsItReplacedInTheNewestEntries) {
   EXPECT_EQ(Entries().size(), 3u);
 }
 
+TEST_P(HistoryTest, AReplaceThatChangesNothingButStampsLeavesTheRows) {
+  ASSERT_TRUE(Write(Daily(4, 5, "r1"), "r1", 0.2).ok());
+  const std::vector<Row> first = store_->ReadPartition(tables::DailyPerformance(), kDay).value();
+  // The same figures, new stamps (run_id): the rows of r1 stay, stamps and all.
+  auto same = Write(Daily(4, 5, "r2"), "r2", 0.2);
+  ASSERT_TRUE(same.ok()) << same.status().ToString();
+  EXPECT_TRUE(same->rows_kept);
+  EXPECT_EQ(same->rows_written, 4);
+  EXPECT_EQ(same->rows_after, 4);
+  EXPECT_EQ(store_->ReadPartition(tables::DailyPerformance(), kDay).value(), first);
+  // A change then replaces the partition; every version is still there to read back.
+  ASSERT_TRUE(Write(Daily(4, 6, "r3"), "r3", 0.2).ok());
+  auto history = store_->ReadHistory(tables::DailyPerformance(), kDay).value();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_FALSE(history[0].rows_kept);
+  EXPECT_TRUE(history[1].rows_kept);
+  std::vector<Row> sorted = first;
+  SortRowsByKey(tables::DailyPerformance(), &sorted);
+  EXPECT_EQ(store_->RowsWrittenBy(tables::DailyPerformance(), kDay, "r1").value(), sorted);
+  EXPECT_EQ(store_->RowsWrittenBy(tables::DailyPerformance(), kDay, "r2").value(), sorted);
+  EXPECT_EQ(store_->RowsFoundBy(tables::DailyPerformance(), kDay, "r2").value(), sorted);
+  EXPECT_EQ(store_->RowsFoundBy(tables::DailyPerformance(), kDay, "r3").value(), sorted);
+  auto now = store_->RowsWrittenBy(tables::DailyPerformance(), kDay, "r3").value();
+  ASSERT_EQ(now.size(), 4u);
+  EXPECT_EQ(now[0][daily::mae], Value::Real(6));
+  EXPECT_TRUE(store_->RowsFoundBy(tables::DailyPerformance(), kDay, "r1").value().empty());
+  EXPECT_EQ(store_->RowsWrittenBy(tables::DailyPerformance(), kDay, "r9").status().code(),
+            StatusCode::kNotFound);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, HistoryTest,
                          ::testing::Values(std::string("sqlite"), std::string("postgres")),
                          [](const auto& info) { return info.param; });

@@ -14,6 +14,9 @@ namespace propgrade {
 
 // The codec name recorded beside the text (partition_history.codec).
 inline constexpr const char* kRowCodecName = "rows1+zstd+base64";
+// A write that found the rows it was to write (beyond stamps) and left them: it replaced
+// nothing, and partition_history keeps no rows for it.
+inline constexpr const char* kSameRowsCodec = "same";
 
 std::string EncodeRows(const std::vector<Row>& rows);
 // The inverse of EncodeRows for rows of `table` (DataLoss when the text is not such rows or

@@ -71,6 +71,7 @@ StatusOr<std::vector<HistoryEntry>> Store::ReadHistory(const TableDef& table,
     e.keys_added = r[hist::keys_added].ToInt().value_or(0);
     e.keys_removed = r[hist::keys_removed].ToInt().value_or(0);
     e.keys_changed = r[hist::keys_changed].ToInt().value_or(0);
+    e.rows_kept = FormatCell(r[hist::codec]) == kSameRowsCodec;
     out.push_back(std::move(e));
     return OkStatus();
   }));
@@ -98,22 +99,46 @@ StatusOr<std::vector<Row>> Store::ReadReplacedRows(const TableDef& table, int64_
   return rows;
 }
 
-StatusOr<std::vector<Row>> Store::RowsWrittenBy(const TableDef& table, std::string_view partition,
-                                                const std::string& run_id) {
-  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, ReadHistory(table, partition));
+StatusOr<std::vector<Row>> Store::RowsAfterEntry(const TableDef& table, std::string_view partition,
+                                                 const std::vector<HistoryEntry>& entries,
+                                                 size_t index) {
+  for (size_t next = index + 1; next < entries.size(); ++next) {
+    if (!entries[next].rows_kept) return ReadReplacedRows(table, entries[next].id);
+  }
+  ASSIGN_OR_RETURN(std::vector<Row> rows, ReadPartition(table, partition));
+  SortRowsByKey(table, &rows);
+  return rows;
+}
+
+namespace {
+
+// The index of the newest entry of `run_id`; NotFound naming the partition when none.
+StatusOr<size_t> EntryOf(const std::vector<HistoryEntry>& entries, const TableDef& table,
+                         std::string_view partition, const std::string& run_id) {
   for (size_t i = entries.size(); i-- > 0;) {
-    if (entries[i].run_id != run_id) continue;
-    std::vector<Row> rows;
-    if (i + 1 == entries.size()) {
-      ASSIGN_OR_RETURN(rows, ReadPartition(table, partition));
-      SortRowsByKey(table, &rows);
-      return rows;
-    }
-    return ReadReplacedRows(table, entries[i + 1].id);  // the next write replaced them
+    if (entries[i].run_id == run_id) return i;
   }
   return NotFoundError("no kept write of run " + run_id + " in " + table.name + " partition " +
                        std::string(partition) + " (`propgrade history " + table.name +
                        " --partition " + std::string(partition) + "` lists the kept runs)");
+}
+
+}  // namespace
+
+StatusOr<std::vector<Row>> Store::RowsWrittenBy(const TableDef& table, std::string_view partition,
+                                                const std::string& run_id) {
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, ReadHistory(table, partition));
+  ASSIGN_OR_RETURN(size_t i, EntryOf(entries, table, partition, run_id));
+  return RowsAfterEntry(table, partition, entries, i);
+}
+
+StatusOr<std::vector<Row>> Store::RowsFoundBy(const TableDef& table, std::string_view partition,
+                                              const std::string& run_id) {
+  ASSIGN_OR_RETURN(std::vector<HistoryEntry> entries, ReadHistory(table, partition));
+  ASSIGN_OR_RETURN(size_t i, EntryOf(entries, table, partition, run_id));
+  // A write that kept the rows found those it left.
+  if (entries[i].rows_kept) return RowsAfterEntry(table, partition, entries, i);
+  return ReadReplacedRows(table, entries[i].id);
 }
 
 StatusOr<std::vector<Row>> Store::ReadPartition(const TableDef& table, std::string_view partition) {

@@ -144,10 +144,14 @@ struct WriteResult {
   int64_t rows_deleted = 0;
   int64_t rows_written = 0;
   bool unchanged = false;  // the partition already held the rows: nothing written
-  // A replace's effect (RowDiff): rows the partition held before, and its keys added, removed
-  // and changed (beyond the table's stamp columns).
-  int64_t rows_before = 0;
+  // A replace's effect (RowDiff): rows the partition held before and after, and its keys
+  // added, removed and changed (beyond the table's stamp columns).
+  int64_t rows_before = 0, rows_after = 0;
   int64_t keys_added = 0, keys_removed = 0, keys_changed = 0;
+  // The partition already held these rows beyond their stamps: its rows were left as they
+  // were (with the stamps of the write that made them), and only the fence, the version and
+  // the run were recorded. rows_written counts the rows all the same.
+  bool rows_kept = false;
 };
 
 // Turns the rows a user's query returned, as JSON lines (one object per row, its keys the
@@ -168,6 +172,7 @@ struct HistoryEntry {
   std::optional<int64_t> fence_token;
   int64_t rows_before = 0, rows_after = 0;
   int64_t keys_added = 0, keys_removed = 0, keys_changed = 0;
+  bool rows_kept = false;  // WriteResult::rows_kept: the write left the rows it found
 };
 
 enum class ImportMode {
@@ -278,17 +283,25 @@ class Store {
   // The partition's kept history, oldest write first.
   StatusOr<std::vector<HistoryEntry>> ReadHistory(const TableDef& table,
                                                   std::string_view partition);
-  // The rows the history entry `entry_id` of `table` keeps: those its write replaced (catalogue
-  // order, sorted by key). NotFound when the entry is gone.
-  StatusOr<std::vector<Row>> ReadReplacedRows(const TableDef& table, int64_t entry_id);
   // The rows the write of `run_id` left in the partition (its latest write there, when it wrote
-  // it more than once): the partition's rows when that write is the newest, otherwise the rows
-  // the next write replaced, as its history entry keeps them (catalogue order, sorted by key).
-  // NotFound when no kept entry is of that run.
+  // it more than once): the rows the next write that changed them replaced, as its history
+  // entry keeps them, or the partition's rows when none did since (catalogue order, sorted by
+  // key). NotFound when no kept entry is of that run.
   StatusOr<std::vector<Row>> RowsWrittenBy(const TableDef& table, std::string_view partition,
                                            const std::string& run_id);
+  // The rows that write found in the partition (what it replaced).
+  StatusOr<std::vector<Row>> RowsFoundBy(const TableDef& table, std::string_view partition,
+                                         const std::string& run_id);
   // Convenience: inserts rows of an append-only table (events, alerts) in one transaction.
   Status Append(const TableDef& table, const std::vector<Row>& rows);
+
+ private:
+  // The rows of the partition once entries[index] was written: those the next entry that
+  // changed rows replaced, or the partition's rows.
+  StatusOr<std::vector<Row>> RowsAfterEntry(const TableDef& table, std::string_view partition,
+                                            const std::vector<HistoryEntry>& entries, size_t index);
+  // The rows entry `entry_id` of `table` replaced, as it keeps them.
+  StatusOr<std::vector<Row>> ReadReplacedRows(const TableDef& table, int64_t entry_id);
 
  protected:
   // Shared by the backends. Checks that every row belongs to `partition` and sorts the rows by
