@@ -17,11 +17,9 @@ namespace {
 using json = nlohmann::ordered_json;
 
 json Cell(const Value& v) {
-  if (v.is_null()) return nullptr;
-  if (v.is_bool()) return v.as_bool();
-  if (v.is_int()) return v.as_int();
-  if (v.is_real()) return v.as_real();
-  return v.as_text();
+  std::string text;
+  AppendJsonValue(&text, v);
+  return json::parse(text);
 }
 
 Status CheckFormat(const std::string& format) {

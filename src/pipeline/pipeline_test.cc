@@ -71,6 +71,19 @@ class PipelineTest : public ::testing::Test {
     auto c = store_->Import(t, rows, {}, "test", ImportMode::kUpsert);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
   }
+  // Ten players p0..p9 on 2026-01-16, each with a prediction of s1 and a box score, graded.
+  void GradeTenPlayers() {
+    std::vector<Row> predictions, actuals;
+    for (int i = 0; i < 10; ++i) {
+      const std::string player = "p" + std::to_string(i);
+      predictions.push_back(Prediction(std::to_string(i), "2026-01-16", player, "s1", 20.5));
+      actuals.push_back(Actual("2026-01-16", player, 25));
+    }
+    Load(tables::Predictions(), predictions);
+    Load(tables::Actuals(), actuals);
+    ASSERT_EQ(pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).exit_code(),
+              ExitCode::kSuccess);
+  }
   size_t Rows(const TableDef& t, const std::string& partition) {
     return store_->ReadPartition(t, partition)->size();
   }
@@ -153,16 +166,7 @@ TEST_F(PipelineTest, NoActualsLeavesTheGradedPartitionUntouched) {
 }
 
 TEST_F(PipelineTest, AHalfLoadedBoxScoreIsRefusedAndTheGradedPartitionStays) {
-  std::vector<Row> predictions, actuals;
-  for (int i = 0; i < 10; ++i) {
-    const std::string player = "p" + std::to_string(i);
-    predictions.push_back(Prediction(std::to_string(i), "2026-01-16", player, "s1", 20.5));
-    actuals.push_back(Actual("2026-01-16", player, 25));
-  }
-  Load(tables::Predictions(), predictions);
-  Load(tables::Actuals(), actuals);
-  ASSERT_EQ(pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).exit_code(),
-            ExitCode::kSuccess);
+  GradeTenPlayers();
   auto graded = store_->ReadPartition(tables::Accuracy(), "2026-01-16");
   ASSERT_EQ(graded->size(), 10u);
 
@@ -206,16 +210,7 @@ TEST_F(PipelineTest, AHalfLoadedBoxScoreIsRefusedAndTheGradedPartitionStays) {
 }
 
 TEST_F(PipelineTest, AReGradeThatWouldDropMostKeysIsRefusedUnlessAllowed) {
-  std::vector<Row> predictions, actuals;
-  for (int i = 0; i < 10; ++i) {
-    const std::string player = "p" + std::to_string(i);
-    predictions.push_back(Prediction(std::to_string(i), "2026-01-16", player, "s1", 20.5));
-    actuals.push_back(Actual("2026-01-16", player, 25));
-  }
-  Load(tables::Predictions(), predictions);
-  Load(tables::Actuals(), actuals);
-  ASSERT_EQ(pipeline_->RunDate(*CivilDay::Parse("2026-01-16"), RunOptions{}).exit_code(),
-            ExitCode::kSuccess);
+  GradeTenPlayers();
   const std::vector<Row> graded = *store_->ReadPartition(tables::Accuracy(), "2026-01-16");
 
   // 7 of the 10 predictions are invalidated upstream: the re-grade would remove 7 keys.

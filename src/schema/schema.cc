@@ -141,7 +141,7 @@ TableDef* DataTable(TableDef t, std::string writer = "") {
 
 // A grading output: its duplicates are resolved by `winner` (operations.md §7, dedupe).
 TableDef* OutputTable(TableDef t, std::string writer, WinnerRule winner) {
-  t.stamp_columns = {winner.time_column, "run_id"};
+  t.stamp_columns = {winner.time_column, "run_id", "fence_token"};
   t.winner = std::move(winner);
   return DataTable(std::move(t), std::move(writer));
 }

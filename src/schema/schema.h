@@ -85,8 +85,9 @@ struct TableDef {
   std::vector<std::vector<std::string>> extra_indexes;
   // Column aliases accepted in import headers: {alias, column}.
   std::vector<std::pair<std::string, std::string>> import_aliases;
-  // Columns every write stamps anew (run_id, graded_at, computed_at): a row that differs only
-  // in them is unchanged (keys_changed, `propgrade diff`).
+  // Columns every write stamps anew (run_id, graded_at, computed_at, fence_token): a row that
+  // differs only in them is unchanged (keys_changed, `propgrade diff`). A `fence_token` among
+  // them is set by the store to the token of the write that stores the row (row lineage).
   std::vector<std::string> stamp_columns;
   // A table the configuration declares ([tables.NAME]) rather than a built-in one.
   bool declared = false;
@@ -214,7 +215,8 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(pre_game_injury_status, kText, false)    \
   X(injury_confirmed_postgame, kBool, false) \
   X(graded_at, kTimestamp, false)            \
-  X(run_id, kText, false)
+  X(run_id, kText, false)                    \
+  X(fence_token, kInteger, false)
 
 #define PG_DAILY_COLUMNS(X)                   \
   X(game_date, kDate, true)                   \
@@ -245,7 +247,8 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(high_confidence_win_rate, kReal, false)   \
   X(actionable_win_rate, kReal, false)        \
   X(computed_at, kTimestamp, false)           \
-  X(run_id, kText, false)
+  X(run_id, kText, false)                     \
+  X(fence_token, kInteger, false)
 
 #define PG_SUMMARY_COLUMNS(X)               \
   X(as_of_date, kDate, true)                \
@@ -278,7 +281,8 @@ bool Newer(const TableDef& table, const Row& a, const Row& b);
   X(unique_games, kInteger, false)          \
   X(data_hash, kText, false)                \
   X(computed_at, kTimestamp, false)         \
-  X(run_id, kText, false)
+  X(run_id, kText, false)                   \
+  X(fence_token, kInteger, false)
 
 // One row per processor step of a run (operations.md §10).
 #define PG_RUN_COLUMNS(X)                     \

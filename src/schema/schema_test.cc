@@ -13,7 +13,8 @@ std::string ColumnList(const TableDef& t) {
   return Join(names, ",");
 }
 
-// The export order of spec/grading.md §3.5, copied from the spec text.
+// The export order of spec/grading.md §3.5, copied from the spec text, then the row lineage
+// every grading table adds after its run_id (docs/operations.md: fence_token).
 TEST(SchemaTest, AccuracyColumnsInSpecOrder) {
   EXPECT_EQ(ColumnList(tables::Accuracy()),
             "prediction_id,player_lookup,game_id,game_date,system_id,team_abbr,"
@@ -23,8 +24,8 @@ TEST(SchemaTest, AccuracyColumnsInSpecOrder) {
             "actual_points,minutes_played,absolute_error,signed_error,prediction_correct,"
             "predicted_margin,actual_margin,within_3_points,within_5_points,is_push,is_voided,"
             "void_reason,pre_game_injury_flag,pre_game_injury_status,injury_confirmed_postgame,"
-            "graded_at,run_id");
-  EXPECT_EQ(acc::kNumColumns, 37);
+            "graded_at,run_id,fence_token");
+  EXPECT_EQ(acc::kNumColumns, 38);
 }
 
 TEST(SchemaTest, SummaryColumnsInSpecOrder) {
@@ -34,7 +35,7 @@ TEST(SchemaTest, SummaryColumnsInSpecOrder) {
             "total_predictions,total_recommendations,over_recommendations,"
             "under_recommendations,pass_recommendations,hits,misses,hit_rate,over_hit_rate,"
             "under_hit_rate,mae,avg_bias,within_3_pct,within_5_pct,avg_confidence,"
-            "unique_players,unique_games,data_hash,computed_at,run_id");
+            "unique_players,unique_games,data_hash,computed_at,run_id,fence_token");
 }
 
 TEST(SchemaTest, LookupByName) {

@@ -90,9 +90,27 @@ Status FencedStore::FencedWrite(const TableDef& t, std::string_view partition,
   return s;
 }
 
+namespace {
+
+// Row lineage: the token of the write goes into a table's fence_token stamp column, except
+// for a rollback, whose rows keep the lineage of the write that made them.
+void StampFenceToken(const TableDef& t, const WriteSpec& spec, std::vector<Row>* rows) {
+  if (spec.history_kind == "rollback" || std::find(t.stamp_columns.begin(), t.stamp_columns.end(),
+                                                   "fence_token") == t.stamp_columns.end()) {
+    return;
+  }
+  const int column = t.ColumnIndex("fence_token");
+  if (column < 0) return;
+  const Value token = Value::OptInt(spec.fence_token);
+  for (Row& r : *rows) r[column] = token;
+}
+
+}  // namespace
+
 Status FencedStore::Replace(const TableDef& t, std::string_view partition,
-                            const std::vector<Row>& before, const std::vector<Row>& rows,
+                            const std::vector<Row>& before, std::vector<Row>& rows,
                             const WriteSpec& spec, WriteResult* result) {
+  StampFenceToken(t, spec, &rows);
   const PartitionDiff diff = DiffRows(t, before, rows, /*detail=*/false);
   result->rows_before = diff.rows_before;
   result->rows_after = diff.rows_before;

@@ -5,7 +5,10 @@
 //   BeginWrite (PostgreSQL: + the partition's advisory locks)
 //   -> fence check (a stored token greater than the writer's refuses the write)
 //   -> input check (the versions the writer read its inputs under must still hold)
-//   -> the body (delete + insert, restore, or consolidate)
+//   -> the body: a replace reads the partition, counts the keys it adds, removes and changes
+//      (RowDiff), refuses past the shrink guard, deletes and inserts unless nothing but stamps
+//      would change, and keeps the rows it replaced in partition_history; or a restore, or a
+//      consolidation
 //   -> fence upsert -> version bump -> run record -> before_commit -> CommitWrite
 //
 // and any failure rolls the whole transaction back. Backends supply only the primitives below;
@@ -136,11 +139,12 @@ class FencedStore : public Store,
   // FencedOut when the partition's stored token is greater than the writer's.
   Status CheckFence(const TableDef& table, std::string_view partition, const WriteSpec& spec);
   Status CheckInputs(const WriteSpec& spec);
-  // The replace of `partition`, now holding `before`, by `rows` (sorted by key) inside the
-  // write transaction: the counts into `result` (and spec.counts), the shrink guard, the
-  // delete and insert, and the history entry that keeps `before`.
+  // The replace of `partition`, now holding `before`, by `rows` (sorted by key; their
+  // fence_token stamp set) inside the write transaction: the counts into `result` (and
+  // spec.counts), the shrink guard, the delete and insert, and the history entry that keeps
+  // `before`.
   Status Replace(const TableDef& table, std::string_view partition, const std::vector<Row>& before,
-                 const std::vector<Row>& rows, const WriteSpec& spec, WriteResult* result);
+                 std::vector<Row>& rows, const WriteSpec& spec, WriteResult* result);
   Status RecordHistory(const TableDef& table, std::string_view partition,
                        const std::vector<Row>& before, const WriteSpec& spec,
                        const WriteResult& result);

@@ -1,9 +1,11 @@
 // Store: the partitions propgrade reads and writes in its database (scan, fenced replace,
 // import, versions, duplicates, the run record), behind one interface with a SQLite
 // (sqlite:PATH) and a PostgreSQL (postgresql://...) implementation; the ledgers the same
-// database keeps (alerts, staging, quarantine, fences) are in store/ledgers.h. The write path is ReplacePartition: ONE transaction that checks the partition's fence token,
-// deletes the partition, inserts the new rows (sorted by key), records the run and commits —
-// a reader sees the old partition or the new one, never a mix, and a stale writer writes
+// database keeps (alerts, staging, quarantine, fences) are in store/ledgers.h. The write path is
+// ReplacePartition: ONE transaction that checks the partition's fence token, refuses a write that
+// would drop too many of its keys (WriteSpec::max_shrink_ratio), deletes the partition, inserts the
+// new rows (sorted by key), keeps the rows it replaced (partition_history), records the run and
+// commits — a reader sees the old partition or the new one, never a mix, and a stale writer writes
 // nothing. Thread-safe: calls on one Store are serialised; open one Store per worker for
 // parallel work.
 #pragma once

@@ -217,11 +217,14 @@ TEST(SqliteSchemaTest, VersionFourPartitionIndexIsReplaced) {
       "EXPLAIN QUERY PLAN SELECT * FROM player_prop_predictions WHERE game_date = '2026-01-16' "
       "ORDER BY prediction_id");
   EXPECT_EQ(plan.find("TEMP B-TREE"), std::string::npos) << plan;
-  EXPECT_EQ(query("PRAGMA user_version"), "7\n");
+  EXPECT_EQ(query("PRAGMA user_version"), "8\n");
   EXPECT_EQ(query("SELECT count(*) FROM partition_versions"), "0\n");  // version 6's table
-  // Version 7's column of a table that already existed.
+  // Version 7's column of a table that already existed (and version 8's).
   EXPECT_EQ(query("SELECT count(*) FROM pragma_table_info('grading_runs') WHERE name = "
                   "'keys_changed'"),
+            "1\n");
+  EXPECT_EQ(query("SELECT count(*) FROM pragma_table_info('prediction_accuracy') WHERE name = "
+                  "'fence_token'"),
             "1\n");
 }
 

@@ -23,10 +23,10 @@ int64_t Newest(Store* store, const TableDef& t, const std::string& from, const s
   return newest;
 }
 
-// Rows as comparable texts, without the run stamps.
+// Rows as comparable texts, without the run stamps (TableDef::stamp_columns).
 std::vector<std::string> Texts(const TableDef& t, const std::vector<Row>& rows) {
   std::vector<bool> stamp(t.columns.size(), false);
-  for (const char* c : {"graded_at", "computed_at", "run_id"}) {
+  for (const std::string& c : t.stamp_columns) {
     if (int i = t.ColumnIndex(c); i >= 0) stamp[i] = true;
   }
   std::vector<std::string> out;

@@ -1,8 +1,8 @@
 // The input-consistency checker of the reliability suites (R9): a partition written after the
 // last change to any of its inputs must hold exactly the rows those inputs imply now (the rows
 // grading, daily performance and the summary compute from them), apart from the run stamps
-// (graded_at / computed_at, run_id). Partitions whose inputs changed after their last write are
-// legitimately stale and are only counted. Versions come from partition_versions, one
+// (graded_at / computed_at, run_id, fence_token). Partitions whose inputs changed after their last
+// write are legitimately stale and are only counted. Versions come from partition_versions, one
 // database-wide counter, so "after" is the order of commits. Tests only.
 #pragma once
 

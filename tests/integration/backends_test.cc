@@ -31,7 +31,8 @@ std::multiset<std::string> Lines(const std::string& text) {
     const auto& fields = reader.fields();
     if (drop.empty()) {
       for (std::string_view col : fields) {
-        drop.push_back(col == "graded_at" || col == "computed_at" || col == "run_id");
+        drop.push_back(col == "graded_at" || col == "computed_at" || col == "run_id" ||
+                       col == "fence_token");
       }
       continue;
     }

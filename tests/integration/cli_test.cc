@@ -461,6 +461,12 @@ TEST_F(CliTest, HistoryDiffAndRollbackOfAPartitionThatShrank) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const std::string first_run =
       nlohmann::json::parse(first.out)["writes"][0]["run_id"].get<std::string>();
+  // Row lineage: each graded row carries the token of the write that stored it (last column).
+  const int64_t token = nlohmann::json::parse(first.out)["writes"][0]["fence_token"];
+  const std::string first_row = graded.substr(graded.find('\n') + 1);
+  EXPECT_EQ(first_row.substr(0, first_row.find('\n'))
+                .substr(first_row.find('\n') - std::to_string(token).size() - 1),
+            "," + std::to_string(token));
 
   // b's box score is gone (being re-loaded): coverage 0.5 < 0.7, exit 3, nothing written.
   ASSERT_EQ(testing::DbExec(db_, "DELETE FROM player_game_summary WHERE player_lookup = 'b'"),

@@ -195,10 +195,12 @@ class StorageFaultTest : public ::testing::Test {
   }
 
   // The run ended `unavailable` with exit 3 and said what to check (and, when the store
-  // rather than the lock table met the fault, which file).
-  void ExpectRefused(const CommandResult& r, const std::string& cause, bool names_file = true) {
+  // rather than the lock table met the fault, which file). `step` names the step that met it
+  // as the run's line does: "2025-02-01 grading", or "; daily_performance" after it.
+  void ExpectRefused(const CommandResult& r, const std::string& cause, bool names_file = true,
+                     const std::string& step = std::string(kDate) + " grading") {
     EXPECT_EQ(r.exit_code, 3) << r.out << r.err.substr(0, 3000);
-    EXPECT_NE(r.out.find(std::string(kDate) + " grading unavailable"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(step + " unavailable"), std::string::npos) << r.out;
     if (names_file) {
       EXPECT_NE(r.out.find("sqlite:" + path_), std::string::npos) << "names the file: " << r.out;
     }
@@ -206,7 +208,9 @@ class StorageFaultTest : public ::testing::Test {
     EXPECT_NE(r.err.find("\"dependency_unavailable\""), std::string::npos) << r.err.substr(0, 3000);
   }
 
-  // After the fault: the partition is untouched, and a new run succeeds and replaces it.
+  // After the fault: the partition is untouched, and a new run succeeds and commits its write
+  // (the same inputs give the same rows, which it leaves in place: its fence token is what
+  // shows it wrote).
   void ExpectIntactAndRecovers(const Partition& before) {
     Partition after = Snapshot(path_);
     EXPECT_TRUE(after == before) << "the failed run changed the partition graded before";
@@ -214,7 +218,8 @@ class StorageFaultTest : public ::testing::Test {
     EXPECT_EQ(again.exit_code, 0) << again.out << again.err.substr(0, 3000);
     Partition regraded = Snapshot(path_);
     EXPECT_EQ(regraded.accuracy.size(), before.accuracy.size());
-    EXPECT_NE(regraded.accuracy, before.accuracy) << "the recovered run rewrote the partition";
+    EXPECT_EQ(regraded.accuracy, before.accuracy);
+    EXPECT_NE(regraded.fences, before.fences) << "the recovered run committed no write";
     EXPECT_EQ(testing::SqliteQuery(
                   path_, "SELECT count(*) FROM (SELECT 1 FROM prediction_accuracy GROUP BY "
                          "game_date, player_lookup, game_id, system_id, line_value HAVING "
@@ -319,13 +324,21 @@ TEST_F(StorageFaultTest, R6_AFullDiskIsRefusedWithExit3AndTheNextRunSucceedsOnce
   const Partition before = GradeOnce();
   const std::string filler = db_dir_ + "/filler";
 
-  // Nearly full: the run gets as far as the room lets it (taking its lock, or writing the
-  // partition, whose transaction then rolls back) and stops there.
+  // Nearly full: the run gets as far as the room lets it (taking its lock, or writing a
+  // partition, whose transaction then rolls back) and stops there. The grading step, whose
+  // rows are already stored, needs almost no room and may commit; a later step meets the
+  // full disk.
   Fill(filler, 128 * 1024, db_dir_);
   CommandResult nearly = Grade();
-  ExpectRefused(nearly, "is full", false);
+  ExpectRefused(nearly, "is full", false,
+                nearly.out.find(std::string(kDate) + " grading success") == std::string::npos
+                    ? std::string(kDate) + " grading"
+                    : std::string("; daily_performance"));
   std::cerr << "[ R6 ] nearly full: " << nearly.out.substr(0, nearly.out.find('\n')) << "\n";
-  EXPECT_TRUE(Snapshot(path_) == before) << "the failed write changed the partition";
+  const Partition nearly_after = Snapshot(path_);
+  EXPECT_EQ(nearly_after.accuracy, before.accuracy) << "the failed run changed the graded rows";
+  EXPECT_EQ(nearly_after.daily, before.daily) << "the failed write changed the partition";
+  EXPECT_EQ(nearly_after.summary, before.summary) << "the failed write changed the partition";
   EXPECT_TRUE(testing::SqliteQuery(path_, "SELECT key FROM locks WHERE holder_id IS NOT NULL AND "
                                           "holder_id <> ''")
                   .empty())
@@ -343,7 +356,7 @@ TEST_F(StorageFaultTest, R6_AFullDiskIsRefusedWithExit3AndTheNextRunSucceedsOnce
   EXPECT_NE(other.out.find("2025-02-02 grading unavailable"), std::string::npos) << other.out;
 
   ASSERT_EQ(unlink(filler.c_str()), 0);
-  ExpectIntactAndRecovers(before);
+  ExpectIntactAndRecovers(nearly_after);
   EXPECT_EQ(testing::SqliteQuery(path_, "SELECT count(*) FROM prediction_accuracy WHERE "
                                         "game_date = '2025-02-02'"),
             std::multiset<std::string>{"0"});

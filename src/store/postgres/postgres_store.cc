@@ -22,7 +22,7 @@ using sql::Q;
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
 // 5: partition_versions and its sequence.
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 
 // Transaction-level advisory locks (pg_advisory_xact_lock). Every write transaction takes all of
 // its locks in its first statement, sorted by key, so two transactions cannot deadlock on them:
@@ -149,7 +149,8 @@ class PostgresStore final : public FencedStore {
         for (const std::string& ddl : sql::CatalogueDdl(sql::Dialect::kPostgres)) {
           RETURN_IF_ERROR(conn_->Exec(ddl).status());
         }
-        // Columns a built-in table gained (version 6: grading_runs' coverage and key counts).
+        // Columns a built-in table gained (version 6: grading_runs' coverage and key counts;
+        // version 7: the grading tables' fence_token).
         for (const TableDef* t : AllTables()) {
           ASSIGN_OR_RETURN(std::vector<ExistingColumn> columns, ReadColumns(t->name));
           for (const std::string& ddl :

@@ -23,7 +23,7 @@ namespace {
 // 1: inputs, outputs, grading_runs, partition_fence. 2: locks, lock_events. 3: duplicate_audit,
 // remediation_quarantine, alerts, circuit_breakers. 4: check_results, prediction_staging.
 // 5: (partition, key) indexes. 6: partition_versions, lock_tokens.
-constexpr int kSchemaVersion = 7;
+constexpr int kSchemaVersion = 8;
 
 using sql::ColumnList;
 using sql::Q;
@@ -529,7 +529,8 @@ class SqliteStore final : public FencedStore {
       for (const std::string& ddl : sql::CatalogueDdl(sql::Dialect::kSqlite)) {
         RETURN_IF_ERROR(Exec(ddl));
       }
-      // Columns a built-in table gained (version 7: grading_runs' coverage and key counts).
+      // Columns a built-in table gained (version 7: grading_runs' coverage and key counts;
+      // version 8: the grading tables' fence_token).
       for (const TableDef* t : AllTables()) {
         ASSIGN_OR_RETURN(std::vector<ExistingColumn> columns, ReadColumns(t->name));
         for (const std::string& ddl : sql::AddedColumnsDdl(*t, sql::Dialect::kSqlite, columns)) {
