@@ -6,28 +6,23 @@ namespace propgrade {
 
 namespace {
 
-// Writes back the rows `to_run` left in a partition of `table`, as that table's writer.
+// Writes back `rows` (those a past run left in a partition of `table`), as that table's writer.
 class RollbackProcessor final : public Processor {
  public:
-  RollbackProcessor(const TableDef& table, std::string to_run)
-      : table_(table), to_run_(std::move(to_run)) {}
+  RollbackProcessor(const TableDef& table, std::vector<Row> rows)
+      : table_(table), rows_(std::move(rows)) {}
   const char* name() const override { return table_.writer.c_str(); }
   const TableDef& table() const override { return table_; }
-  Prepared Prepare(const RunSummary& step, Store* store) override {
+  Prepared Prepare(const RunSummary&, Store*) override {
     Prepared out;
     out.history_kind = "rollback";
-    auto rows = store->RowsWrittenBy(table_, step.partition(), to_run_);
-    if (!rows.ok()) {
-      out.read = rows.status();
-      return out;
-    }
-    out.rows = std::move(rows).value();
+    out.rows = rows_;
     return out;
   }
 
  private:
   const TableDef& table_;
-  const std::string to_run_;
+  const std::vector<Row> rows_;
 };
 
 }  // namespace
@@ -42,9 +37,9 @@ StatusOr<DateRun> Pipeline::Rollback(const TableDef& table, const std::string& p
                                 "daily_performance, performance_summary and declared tables)");
   }
   RETURN_IF_ERROR(EnsureReady());
-  // Found before the step starts, so a run that is not kept is a usage error, not a failed run.
-  RETURN_IF_ERROR(store_->RowsWrittenBy(table, partition, to_run).status());
-  RollbackProcessor rollback(table, to_run);
+  // Read before the step starts, so a run that is not kept is a usage error, not a failed run.
+  ASSIGN_OR_RETURN(std::vector<Row> rows, store_->RowsWrittenBy(table, partition, to_run));
+  RollbackProcessor rollback(table, std::move(rows));
   RunOptions past_guard = options;
   past_guard.allow_shrink = true;  // the rows are a version the partition had
   DateRun run;

@@ -28,8 +28,10 @@ int Compare(const Value& a, const Value& b) {
     }
     case 2:
       return a.as_bool() == b.as_bool() ? 0 : a.as_bool() ? 1 : -1;
-    default:
-      return a.as_text().compare(b.as_text()) < 0 ? -1 : a.as_text() == b.as_text() ? 0 : 1;
+    default: {
+      const int c = a.as_text().compare(b.as_text());
+      return c < 0 ? -1 : c > 0 ? 1 : 0;
+    }
   }
 }
 

@@ -166,7 +166,6 @@ StatusOr<std::vector<std::string>> DeclaredTableDdl(const TableDef& t, Dialect d
     }
     return TableDdl(t, d);
   }
-  std::vector<std::string> out;
   for (const ColumnDef& c : t.columns) {
     auto found = std::find_if(existing.begin(), existing.end(),
                               [&](const ExistingColumn& e) { return e.name == c.name; });
@@ -177,10 +176,7 @@ StatusOr<std::vector<std::string>> DeclaredTableDdl(const TableDef& t, Dialect d
                                        (key ? " (a key column)" : "") +
                                        "; add it, or leave it out of the declaration");
       }
-      // A column added to a managed table: NULL in the rows it already holds.
-      out.push_back("ALTER TABLE " + Q(t.name) + " ADD COLUMN " + Q(c.name) + " " +
-                    SqlType(c.type, d));
-      continue;
+      continue;  // added below
     }
     StatusOr<ColumnType> stored = ColumnTypeOfSql(found->sql_type);
     // Compared as stored: SQLite keeps bools as integers and dates as text.
@@ -191,7 +187,8 @@ StatusOr<std::vector<std::string>> DeclaredTableDdl(const TableDef& t, Dialect d
                                      "; change one of them (propgrade does not convert columns)");
     }
   }
-  return out;
+  // The columns a managed table lacks: NULL in the rows it already holds.
+  return AddedColumnsDdl(t, d, existing);
 }
 
 std::vector<std::string> SqlFenceDdl(Dialect d) {
